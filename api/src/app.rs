@@ -1,0 +1,103 @@
+//! Start-up: open the backends named by the config, check they agree with
+//! the model, and assemble the [`AppState`] the HTTP layer serves.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::embed::{minilm::MiniLm, EmbedError, Embedder};
+use crate::http::AppState;
+use crate::metrics::Metrics;
+use crate::router::VectaRouter;
+use crate::store::surreal::SurrealStore;
+use crate::store::{DocumentStore, StoreError};
+use crate::vectors::edge::EdgeVectors;
+use crate::vectors::{VectorError, VectorIndex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Model(#[from] EmbedError),
+    #[error("EMBEDDING_DIM is {configured} but the model at {model} produces {actual}-dimensional vectors; set EMBEDDING_DIM={actual} or use a model of that size")]
+    ModelDimension {
+        configured: usize,
+        actual: usize,
+        model: String,
+    },
+    #[error("SurrealDB: {0}")]
+    Store(#[from] StoreError),
+    #[error("Qdrant: {0}")]
+    Vectors(#[from] VectorError),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Load the embedding model named by the config and check its dimension.
+pub fn load_model(config: &Config) -> Result<Arc<dyn Embedder>, StartupError> {
+    let model_dir = config.model_dir();
+    let model = MiniLm::load(&model_dir, &config.ort_dylib(), config.embedding_batch_size)?;
+    if model.dimension() != config.embedding_dim {
+        return Err(StartupError::ModelDimension {
+            configured: config.embedding_dim,
+            actual: model.dimension(),
+            model: model_dir.display().to_string(),
+        });
+    }
+    Ok(Arc::new(model))
+}
+
+/// Open SurrealDB (embedded or remote, by URL) and apply the schema.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn DocumentStore>, StartupError> {
+    Ok(Arc::new(SurrealStore::connect(&config.surreal()).await?))
+}
+
+/// Open the vector index: Qdrant Edge under DATA_DIR.
+pub fn open_vectors(config: &Config) -> Result<Arc<dyn VectorIndex>, StartupError> {
+    if let Some(url) = &config.qdrant_url {
+        return Err(StartupError::Unsupported(format!(
+            "QDRANT_URL={url}: a remote Qdrant is not supported by this build yet; \
+             unset QDRANT_URL to use the embedded Qdrant Edge under DATA_DIR"
+        )));
+    }
+    std::fs::create_dir_all(config.qdrant_dir()).map_err(|e| {
+        VectorError::Backend(format!("creating {}: {e}", config.qdrant_dir().display()))
+    })?;
+    Ok(Arc::new(EdgeVectors::open(
+        &config.qdrant_dir(),
+        &config.collections(),
+        config.embedding_dim,
+    )?))
+}
+
+/// Assemble the state from already-opened parts.
+pub fn state(
+    config: &Config,
+    store: Arc<dyn DocumentStore>,
+    vectors: Arc<dyn VectorIndex>,
+    embedder: Arc<dyn Embedder>,
+) -> Result<AppState, StartupError> {
+    let router = VectaRouter::new(
+        store,
+        vectors,
+        embedder,
+        config.search_defaults(),
+        config.limits(),
+    )?;
+    Ok(AppState {
+        router: Arc::new(router),
+        metrics: Arc::new(Metrics::new()),
+        max_body_bytes: config.max_body_bytes,
+    })
+}
+
+/// Everything the config names, opened and checked.
+pub async fn build(config: &Config) -> Result<AppState, StartupError> {
+    let embedder = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || load_model(&config))
+            .await
+            .map_err(|e| StartupError::Model(EmbedError::Load(e.to_string())))??
+    };
+    let vectors = open_vectors(config)?;
+    let store = open_store(config).await?;
+    state(config, store, vectors, embedder)
+}

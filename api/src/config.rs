@@ -1,0 +1,148 @@
+//! Configuration: one clap struct, every field settable by flag or by the
+//! environment (and a `.env` file). With nothing set, VectaDB runs embedded
+//! under `./data` with the model from `./models`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::router::{Limits, SearchDefaults};
+use crate::store::surreal::SurrealConfig;
+use crate::vectors::CollectionNames;
+
+/// Default similarity threshold. MiniLM cosine scores for a paraphrase of
+/// an agent's role and skills land around 0.55–0.65 (e.g. "data scientist
+/// with ML skills" vs an ML researcher: ~0.6), while unrelated texts stay
+/// under ~0.3; 0.5 keeps the first and drops the second. See README.
+pub const DEFAULT_SIMILARITY_THRESHOLD: f32 = 0.5;
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "SERVER_HOST", default_value = "127.0.0.1")]
+    pub server_host: String,
+    #[arg(long, env = "SERVER_PORT", default_value_t = 8080)]
+    pub server_port: u16,
+
+    /// Where embedded data lives (SurrealDB files under `surreal/`, Qdrant
+    /// Edge shards under `qdrant/`).
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Where the model, tokenizer and ONNX Runtime library live
+    /// (`python3 scripts/fetch-models.py` puts them there).
+    #[arg(long, env = "MODELS_DIR", default_value = "models")]
+    pub models_dir: PathBuf,
+
+    /// `surrealkv://path`, `mem://` or `ws://host:port`; default: embedded
+    /// surrealkv under DATA_DIR.
+    #[arg(long, env = "SURREAL_URL")]
+    pub surreal_url: Option<String>,
+    #[arg(long, env = "SURREAL_NAMESPACE", default_value = "vectadb")]
+    pub surreal_namespace: String,
+    #[arg(long, env = "SURREAL_DATABASE", default_value = "main")]
+    pub surreal_database: String,
+    #[arg(long, env = "SURREAL_USER")]
+    pub surreal_user: Option<String>,
+    #[arg(long, env = "SURREAL_PASS", hide_env_values = true)]
+    pub surreal_pass: Option<String>,
+
+    /// Remote Qdrant URL; default: Qdrant Edge in-process under DATA_DIR.
+    #[arg(long, env = "QDRANT_URL")]
+    pub qdrant_url: Option<String>,
+    #[arg(long, env = "QDRANT_AGENT_COLLECTION", default_value = "agents")]
+    pub qdrant_agent_collection: String,
+    #[arg(long, env = "QDRANT_TASK_COLLECTION", default_value = "tasks")]
+    pub qdrant_task_collection: String,
+
+    /// Model name; its last path segment names the folder under MODELS_DIR.
+    #[arg(long, env = "EMBEDDING_MODEL", default_value = "sentence-transformers/all-MiniLM-L6-v2")]
+    pub embedding_model: String,
+    /// Expected vector size; start-up fails if the model disagrees.
+    #[arg(long, env = "EMBEDDING_DIM", default_value_t = 384)]
+    pub embedding_dim: usize,
+    /// Texts per inference call.
+    #[arg(long, env = "EMBEDDING_BATCH_SIZE", default_value_t = 64)]
+    pub embedding_batch_size: usize,
+    /// ONNX Runtime shared library; default: the one in MODELS_DIR.
+    #[arg(long, env = "ORT_DYLIB_PATH")]
+    pub ort_dylib_path: Option<PathBuf>,
+
+    /// Similarity threshold when a request gives none (cosine, -1..1).
+    #[arg(long, env = "SIMILARITY_THRESHOLD", default_value_t = DEFAULT_SIMILARITY_THRESHOLD)]
+    pub similarity_threshold: f32,
+    /// Result count when a request gives none.
+    #[arg(long, env = "SIMILARITY_LIMIT", default_value_t = 10)]
+    pub similarity_limit: usize,
+
+    /// Largest request body, in bytes (413 above it).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = crate::http::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Most logs in one batch (413 above it).
+    #[arg(long, env = "MAX_LOG_BATCH", default_value_t = 10_000)]
+    pub max_log_batch: usize,
+}
+
+pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
+
+impl Config {
+    pub fn listen_addr(&self) -> String {
+        format!("{}:{}", self.server_host, self.server_port)
+    }
+
+    pub fn parsed_listen_addr(&self) -> Option<SocketAddr> {
+        self.listen_addr().parse().ok()
+    }
+
+    pub fn surreal(&self) -> SurrealConfig {
+        SurrealConfig {
+            url: self.surreal_url.clone().unwrap_or_else(|| {
+                format!("surrealkv://{}", self.data_dir.join("surreal").display())
+            }),
+            namespace: self.surreal_namespace.clone(),
+            database: self.surreal_database.clone(),
+            username: self.surreal_user.clone(),
+            password: self.surreal_pass.clone(),
+        }
+    }
+
+    pub fn qdrant_dir(&self) -> PathBuf {
+        self.data_dir.join("qdrant")
+    }
+
+    pub fn collections(&self) -> CollectionNames {
+        CollectionNames {
+            agents: self.qdrant_agent_collection.clone(),
+            tasks: self.qdrant_task_collection.clone(),
+        }
+    }
+
+    pub fn model_dir(&self) -> PathBuf {
+        let name = self
+            .embedding_model
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.embedding_model);
+        self.models_dir.join(name)
+    }
+
+    pub fn ort_dylib(&self) -> PathBuf {
+        self.ort_dylib_path
+            .clone()
+            .unwrap_or_else(|| self.models_dir.join(ORT_LIBRARY_FILE))
+    }
+
+    pub fn search_defaults(&self) -> SearchDefaults {
+        SearchDefaults {
+            threshold: self.similarity_threshold,
+            limit: self.similarity_limit,
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_log_batch: self.max_log_batch,
+            ..Limits::default()
+        }
+    }
+}

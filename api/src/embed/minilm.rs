@@ -1,0 +1,229 @@
+//! all-MiniLM-L6-v2 sentence embeddings computed in-process with fastembed on ONNX Runtime,
+//! loaded from local files (no hub download): mean pooling over the attention mask,
+//! inputs truncated to [`MAX_TOKENS`] word pieces, L2-normalised 384-float vectors.
+//! The ONNX Runtime shared library is loaded explicitly with `ort::init_from`, once per process.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use fastembed::{
+    AutoDevicePolicy, InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles,
+    UserDefinedEmbeddingModel,
+};
+use ort::environment::Environment;
+
+use super::{EmbedError, Embedder};
+
+/// Inputs are truncated to this many word pieces, `[CLS]` and `[SEP]` included. This is the
+/// `max_seq_length` sentence-transformers uses for all-MiniLM-L6-v2; fastembed's own default
+/// would be 512 (`text_embedding/mod.rs`, `DEFAULT_MAX_LENGTH`).
+pub const MAX_TOKENS: usize = 256;
+
+/// The files fastembed needs, all read from the model directory.
+const MODEL_FILE: &str = "model.onnx";
+const TOKENIZER_FILE: &str = "tokenizer.json";
+const CONFIG_FILE: &str = "config.json";
+const SPECIAL_TOKENS_FILE: &str = "special_tokens_map.json";
+const TOKENIZER_CONFIG_FILE: &str = "tokenizer_config.json";
+
+const FETCH_HINT: &str = "run python3 scripts/fetch-models.py";
+
+/// The all-MiniLM-L6-v2 embedder. Cheap to share behind an `Arc`; inference runs on the
+/// blocking thread pool, one batch at a time (the ONNX session needs `&mut`).
+pub struct MiniLm {
+    model: Arc<Mutex<TextEmbedding>>,
+    dimension: usize,
+    batch_size: usize,
+    intra_threads: usize,
+}
+
+impl std::fmt::Debug for MiniLm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MiniLm")
+            .field("dimension", &self.dimension)
+            .field("batch_size", &self.batch_size)
+            .field("intra_threads", &self.intra_threads)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MiniLm {
+    /// Loads the model from `model_dir` (`model.onnx`, `tokenizer.json`, `config.json`,
+    /// `special_tokens_map.json`, `tokenizer_config.json`) on the ONNX Runtime library at
+    /// `ort_dylib`, then embeds a probe text to learn the dimension. Blocking (reads ~23 MB
+    /// and builds the session): call it at startup or from `spawn_blocking`.
+    ///
+    /// ONNX Runtime is loaded once per process: a later call with a different `ort_dylib`
+    /// keeps using the library loaded first.
+    pub fn load(model_dir: &Path, ort_dylib: &Path, batch_size: usize) -> Result<MiniLm, EmbedError> {
+        if batch_size == 0 {
+            return Err(EmbedError::Load("batch_size must be at least 1".into()));
+        }
+        if !model_dir.is_dir() {
+            return Err(EmbedError::Load(format!(
+                "model directory {} not found: {FETCH_HINT}",
+                model_dir.display()
+            )));
+        }
+        let model_path = model_dir.join(MODEL_FILE);
+        let onnx_file = read_model_file(&model_path)?;
+        let tokenizer_files = TokenizerFiles {
+            tokenizer_file: read_model_file(&model_dir.join(TOKENIZER_FILE))?,
+            config_file: read_model_file(&model_dir.join(CONFIG_FILE))?,
+            special_tokens_map_file: read_model_file(&model_dir.join(SPECIAL_TOKENS_FILE))?,
+            tokenizer_config_file: read_model_file(&model_dir.join(TOKENIZER_CONFIG_FILE))?,
+        };
+
+        let environment = ort_environment(ort_dylib)?;
+        let intra_threads = default_intra_threads();
+        let mut options = InitOptionsUserDefined::new()
+            .with_max_length(MAX_TOKENS)
+            .with_intra_threads(intra_threads)
+            // No spinning: idle ONNX threads should not steal CPU from the database.
+            .with_session_config("session.intra_op.allow_spinning", "0")
+            // Never let ONNX Runtime pick an accelerator by itself (CoreML on macOS): CPU
+            // results are the ones the parity test pins.
+            .with_auto_device(AutoDevicePolicy::PreferCPU);
+        if let Some(environment) = environment {
+            options = options.with_environment(environment);
+        }
+        // The model stores int8 weights that are cast back to f32 inside the graph (no
+        // DynamicQuantizeLinear), so batches of any size give the same vectors:
+        // QuantizationMode::None, the default, is right.
+        let user_model =
+            UserDefinedEmbeddingModel::new(onnx_file, tokenizer_files).with_pooling(Pooling::Mean);
+        let mut model = TextEmbedding::try_new_from_user_defined(user_model, options).map_err(|e| {
+            EmbedError::Load(format!("{} could not be loaded: {e}", model_path.display()))
+        })?;
+
+        let probe = model
+            .embed(["dimension probe"], None)
+            .map_err(|e| EmbedError::Load(format!("probe embedding failed: {e}")))?;
+        let dimension = probe.first().map(Vec::len).unwrap_or(0);
+        if dimension == 0 {
+            return Err(EmbedError::Load(format!(
+                "{} produced an empty probe embedding",
+                model_path.display()
+            )));
+        }
+
+        Ok(MiniLm {
+            model: Arc::new(Mutex::new(model)),
+            dimension,
+            batch_size,
+            intra_threads,
+        })
+    }
+
+    /// The number of ONNX Runtime intra-op threads the session uses.
+    pub fn intra_threads(&self) -> usize {
+        self.intra_threads
+    }
+
+    /// The largest number of texts run through the model in one call.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+}
+
+#[async_trait]
+impl Embedder for MiniLm {
+    fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let model = Arc::clone(&self.model);
+        let batch_size = self.batch_size;
+        let dimension = self.dimension;
+        tokio::task::spawn_blocking(move || {
+            let mut vectors = Vec::with_capacity(texts.len());
+            // The lock is taken per batch, so concurrent callers interleave batches
+            // instead of waiting for a whole large request.
+            for chunk in texts.chunks(batch_size) {
+                // A panic inside a previous inference leaves the session usable.
+                let mut model = model.lock().unwrap_or_else(PoisonError::into_inner);
+                // fastembed mean-pools and L2-normalises (text_embedding/output.rs).
+                let embedded = model
+                    .embed(chunk, Some(batch_size))
+                    .map_err(|e| EmbedError::Inference(e.to_string()))?;
+                drop(model);
+                if embedded.len() != chunk.len() {
+                    return Err(EmbedError::Inference(format!(
+                        "model returned {} vectors for {} texts",
+                        embedded.len(),
+                        chunk.len()
+                    )));
+                }
+                if let Some(bad) = embedded.iter().find(|v| v.len() != dimension) {
+                    return Err(EmbedError::Inference(format!(
+                        "model returned a {}-float vector, expected {dimension}",
+                        bad.len()
+                    )));
+                }
+                vectors.extend(embedded);
+            }
+            Ok(vectors)
+        })
+        .await
+        .map_err(|e| EmbedError::Inference(format!("embedding task failed: {e}")))?
+    }
+}
+
+fn read_model_file(path: &Path) -> Result<Vec<u8>, EmbedError> {
+    std::fs::read(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            EmbedError::Load(format!("model file {} not found: {FETCH_HINT}", path.display()))
+        } else {
+            EmbedError::Load(format!("model file {} could not be read: {e}", path.display()))
+        }
+    })
+}
+
+/// One thread per two cores, at least one and at most four: on the 2-core target this is a
+/// single inference thread, leaving the other core to the HTTP server and the stores.
+fn default_intra_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / 2).clamp(1, 4)
+}
+
+/// The process-wide ONNX Runtime environment, created on first use from `ort_dylib`.
+///
+/// `ort` allows one environment per process and refuses to build a second one even after the
+/// first is dropped, so it is kept here for the life of the process. `Ok(None)` means some
+/// other code already created the environment; fastembed then reuses its own default one.
+fn ort_environment(ort_dylib: &Path) -> Result<Option<Environment>, EmbedError> {
+    static ENVIRONMENT: Mutex<Option<Environment>> = Mutex::new(None);
+
+    let mut slot = ENVIRONMENT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(environment) = slot.as_ref() {
+        return Ok(Some(environment.clone()));
+    }
+    if !ort_dylib.is_file() {
+        return Err(EmbedError::Load(format!(
+            "ONNX Runtime library {} not found: {FETCH_HINT}",
+            ort_dylib.display()
+        )));
+    }
+    let dylib: PathBuf = ort_dylib
+        .canonicalize()
+        .unwrap_or_else(|_| ort_dylib.to_path_buf());
+    let builder = ort::init_from(&dylib).map_err(|e| {
+        EmbedError::Load(format!("could not load ONNX Runtime from {}: {e}", dylib.display()))
+    })?;
+    match builder.with_name("vectadb").with_telemetry(false).build() {
+        Ok(environment) => {
+            *slot = Some(environment.clone());
+            Ok(Some(environment))
+        }
+        Err(e) if e.message().contains("only one environment") => Ok(None),
+        Err(e) => Err(EmbedError::Load(format!(
+            "could not create the ONNX Runtime environment ({}): {e}",
+            dylib.display()
+        ))),
+    }
+}

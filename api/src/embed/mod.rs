@@ -1,0 +1,24 @@
+//! Text embeddings: the trait the router uses, the MiniLM adapter, and the
+//! texts built from documents.
+
+pub mod minilm;
+pub mod text;
+
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("embedding model could not be loaded: {0}")]
+    Load(String),
+    #[error("embedding failed: {0}")]
+    Inference(String),
+}
+
+/// Turns texts into unit-length vectors of `dimension()` floats.
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    fn dimension(&self) -> usize;
+    /// Embed a batch; the result has one vector per input, in order.
+    /// Implementations must not block the async executor.
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError>;
+}

@@ -1,0 +1,173 @@
+//! The one HTTP error type: every library error and every request-parsing
+//! failure maps to a status and a JSON body `{ "error": { code, message, field } }`.
+//! Internal details are logged, never returned.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::store::StoreError;
+use crate::vectors::VectorError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// Body or query string that is not valid JSON / of the wrong shape.
+    BadRequest { field: Option<String>, message: String },
+    /// Body over the configured size.
+    PayloadTooLarge { limit: usize },
+    /// Route exists, resource id does not (or no such route).
+    NotFound { message: String },
+    /// Content type other than JSON.
+    UnsupportedMediaType,
+    Library(Error),
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_field`, `not_found`.
+    pub code: &'static str,
+    pub message: String,
+    /// JSON path of the offending field, when one is to blame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        ApiError::Library(error)
+    }
+}
+
+impl ApiError {
+    /// Status, code, message and field; logs what it does not return.
+    pub fn parts(&self) -> (StatusCode, &'static str, String, Option<String>) {
+        match self {
+            ApiError::BadRequest { field, message } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                message.clone(),
+                field.clone(),
+            ),
+            ApiError::PayloadTooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request body is larger than {limit} bytes"),
+                Some("body".into()),
+            ),
+            ApiError::NotFound { message } => {
+                (StatusCode::NOT_FOUND, "not_found", message.clone(), None)
+            }
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON (Content-Type: application/json)".into(),
+                Some("body".into()),
+            ),
+            ApiError::Library(error) => library_parts(error),
+        }
+    }
+
+    /// The `errors_total` label for this error.
+    pub fn kind(&self) -> &'static str {
+        self.parts().1
+    }
+}
+
+fn library_parts(error: &Error) -> (StatusCode, &'static str, String, Option<String>) {
+    match error {
+        Error::Invalid(v) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            v.message.clone(),
+            Some(v.field.clone()),
+        ),
+        Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", error.to_string(), None),
+        Error::UnknownReference { field, kind, id } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_reference",
+            format!("{kind} {id} does not exist"),
+            Some(field.clone()),
+        ),
+        Error::Conflict { field, message } => (
+            StatusCode::CONFLICT,
+            "conflict",
+            message.clone(),
+            Some(field.clone()),
+        ),
+        Error::TooLarge { field, message } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            message.clone(),
+            Some(field.clone()),
+        ),
+        Error::Store(store) => match store {
+            StoreError::AlreadyExists { .. } | StoreError::Conflict(_) => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "the document changed concurrently; retry".into(),
+                None,
+            ),
+            StoreError::Unavailable(_) => unavailable("document store"),
+            StoreError::Backend(_) | StoreError::Decode { .. } => internal(),
+        },
+        Error::Vectors(vectors) => match vectors {
+            VectorError::Unavailable(_) => unavailable("vector index"),
+            VectorError::Backend(_) | VectorError::Dimension { .. } => internal(),
+        },
+        Error::Embed(_) => unavailable("embedding model"),
+    }
+}
+
+fn unavailable(what: &str) -> (StatusCode, &'static str, String, Option<String>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        format!("the {what} is unavailable; try again later"),
+        None,
+    )
+}
+
+fn internal() -> (StatusCode, &'static str, String, Option<String>) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error".into(),
+        None,
+    )
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, field) = self.parts();
+        if status.is_server_error() {
+            match &self {
+                ApiError::Library(error) => tracing::error!(error = %error, ?error, "request failed"),
+                other => tracing::error!(error = ?other, "request failed"),
+            }
+        }
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: ErrorDetail {
+                    code,
+                    message,
+                    field,
+                },
+            }),
+        )
+            .into_response();
+        response.extensions_mut().insert(ErrorKind(code));
+        response
+    }
+}
+
+/// Marks a response as an error of this kind, for the metrics layer.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorKind(pub &'static str);

@@ -1,0 +1,150 @@
+//! `/api/v1/logs`: ingest one log or a batch (all-or-nothing), and query
+//! logs by agent, task, thought, level and time range.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::extract::{parse_json, read_json_bytes, Params};
+use super::{AppState, DEFAULT_PAGE};
+use crate::domain::{Log, LogFilter, LogLevel, NewLog, Page};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/logs", get(list).post(ingest))
+}
+
+#[derive(Debug, Serialize)]
+struct BatchReceipt {
+    ingested: usize,
+    ids: Vec<String>,
+}
+
+/// A JSON object is one log (answered with the stored log); a JSON array is
+/// a batch (answered with the count and ids, in order).
+async fn ingest(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let bytes = read_json_bytes(request, &state).await?;
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let batch = first == Some(b'[');
+    let requests: Vec<NewLog> = if batch {
+        parse_json(&bytes).map_err(|e| prefix_field(e, "logs"))?
+    } else {
+        vec![parse_json(&bytes)?]
+    };
+    let ingested = state.router.ingest_logs(requests).await.map_err(|e| {
+        if batch {
+            ApiError::from(e)
+        } else {
+            unprefix_single(e)
+        }
+    })?;
+    for (log, new) in ingested.logs.iter().zip(&ingested.new) {
+        if *new {
+            state
+                .metrics
+                .logs_ingested
+                .with_label_values(&[log.level.as_str()])
+                .inc();
+        }
+    }
+    let status = if ingested.new.iter().any(|n| *n) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    if batch {
+        let ids = ingested.logs.into_iter().map(|l| l.id).collect::<Vec<_>>();
+        Ok((
+            status,
+            Json(BatchReceipt {
+                ingested: ids.len(),
+                ids,
+            }),
+        )
+            .into_response())
+    } else {
+        let log = ingested.logs.into_iter().next();
+        Ok((status, Json(log)).into_response())
+    }
+}
+
+/// `[3].level` → `logs[3].level` for batch bodies.
+fn prefix_field(error: ApiError, prefix: &str) -> ApiError {
+    match error {
+        ApiError::BadRequest {
+            field: Some(field),
+            message,
+        } if field.starts_with('[') => ApiError::BadRequest {
+            field: Some(format!("{prefix}{field}")),
+            message,
+        },
+        other => other,
+    }
+}
+
+/// A single log's errors name its fields directly (`level`, not `logs[0].level`).
+fn unprefix_single(error: crate::error::Error) -> ApiError {
+    use crate::error::Error;
+    let strip = |field: String| {
+        field
+            .strip_prefix("logs[0].")
+            .map(str::to_string)
+            .unwrap_or(field)
+    };
+    ApiError::from(match error {
+        Error::Invalid(mut v) => {
+            v.field = strip(v.field);
+            Error::Invalid(v)
+        }
+        Error::UnknownReference { field, kind, id } => Error::UnknownReference {
+            field: strip(field),
+            kind,
+            id,
+        },
+        Error::Conflict { field, message } => Error::Conflict {
+            field: strip(field),
+            message,
+        },
+        other => other,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    agent_id: Option<String>,
+    task_id: Option<String>,
+    thought_id: Option<String>,
+    level: Option<LogLevel>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Params(params): Params<ListParams>,
+) -> Result<Json<Page<Log>>, ApiError> {
+    let filter = LogFilter {
+        agent_id: params.agent_id,
+        task_id: params.task_id,
+        thought_id: params.thought_id,
+        level: params.level,
+        since: params.since,
+        until: params.until,
+    };
+    let page = state
+        .router
+        .list_logs(
+            &filter,
+            params.limit.unwrap_or(DEFAULT_PAGE),
+            params.offset.unwrap_or(0),
+        )
+        .await?;
+    Ok(Json(page))
+}

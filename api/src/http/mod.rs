@@ -1,0 +1,117 @@
+//! The HTTP API (axum): [`app`] builds the whole Router from one
+//! [`AppState`], so the server, the Lambda entry and the tests serve the
+//! very same routes. One module per resource; `error` maps every failure.
+
+pub mod agents;
+pub mod error;
+pub mod extract;
+pub mod logs;
+pub mod ops;
+pub mod rpc;
+pub mod similar;
+pub mod tasks;
+pub mod thoughts;
+pub mod traces;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde::Deserialize;
+
+use crate::metrics::Metrics;
+use crate::router::VectaRouter;
+use error::{ApiError, ErrorKind};
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub router: Arc<VectaRouter>,
+    pub metrics: Arc<Metrics>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Default body limit: a full batch of 10,000 logs with room to spare.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// The whole API.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(agents::router())
+        .merge(tasks::router())
+        .merge(thoughts::router())
+        .merge(logs::router())
+        .merge(similar::router())
+        .merge(traces::router())
+        .merge(rpc::router());
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ops::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound {
+        message: "no such route".into(),
+    }
+}
+
+/// Count and time every request by route template, method and status.
+async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = request.method().as_str().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [route.as_str(), method.as_str(), status.as_str()];
+    state.metrics.http_requests.with_label_values(&labels).inc();
+    state
+        .metrics
+        .http_duration
+        .with_label_values(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    if let Some(ErrorKind(kind)) = response.extensions().get::<ErrorKind>() {
+        state.metrics.errors.with_label_values(&[kind]).inc();
+    }
+    response
+}
+
+/// `?limit=&offset=` shared by the list routes.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+pub const DEFAULT_PAGE: usize = 50;
+
+/// A created document: 201 (or 200 when an identical one already existed)
+/// with a Location header.
+pub fn created<T: serde::Serialize>(
+    outcome: crate::router::Outcome,
+    location: String,
+    body: T,
+) -> Response {
+    let status = match outcome {
+        crate::router::Outcome::Created => axum::http::StatusCode::CREATED,
+        crate::router::Outcome::Existing => axum::http::StatusCode::OK,
+    };
+    (
+        status,
+        [(axum::http::header::LOCATION, location)],
+        axum::Json(body),
+    )
+        .into_response()
+}

@@ -1,0 +1,61 @@
+//! `/health` (each backend and the model, 503 when any is down) and
+//! `/metrics` (Prometheus text).
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::AppState;
+use crate::store::Table;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+}
+
+fn component(result: &Result<(), String>) -> serde_json::Value {
+    match result {
+        Ok(()) => json!({ "status": "up" }),
+        Err(error) => json!({ "status": "down", "error": error }),
+    }
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let health = state.router.health().await;
+    let status = if health.is_ok() {
+        StatusCode::OK
+    } else {
+        tracing::warn!(?health, "health check failed");
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if health.is_ok() { "ok" } else { "unavailable" },
+        "components": {
+            "document_store": component(&health.document_store),
+            "vector_index": component(&health.vector_index),
+            "embedding_model": component(&health.embedding_model),
+        }
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    for table in [Table::Agent, Table::Task, Table::Thought, Table::Log] {
+        if let Ok(n) = state.router.count_documents(table).await {
+            state
+                .metrics
+                .documents
+                .with_label_values(&[table.name()])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

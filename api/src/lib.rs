@@ -1,0 +1,23 @@
+//! VectaDB: an observability database for LLM agents.
+//!
+//! Where things live:
+//! - `domain`: agents, tasks, thoughts, logs, traces and their validation.
+//! - `store`: the document/graph store trait and its SurrealDB adapter;
+//!   `store/schema.surql` is the one schema definition.
+//! - `vectors`: the vector index trait and its Qdrant Edge adapter.
+//! - `embed`: the embedder trait, the MiniLM adapter and the embedded texts.
+//! - `router`: fans writes out to both stores and merges reads.
+//! - `http`: the axum Router (one module per resource) and its error mapping.
+//! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod embed;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod router;
+pub mod store;
+pub mod vectors;

@@ -1,0 +1,86 @@
+//! Prometheus metrics: one registry per app, so tests can read exact values.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub logs_ingested: IntCounterVec,
+    pub errors: IntCounterVec,
+    pub documents: IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("vectadb".into()), None)
+            .expect("static registry prefix is valid");
+        let http_requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by route, method and status"),
+            &["route", "method", "status"],
+        )
+        .expect("static metric definition");
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route, method and status",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            &["route", "method", "status"],
+        )
+        .expect("static metric definition");
+        let logs_ingested = IntCounterVec::new(
+            Opts::new("logs_ingested_total", "Logs stored, by level"),
+            &["level"],
+        )
+        .expect("static metric definition");
+        let errors = IntCounterVec::new(
+            Opts::new("errors_total", "Requests that failed, by error kind"),
+            &["kind"],
+        )
+        .expect("static metric definition");
+        let documents = IntGaugeVec::new(
+            Opts::new("documents", "Documents stored, by kind (sampled at scrape)"),
+            &["kind"],
+        )
+        .expect("static metric definition");
+        for collector in [
+            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_duration.clone()),
+            Box::new(logs_ingested.clone()),
+            Box::new(errors.clone()),
+            Box::new(documents.clone()),
+        ] {
+            registry
+                .register(collector)
+                .expect("metric names are distinct");
+        }
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            logs_ingested,
+            errors,
+            documents,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .expect("text encoding into a Vec cannot fail");
+        String::from_utf8(buffer).expect("Prometheus text is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,685 @@
+//! The router: fans each write out to the document store and the vector
+//! index, undoing one side when the other fails, and merges reads (vector
+//! hits → full documents). Knows nothing of HTTP.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::domain::{
+    validate, Agent, Log, LogFilter, NewAgent, NewLog, NewTask, NewThought, Page, Task, TaskFilter,
+    TaskPatch, TaskStatus, Thought, ThoughtFilter, Trace, ValidationError,
+};
+use crate::embed::{text, Embedder};
+use crate::error::{Error, Result};
+use crate::store::{DocumentStore, StoreError, Table};
+use crate::vectors::{Collection, ScoredId, VectorFilter, VectorIndex, VectorPoint};
+
+/// Per-request search settings when the request does not give them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchDefaults {
+    pub threshold: f32,
+    pub limit: usize,
+}
+
+/// Hard limits on request sizes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub max_log_batch: usize,
+    pub max_page: usize,
+    pub max_similar: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_log_batch: 10_000,
+            max_page: 1_000,
+            max_similar: 100,
+        }
+    }
+}
+
+/// A similarity query (agents or tasks).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SimilarQuery {
+    pub query: String,
+    pub threshold: Option<f32>,
+    pub limit: Option<usize>,
+    pub filter: VectorFilter,
+}
+
+/// A document with its similarity to the query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scored<T> {
+    #[serde(flatten)]
+    pub document: T,
+    pub similarity: f32,
+}
+
+/// The logs of an accepted batch, in request order, and which of them were
+/// new (a resent log is accepted again but not stored twice).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ingested {
+    pub logs: Vec<Log>,
+    pub new: Vec<bool>,
+}
+
+/// Whether a create made a new document or found the identical one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Existing,
+}
+
+/// The state of each backend, for `/health`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    pub document_store: std::result::Result<(), String>,
+    pub vector_index: std::result::Result<(), String>,
+    pub embedding_model: std::result::Result<(), String>,
+}
+
+impl Health {
+    pub fn is_ok(&self) -> bool {
+        self.document_store.is_ok() && self.vector_index.is_ok() && self.embedding_model.is_ok()
+    }
+}
+
+pub struct VectaRouter {
+    store: Arc<dyn DocumentStore>,
+    vectors: Arc<dyn VectorIndex>,
+    embedder: Arc<dyn Embedder>,
+    defaults: SearchDefaults,
+    limits: Limits,
+}
+
+impl VectaRouter {
+    /// Fails when the model's dimension differs from the collections'.
+    pub fn new(
+        store: Arc<dyn DocumentStore>,
+        vectors: Arc<dyn VectorIndex>,
+        embedder: Arc<dyn Embedder>,
+        defaults: SearchDefaults,
+        limits: Limits,
+    ) -> std::result::Result<Self, crate::vectors::VectorError> {
+        if embedder.dimension() != vectors.dimension() {
+            return Err(crate::vectors::VectorError::Backend(format!(
+                "the embedding model produces {}-dimensional vectors but the collections hold {}-dimensional ones; \
+                 set EMBEDDING_DIM to the model's dimension and use collections created for it",
+                embedder.dimension(),
+                vectors.dimension()
+            )));
+        }
+        Ok(Self {
+            store,
+            vectors,
+            embedder,
+            defaults,
+            limits,
+        })
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    async fn embed_one(&self, text: String) -> Result<Vec<f32>> {
+        let mut vectors = self.embedder.embed(vec![text]).await?;
+        vectors
+            .pop()
+            .ok_or_else(|| crate::embed::EmbedError::Inference("model returned no vector".into()).into())
+    }
+
+    /// Write a document and its vector concurrently; if exactly one side
+    /// fails, undo the other so neither is left without its twin.
+    async fn dual_write<F>(
+        &self,
+        collection: Collection,
+        point: VectorPoint,
+        write_document: F,
+    ) -> Result<()>
+    where
+        F: std::future::Future<Output = std::result::Result<(), StoreError>>,
+    {
+        let id = point.id.clone();
+        let (document, vector) = tokio::join!(
+            write_document,
+            self.vectors.upsert(collection, vec![point])
+        );
+        match (document, vector) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Ok(()), Err(vector_error)) => {
+                let undo = match collection {
+                    Collection::Agents => self.store.delete_agent(&id).await.map(|_| ()),
+                    Collection::Tasks => self.store.delete_task(&id).await,
+                };
+                if let Err(undo_error) = undo {
+                    tracing::error!(%id, ?collection, %undo_error, "could not undo document write after vector write failed");
+                }
+                Err(vector_error.into())
+            }
+            // The id was taken meanwhile: the vector now there may be ours;
+            // the caller restores the stored document's vector.
+            (Err(error @ StoreError::AlreadyExists { .. }), _) => Err(error.into()),
+            (Err(document_error), Ok(())) => {
+                if let Err(undo_error) = self.vectors.delete(collection, &[id.clone()]).await {
+                    tracing::error!(%id, ?collection, %undo_error, "could not undo vector write after document write failed");
+                }
+                Err(document_error.into())
+            }
+            (Err(document_error), Err(_)) => Err(document_error.into()),
+        }
+    }
+
+    fn agent_point(agent: &Agent, vector: Vec<f32>) -> VectorPoint {
+        VectorPoint {
+            id: agent.id.clone(),
+            vector,
+            agent_id: agent.id.clone(),
+            status: None,
+        }
+    }
+
+    fn task_point(task: &Task, vector: Vec<f32>) -> VectorPoint {
+        VectorPoint {
+            id: task.id.clone(),
+            vector,
+            agent_id: task.agent_id.clone(),
+            status: Some(task.status.as_str().to_string()),
+        }
+    }
+
+    // ---- agents ----
+
+    pub async fn create_agent(&self, request: NewAgent) -> Result<(Agent, Outcome)> {
+        request.validate()?;
+        if let Some(id) = &request.id {
+            if let Some(existing) = self.store.get_agent(id).await? {
+                return same_or_conflict(existing.matches(&request), existing);
+            }
+        }
+        let agent = request.clone().into_agent(Utc::now());
+        let vector = self.embed_one(text::agent(&agent)).await?;
+        let point = Self::agent_point(&agent, vector);
+        match self
+            .dual_write(Collection::Agents, point, self.store.create_agent(&agent))
+            .await
+        {
+            Ok(()) => Ok((agent, Outcome::Created)),
+            Err(Error::Store(StoreError::AlreadyExists { .. })) => {
+                // Lost a race with a create of the same id.
+                let existing = self
+                    .store
+                    .get_agent(&agent.id)
+                    .await?
+                    .ok_or_else(|| Error::not_found("agent", agent.id.clone()))?;
+                let vector = self.embed_one(text::agent(&existing)).await?;
+                self.vectors
+                    .upsert(Collection::Agents, vec![Self::agent_point(&existing, vector)])
+                    .await?;
+                same_or_conflict(existing.matches(&request), existing)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    pub async fn get_agent(&self, id: &str) -> Result<Agent> {
+        self.store
+            .get_agent(id)
+            .await?
+            .ok_or_else(|| Error::not_found("agent", id))
+    }
+
+    pub async fn list_agents(&self, limit: usize, offset: usize) -> Result<Page<Agent>> {
+        self.check_page(limit)?;
+        Ok(self.store.list_agents(limit, offset).await?)
+    }
+
+    /// Delete an agent and everything it owns: documents first (one
+    /// transaction), then its vectors.
+    pub async fn delete_agent(&self, id: &str) -> Result<()> {
+        if !self.store.delete_agent(id).await? {
+            return Err(Error::not_found("agent", id));
+        }
+        self.vectors
+            .delete(Collection::Agents, &[id.to_string()])
+            .await?;
+        self.vectors.delete_by_agent(Collection::Tasks, id).await?;
+        Ok(())
+    }
+
+    // ---- tasks ----
+
+    pub async fn create_task(&self, request: NewTask) -> Result<(Task, Outcome)> {
+        request.validate()?;
+        if let Some(id) = &request.id {
+            if let Some(existing) = self.store.get_task(id).await? {
+                return same_or_conflict(existing.matches(&request), existing);
+            }
+        }
+        self.require(Table::Agent, "agent_id", &request.agent_id)
+            .await?;
+        let task = request.clone().into_task(Utc::now());
+        let vector = self.embed_one(text::task(&task)).await?;
+        let point = Self::task_point(&task, vector);
+        match self
+            .dual_write(Collection::Tasks, point, self.store.create_task(&task))
+            .await
+        {
+            Ok(()) => Ok((task, Outcome::Created)),
+            Err(Error::Store(StoreError::AlreadyExists { .. })) => {
+                let existing = self.get_task(&task.id).await?;
+                let vector = self.embed_one(text::task(&existing)).await?;
+                self.vectors
+                    .upsert(Collection::Tasks, vec![Self::task_point(&existing, vector)])
+                    .await?;
+                same_or_conflict(existing.matches(&request), existing)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    pub async fn get_task(&self, id: &str) -> Result<Task> {
+        self.store
+            .get_task(id)
+            .await?
+            .ok_or_else(|| Error::not_found("task", id))
+    }
+
+    pub async fn list_tasks(
+        &self,
+        filter: &TaskFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Task>> {
+        self.check_page(limit)?;
+        Ok(self.store.list_tasks(filter, limit, offset).await?)
+    }
+
+    /// Update status/output/description/metadata. The vector is re-embedded
+    /// only when the description changed; a status change updates the
+    /// vector's payload. If the vector side fails the document is restored.
+    pub async fn update_task(&self, id: &str, patch: TaskPatch) -> Result<Task> {
+        patch.validate()?;
+        let before = self.get_task(id).await?;
+        let mut task = before.clone();
+        let text_changed = task.apply(patch, Utc::now());
+        let vector = if text_changed {
+            Some(self.embed_one(text::task(&task)).await?)
+        } else {
+            None
+        };
+        self.store.update_task(&task).await?;
+        let vector_result = match vector {
+            Some(vector) => {
+                self.vectors
+                    .upsert(Collection::Tasks, vec![Self::task_point(&task, vector)])
+                    .await
+            }
+            None if task.status != before.status => {
+                self.vectors
+                    .set_status(Collection::Tasks, &task.id, task.status.as_str())
+                    .await
+            }
+            None => Ok(()),
+        };
+        if let Err(error) = vector_result {
+            if let Err(undo_error) = self.store.update_task(&before).await {
+                tracing::error!(%id, %undo_error, "could not restore task after vector update failed");
+            }
+            return Err(error.into());
+        }
+        Ok(task)
+    }
+
+    // ---- thoughts ----
+
+    pub async fn create_thought(&self, request: NewThought) -> Result<(Thought, Outcome)> {
+        request.validate()?;
+        if let Some(id) = &request.id {
+            if let Some(existing) = self.store.get_thought(id).await? {
+                return same_or_conflict(existing.matches(&request), existing);
+            }
+        }
+        self.require(Table::Agent, "agent_id", &request.agent_id)
+            .await?;
+        if let Some(task_id) = &request.task_id {
+            let task = self
+                .store
+                .get_task(task_id)
+                .await?
+                .ok_or_else(|| Error::unknown_reference("task_id", "task", task_id))?;
+            if task.agent_id != request.agent_id {
+                return Err(Error::conflict(
+                    "task_id",
+                    format!("task {task_id} belongs to agent {}, not {}", task.agent_id, request.agent_id),
+                ));
+            }
+        }
+        if let Some(parent_id) = &request.parent_id {
+            let parent = self
+                .store
+                .get_thought(parent_id)
+                .await?
+                .ok_or_else(|| Error::unknown_reference("parent_id", "thought", parent_id))?;
+            if parent.agent_id != request.agent_id {
+                return Err(Error::conflict(
+                    "parent_id",
+                    format!("thought {parent_id} belongs to agent {}, not {}", parent.agent_id, request.agent_id),
+                ));
+            }
+        }
+        match self.store.create_thought(request.clone()).await {
+            Ok(thought) => Ok((thought, Outcome::Created)),
+            Err(StoreError::AlreadyExists { id, .. }) => {
+                let existing = self
+                    .store
+                    .get_thought(&id)
+                    .await?
+                    .ok_or_else(|| Error::not_found("thought", id))?;
+                same_or_conflict(existing.matches(&request), existing)
+            }
+            Err(StoreError::Conflict(message)) => Err(Error::conflict("step", message)),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    pub async fn get_thought(&self, id: &str) -> Result<Thought> {
+        self.store
+            .get_thought(id)
+            .await?
+            .ok_or_else(|| Error::not_found("thought", id))
+    }
+
+    pub async fn list_thoughts(
+        &self,
+        filter: &ThoughtFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Thought>> {
+        self.check_page(limit)?;
+        Ok(self.store.list_thoughts(filter, limit, offset).await?)
+    }
+
+    // ---- logs ----
+
+    /// Validate the whole batch, check every reference, then write it in one
+    /// transaction: a rejected batch writes nothing. Logs resent with the
+    /// same id and body are accepted again without being duplicated.
+    pub async fn ingest_logs(&self, requests: Vec<NewLog>) -> Result<Ingested> {
+        if requests.is_empty() {
+            return Err(ValidationError::new("logs", "must contain at least one log").into());
+        }
+        if requests.len() > self.limits.max_log_batch {
+            return Err(Error::TooLarge {
+                field: "logs".into(),
+                message: format!(
+                    "a batch holds at most {} logs, got {}",
+                    self.limits.max_log_batch,
+                    requests.len()
+                ),
+            });
+        }
+        for (i, log) in requests.iter().enumerate() {
+            log.validate().map_err(|e| e.within(&format!("logs[{i}]")))?;
+        }
+        let now = Utc::now();
+        let logs: Vec<Log> = requests.into_iter().map(|r| r.into_log(now)).collect();
+        self.check_log_references(&logs).await?;
+
+        // Duplicate ids within the batch, and ids already stored.
+        let mut seen = HashSet::new();
+        for (i, log) in logs.iter().enumerate() {
+            if !seen.insert(log.id.as_str()) {
+                return Err(Error::conflict(
+                    format!("logs[{i}].id"),
+                    format!("log id {} appears twice in the batch", log.id),
+                ));
+            }
+        }
+        let ids: Vec<String> = logs.iter().map(|l| l.id.clone()).collect();
+        let stored: HashMap<String, Log> = self
+            .store
+            .get_logs(&ids)
+            .await?
+            .into_iter()
+            .map(|l| (l.id.clone(), l))
+            .collect();
+        let mut fresh = Vec::with_capacity(logs.len());
+        let mut result = Vec::with_capacity(logs.len());
+        let mut new = Vec::with_capacity(logs.len());
+        for (i, log) in logs.into_iter().enumerate() {
+            new.push(!stored.contains_key(&log.id));
+            match stored.get(&log.id) {
+                Some(existing) if same_log(existing, &log) => result.push(existing.clone()),
+                Some(_) => {
+                    return Err(Error::conflict(
+                        format!("logs[{i}].id"),
+                        format!("log {} already exists with different content", log.id),
+                    ))
+                }
+                None => {
+                    fresh.push(log.clone());
+                    result.push(log);
+                }
+            }
+        }
+        self.store.insert_logs(&fresh).await?;
+        Ok(Ingested { logs: result, new })
+    }
+
+    /// Every agent, task and thought a batch names exists, and each task and
+    /// thought belongs to the agent (and task) the log names.
+    async fn check_log_references(&self, logs: &[Log]) -> Result<()> {
+        let unique = |f: fn(&Log) -> Option<&String>| -> Vec<String> {
+            let set: HashSet<&String> = logs.iter().filter_map(f).collect();
+            set.into_iter().cloned().collect()
+        };
+        let agents: HashSet<String> = self
+            .store
+            .existing(Table::Agent, &unique(|l| Some(&l.agent_id)))
+            .await?
+            .into_iter()
+            .collect();
+        let tasks: HashMap<String, Task> = self
+            .store
+            .get_tasks(&unique(|l| l.task_id.as_ref()))
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let thought_ids = unique(|l| l.thought_id.as_ref());
+        let mut thoughts: HashMap<String, Thought> = HashMap::new();
+        for id in &thought_ids {
+            if let Some(thought) = self.store.get_thought(id).await? {
+                thoughts.insert(id.clone(), thought);
+            }
+        }
+        for (i, log) in logs.iter().enumerate() {
+            let at = |field: &str| format!("logs[{i}].{field}");
+            if !agents.contains(&log.agent_id) {
+                return Err(Error::unknown_reference(at("agent_id"), "agent", &log.agent_id));
+            }
+            if let Some(task_id) = &log.task_id {
+                let task = tasks
+                    .get(task_id)
+                    .ok_or_else(|| Error::unknown_reference(at("task_id"), "task", task_id))?;
+                if task.agent_id != log.agent_id {
+                    return Err(Error::conflict(
+                        at("task_id"),
+                        format!("task {task_id} belongs to agent {}, not {}", task.agent_id, log.agent_id),
+                    ));
+                }
+            }
+            if let Some(thought_id) = &log.thought_id {
+                let thought = thoughts.get(thought_id).ok_or_else(|| {
+                    Error::unknown_reference(at("thought_id"), "thought", thought_id)
+                })?;
+                if thought.agent_id != log.agent_id
+                    || (log.task_id.is_some() && thought.task_id != log.task_id)
+                {
+                    return Err(Error::conflict(
+                        at("thought_id"),
+                        format!("thought {thought_id} belongs to another agent or task"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn list_logs(
+        &self,
+        filter: &LogFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Log>> {
+        self.check_page(limit)?;
+        Ok(self.store.list_logs(filter, limit, offset).await?)
+    }
+
+    // ---- similarity ----
+
+    pub async fn similar_agents(&self, query: SimilarQuery) -> Result<Vec<Scored<Agent>>> {
+        let hits = self.search(Collection::Agents, &query).await?;
+        let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+        let documents = self.store.get_agents(&ids).await?;
+        Ok(merge(hits, documents, |a| &a.id))
+    }
+
+    pub async fn similar_tasks(&self, query: SimilarQuery) -> Result<Vec<Scored<Task>>> {
+        let hits = self.search(Collection::Tasks, &query).await?;
+        let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+        let documents = self.store.get_tasks(&ids).await?;
+        Ok(merge(hits, documents, |t| &t.id))
+    }
+
+    async fn search(&self, collection: Collection, query: &SimilarQuery) -> Result<Vec<ScoredId>> {
+        validate::required_text("query", &query.query)?;
+        let threshold = query.threshold.unwrap_or(self.defaults.threshold);
+        if !(-1.0..=1.0).contains(&threshold) {
+            return Err(ValidationError::new("threshold", "must be between -1 and 1").into());
+        }
+        let limit = query.limit.unwrap_or(self.defaults.limit);
+        if limit == 0 || limit > self.limits.max_similar {
+            return Err(ValidationError::new(
+                "limit",
+                format!("must be between 1 and {}", self.limits.max_similar),
+            )
+            .into());
+        }
+        if let Some(status) = &query.filter.status {
+            if !["pending", "running", "completed", "failed"].contains(&status.as_str()) {
+                return Err(ValidationError::new(
+                    "filter.status",
+                    "must be one of pending, running, completed, failed",
+                )
+                .into());
+            }
+        }
+        let vector = self.embed_one(query.query.clone()).await?;
+        Ok(self
+            .vectors
+            .search(collection, vector, limit, threshold, &query.filter)
+            .await?)
+    }
+
+    // ---- graph ----
+
+    pub async fn trace(&self, agent_id: &str) -> Result<Trace> {
+        self.store
+            .trace(agent_id)
+            .await?
+            .ok_or_else(|| Error::not_found("agent", agent_id))
+    }
+
+    // ---- operations ----
+
+    pub async fn health(&self) -> Health {
+        let (store, vectors, model) = tokio::join!(
+            self.store.health(),
+            self.vectors.health(),
+            self.embedder.embed(vec!["health".to_string()])
+        );
+        Health {
+            document_store: store.map_err(|e| e.to_string()),
+            vector_index: vectors.map_err(|e| e.to_string()),
+            embedding_model: model.map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+
+    pub async fn count_documents(&self, table: Table) -> Result<u64> {
+        Ok(self.store.count(table).await?)
+    }
+
+    /// Make vector writes durable (documents are durable on commit).
+    pub async fn flush(&self) -> Result<()> {
+        Ok(self.vectors.flush().await?)
+    }
+
+    fn check_page(&self, limit: usize) -> Result<()> {
+        if limit == 0 || limit > self.limits.max_page {
+            return Err(ValidationError::new(
+                "limit",
+                format!("must be between 1 and {}", self.limits.max_page),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    async fn require(&self, table: Table, field: &str, id: &str) -> Result<()> {
+        let found = self.store.existing(table, &[id.to_string()]).await?;
+        if found.is_empty() {
+            return Err(Error::unknown_reference(field, table.name(), id));
+        }
+        Ok(())
+    }
+}
+
+fn same_or_conflict<T>(same: bool, existing: T) -> Result<(T, Outcome)> {
+    if same {
+        Ok((existing, Outcome::Existing))
+    } else {
+        Err(Error::conflict(
+            "id",
+            "a document with this id already exists with different content",
+        ))
+    }
+}
+
+/// A resent log is the same when everything but the timestamp matches
+/// (a client that resends without a timestamp gets a new server one).
+fn same_log(stored: &Log, resent: &Log) -> bool {
+    stored.agent_id == resent.agent_id
+        && stored.task_id == resent.task_id
+        && stored.thought_id == resent.thought_id
+        && stored.level == resent.level
+        && stored.message == resent.message
+        && stored.metadata == resent.metadata
+}
+
+/// Documents in hit order with their similarity; hits whose document is
+/// gone are dropped.
+fn merge<T>(hits: Vec<ScoredId>, documents: Vec<T>, id: fn(&T) -> &String) -> Vec<Scored<T>> {
+    let mut by_id: HashMap<String, T> = documents
+        .into_iter()
+        .map(|d| (id(&d).clone(), d))
+        .collect();
+    hits.into_iter()
+        .filter_map(|hit| {
+            by_id.remove(&hit.id).map(|document| Scored {
+                document,
+                similarity: hit.score,
+            })
+        })
+        .collect()
+}
+
+/// Status values accepted by task filters.
+pub fn parse_status(value: &str) -> Option<TaskStatus> {
+    serde_json::from_value(serde_json::Value::String(value.to_string())).ok()
+}

@@ -1,0 +1,108 @@
+//! Document and graph store: the trait the router uses, and its SurrealDB
+//! adapter. `schema.surql` is the one definition of tables, fields, indexes
+//! and edge tables; every mode applies it through [`schema`].
+
+pub mod schema;
+pub mod surreal;
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
+};
+
+/// Document tables, for existence checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Agent,
+    Task,
+    Thought,
+    Log,
+}
+
+impl Table {
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Agent => "agent",
+            Table::Task => "task",
+            Table::Thought => "thought",
+            Table::Log => "log",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{table} {id} already exists")]
+    AlreadyExists { table: &'static str, id: String },
+    /// A unique constraint other than the id refused the write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("document store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("document store error: {0}")]
+    Backend(String),
+    #[error("stored {table} could not be decoded: {message}")]
+    Decode { table: &'static str, message: String },
+}
+
+/// Where documents and the graph between them live.
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError>;
+    async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError>;
+    /// The agents that exist among `ids`, in no particular order.
+    async fn get_agents(&self, ids: &[String]) -> Result<Vec<Agent>, StoreError>;
+    /// Newest first.
+    async fn list_agents(&self, limit: usize, offset: usize) -> Result<Page<Agent>, StoreError>;
+    /// Delete an agent with its tasks, thoughts, logs and edges, atomically.
+    /// Returns whether it existed.
+    async fn delete_agent(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Create a task and its agent→task edge.
+    async fn create_task(&self, task: &Task) -> Result<(), StoreError>;
+    async fn get_task(&self, id: &str) -> Result<Option<Task>, StoreError>;
+    async fn get_tasks(&self, ids: &[String]) -> Result<Vec<Task>, StoreError>;
+    /// Newest first.
+    async fn list_tasks(
+        &self,
+        filter: &TaskFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Task>, StoreError>;
+    /// Replace a task's mutable fields.
+    async fn update_task(&self, task: &Task) -> Result<(), StoreError>;
+    async fn delete_task(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Create a thought: settle its step and parent (the previous step of its
+    /// chain unless given) and write it with its edges, in one transaction.
+    async fn create_thought(&self, request: NewThought) -> Result<Thought, StoreError>;
+    async fn get_thought(&self, id: &str) -> Result<Option<Thought>, StoreError>;
+    /// In chain order.
+    async fn list_thoughts(
+        &self,
+        filter: &ThoughtFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Thought>, StoreError>;
+
+    /// Insert logs and their edges in one transaction: all or none.
+    async fn insert_logs(&self, logs: &[Log]) -> Result<(), StoreError>;
+    /// The stored logs among `ids`.
+    async fn get_logs(&self, ids: &[String]) -> Result<Vec<Log>, StoreError>;
+    /// In time order.
+    async fn list_logs(
+        &self,
+        filter: &LogFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Log>, StoreError>;
+
+    /// Which of `ids` exist in `table`.
+    async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError>;
+    /// The agent, its tasks with their thoughts and logs, in one query.
+    async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError>;
+    /// Number of documents in a table.
+    async fn count(&self, table: Table) -> Result<u64, StoreError>;
+    async fn health(&self) -> Result<(), StoreError>;
+}

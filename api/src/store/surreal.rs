@@ -1,0 +1,709 @@
+//! The SurrealDB adapter: embedded (`mem://`, `surrealkv://path`) or remote
+//! (`ws://host:port`), all through `engine::any`. Every value reaches
+//! SurrealQL as a bound parameter, never formatted into the query text.
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
+use surrealdb::engine::any::Any;
+use surrealdb::Surreal;
+
+use super::{schema, DocumentStore, StoreError, Table};
+use crate::domain::{
+    Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
+};
+
+/// How to reach SurrealDB.
+#[derive(Debug, Clone)]
+pub struct SurrealConfig {
+    /// `mem://`, `surrealkv://path` or `ws://host:port`.
+    pub url: String,
+    pub namespace: String,
+    pub database: String,
+    /// Root credentials for a remote server (unused when embedded).
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+pub struct SurrealStore {
+    db: Surreal<Any>,
+}
+
+const AGENT_FIELDS: &str = "record::id(id) AS id, role, goal, metadata, created_at, updated_at";
+const TASK_FIELDS: &str = "record::id(id) AS id, agent_id, description, status, input, output, \
+     metadata, created_at, updated_at, started_at, completed_at";
+const THOUGHT_FIELDS: &str = "record::id(id) AS id, agent_id, task_id, parent_id, step, kind, \
+     content, metadata, created_at";
+const LOG_FIELDS: &str =
+    "record::id(id) AS id, agent_id, task_id, thought_id, level, message, metadata, timestamp";
+
+/// How often a transaction that lost a race (e.g. two thoughts claiming the
+/// same step) is tried again.
+const CONFLICT_RETRIES: usize = 5;
+
+impl SurrealStore {
+    /// Connect, create the namespace and database if needed, and apply the schema.
+    pub async fn connect(config: &SurrealConfig) -> Result<Self, StoreError> {
+        let db = surrealdb::engine::any::connect(config.url.as_str())
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("connecting to {}: {e}", config.url)))?;
+        if let (Some(username), Some(password)) = (&config.username, &config.password) {
+            let remote = config.url.starts_with("ws") || config.url.starts_with("http");
+            if remote {
+                db.signin(surrealdb::opt::auth::Root {
+                    username: username.clone(),
+                    password: password.clone(),
+                })
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("signing in to {}: {e}", config.url)))?;
+            }
+        }
+        let store = Self { db };
+        schema::ensure_database(&store.db, &config.namespace, &config.database).await?;
+        schema::apply(&store.db).await?;
+        Ok(store)
+    }
+
+    /// Run a query with bound variables; fail with the first statement error.
+    async fn run(&self, sql: &str, vars: Value) -> Result<surrealdb::IndexedResults, StoreError> {
+        let mut response = self
+            .db
+            .query(sql)
+            .bind(strip_nulls(vars))
+            .await
+            .map_err(map_error)?;
+        let mut errors: Vec<(usize, surrealdb::Error)> =
+            response.take_errors().into_iter().collect();
+        if errors.is_empty() {
+            return Ok(response);
+        }
+        errors.sort_by_key(|(i, _)| *i);
+        // In a failed transaction every statement reports the failure; the
+        // interesting error is the one that is not that generic notice.
+        let pick = errors
+            .iter()
+            .position(|(_, e)| e.is_already_exists() || e.message().contains("already contains"))
+            .or_else(|| {
+                errors
+                    .iter()
+                    .position(|(_, e)| !e.message().contains("failed transaction"))
+            })
+            .unwrap_or(0);
+        Err(map_error(errors.swap_remove(pick).1))
+    }
+
+    async fn select_one<T: DeserializeOwned>(
+        &self,
+        table: &'static str,
+        fields: &str,
+        id: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let sql = format!("SELECT {fields} FROM type::record($tb, $id)");
+        let mut response = self.run(&sql, json!({ "tb": table, "id": id })).await?;
+        Ok(take_rows(&mut response, 0, table)?.into_iter().next())
+    }
+
+    async fn select_many<T: DeserializeOwned>(
+        &self,
+        table: &'static str,
+        fields: &str,
+        ids: &[String],
+    ) -> Result<Vec<T>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql =
+            format!("SELECT {fields} FROM array::map($ids, |$i| type::record($tb, $i))");
+        let mut response = self.run(&sql, json!({ "tb": table, "ids": ids })).await?;
+        take_rows(&mut response, 0, table)
+    }
+
+    /// A page of `table` rows matching `where_clause` (built only from
+    /// constant text; values come through `vars`).
+    async fn page<T: DeserializeOwned>(
+        &self,
+        table: &'static str,
+        fields: &str,
+        where_clause: &str,
+        order: &str,
+        mut vars: Value,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<T>, StoreError> {
+        let sql = format!(
+            "SELECT {fields} FROM {table} {where_clause} ORDER BY {order} LIMIT $limit START $offset;
+             (SELECT count() AS n FROM {table} {where_clause} GROUP ALL)[0].n ?? 0;"
+        );
+        vars["limit"] = json!(limit);
+        vars["offset"] = json!(offset);
+        let mut response = self.run(&sql, vars).await?;
+        let items = take_rows(&mut response, 0, table)?;
+        let total: Value = response.take(1).map_err(map_error)?;
+        Ok(Page {
+            items,
+            total: total.as_u64().unwrap_or(0),
+            limit,
+            offset,
+        })
+    }
+}
+
+/// SurrealDB treats a bound `null` (NULL) differently from an absent value
+/// (NONE); optional fields must be NONE, so nulls are dropped from objects.
+fn strip_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls_shallow(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Drop nulls from the objects one level down (documents inside arrays),
+/// leaving user metadata (deeper) untouched.
+fn strip_nulls_shallow(value: Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| match item {
+                    Value::Object(map) => {
+                        Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+                    }
+                    other => other,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn map_error(error: surrealdb::Error) -> StoreError {
+    if error.message().contains("already contains") {
+        // A unique index refused the write.
+        StoreError::Conflict(error.message().to_string())
+    } else if error.is_already_exists() {
+        StoreError::AlreadyExists {
+            table: "record",
+            id: error.message().to_string(),
+        }
+    } else if error.is_connection() {
+        StoreError::Unavailable(error.to_string())
+    } else {
+        StoreError::Backend(error.to_string())
+    }
+}
+
+fn take_rows<T: DeserializeOwned>(
+    response: &mut surrealdb::IndexedResults,
+    index: usize,
+    table: &'static str,
+) -> Result<Vec<T>, StoreError> {
+    let value: Value = response.take(index).map_err(map_error)?;
+    let rows = match value {
+        Value::Array(rows) => rows,
+        Value::Null => Vec::new(),
+        single => vec![single],
+    };
+    rows.into_iter()
+        .map(|row| decode(table, row))
+        .collect::<Result<Vec<T>, _>>()
+}
+
+fn decode<T: DeserializeOwned>(table: &'static str, row: Value) -> Result<T, StoreError> {
+    let row = decode_json_fields(row);
+    serde_json::from_value(row).map_err(|e| StoreError::Decode {
+        table,
+        message: e.to_string(),
+    })
+}
+
+/// Task input/output are stored as JSON text so any JSON value round-trips
+/// exactly; decode them back in place.
+fn decode_json_fields(mut row: Value) -> Value {
+    if let Value::Object(map) = &mut row {
+        for key in ["input", "output"] {
+            if let Some(Value::String(text)) = map.get(key) {
+                if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+                    map.insert(key.to_string(), parsed);
+                }
+            }
+        }
+    }
+    row
+}
+
+fn json_text(value: &Option<Value>) -> Value {
+    match value {
+        Some(v) => Value::String(v.to_string()),
+        None => Value::Null,
+    }
+}
+
+fn task_content(task: &Task) -> Value {
+    json!({
+        "agent_id": task.agent_id,
+        "description": task.description,
+        "status": task.status.as_str(),
+        "input": json_text(&task.input),
+        "output": json_text(&task.output),
+        "metadata": task.metadata,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "started_at": task.started_at,
+        "completed_at": task.completed_at,
+    })
+}
+
+fn log_row(log: &Log) -> Value {
+    json!({
+        "id": log.id,
+        "agent_id": log.agent_id,
+        "task_id": log.task_id,
+        "thought_id": log.thought_id,
+        "level": log.level.as_str(),
+        "message": log.message,
+        "metadata": log.metadata,
+        "timestamp": log.timestamp,
+    })
+}
+
+/// The owner a log's `emits` edge starts from: its most specific owner.
+fn log_owner(log: &Log) -> (&'static str, &str) {
+    if let Some(thought) = &log.thought_id {
+        ("thought", thought)
+    } else if let Some(task) = &log.task_id {
+        ("task", task)
+    } else {
+        ("agent", &log.agent_id)
+    }
+}
+
+#[async_trait]
+impl DocumentStore for SurrealStore {
+    async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError> {
+        self.run(
+            "CREATE type::record('agent', $id) CONTENT {
+                role: $role, goal: $goal, metadata: $metadata,
+                created_at: <datetime>$created_at, updated_at: <datetime>$updated_at
+            } RETURN NONE;",
+            json!({
+                "id": agent.id, "role": agent.role, "goal": agent.goal,
+                "metadata": agent.metadata,
+                "created_at": agent.created_at, "updated_at": agent.updated_at,
+            }),
+        )
+        .await
+        .map_err(|e| already_exists(e, "agent", &agent.id))?;
+        Ok(())
+    }
+
+    async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError> {
+        self.select_one("agent", AGENT_FIELDS, id).await
+    }
+
+    async fn get_agents(&self, ids: &[String]) -> Result<Vec<Agent>, StoreError> {
+        self.select_many("agent", AGENT_FIELDS, ids).await
+    }
+
+    async fn list_agents(&self, limit: usize, offset: usize) -> Result<Page<Agent>, StoreError> {
+        self.page(
+            "agent",
+            AGENT_FIELDS,
+            "",
+            "created_at DESC, id DESC",
+            json!({}),
+            limit,
+            offset,
+        )
+        .await
+    }
+
+    async fn delete_agent(&self, id: &str) -> Result<bool, StoreError> {
+        let mut response = self
+            .run(
+                "BEGIN TRANSACTION;
+                 LET $agent = type::record('agent', $id);
+                 LET $existed = record::exists($agent);
+                 DELETE log WHERE agent_id = $id;
+                 DELETE thought WHERE agent_id = $id;
+                 DELETE task WHERE agent_id = $id;
+                 DELETE $agent;
+                 RETURN $existed;
+                 COMMIT TRANSACTION;",
+                json!({ "id": id }),
+            )
+            .await?;
+        let existed: Value = response.take(7).map_err(map_error)?;
+        Ok(existed.as_bool().unwrap_or(false))
+    }
+
+    async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
+        self.run(
+            "BEGIN TRANSACTION;
+             LET $task = type::record('task', $id);
+             CREATE $task CONTENT $content RETURN NONE;
+             LET $agent = type::record('agent', $content.agent_id);
+             RELATE $agent->runs->$task RETURN NONE;
+             COMMIT TRANSACTION;",
+            json!({ "id": task.id, "content": strip_nulls(task_content(task)) }),
+        )
+        .await
+        .map_err(|e| already_exists(e, "task", &task.id))?;
+        Ok(())
+    }
+
+    async fn get_task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+        self.select_one("task", TASK_FIELDS, id).await
+    }
+
+    async fn get_tasks(&self, ids: &[String]) -> Result<Vec<Task>, StoreError> {
+        self.select_many("task", TASK_FIELDS, ids).await
+    }
+
+    async fn list_tasks(
+        &self,
+        filter: &TaskFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Task>, StoreError> {
+        let mut conditions = Vec::new();
+        if filter.agent_id.is_some() {
+            conditions.push("agent_id = $agent_id");
+        }
+        if filter.status.is_some() {
+            conditions.push("status = $status");
+        }
+        self.page(
+            "task",
+            TASK_FIELDS,
+            &where_clause(&conditions),
+            "created_at DESC, id DESC",
+            json!({ "agent_id": filter.agent_id, "status": filter.status.map(|s| s.as_str()) }),
+            limit,
+            offset,
+        )
+        .await
+    }
+
+    async fn update_task(&self, task: &Task) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE type::record('task', $id) CONTENT $content RETURN NONE;",
+            json!({ "id": task.id, "content": strip_nulls(task_content(task)) }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_task(&self, id: &str) -> Result<(), StoreError> {
+        self.run(
+            "DELETE type::record('task', $id) RETURN NONE;",
+            json!({ "id": id }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn create_thought(&self, request: NewThought) -> Result<Thought, StoreError> {
+        let now = chrono::Utc::now();
+        let explicit_id = request.id.is_some();
+        let mut last_error = None;
+        for _ in 0..CONFLICT_RETRIES {
+            // A fresh id per attempt unless the client chose one.
+            let mut attempt = request.clone();
+            if !explicit_id {
+                attempt.id = Some(crate::domain::ids::generate());
+            }
+            let draft = attempt.clone().into_thought(1, None, now);
+            let result = self
+                .run(
+                    "BEGIN TRANSACTION;
+                     LET $prev = (SELECT record::id(id) AS id, step FROM thought
+                         WHERE agent_id = $agent_id AND task_id = $task_id
+                         ORDER BY step DESC LIMIT 1)[0];
+                     LET $step = $requested_step ?? (($prev.step ?? 0) + 1);
+                     LET $parent = $requested_parent ?? $prev.id;
+                     LET $thought = type::record('thought', $id);
+                     CREATE $thought CONTENT {
+                         agent_id: $agent_id, task_id: $task_id, parent_id: $parent,
+                         step: $step, kind: $kind, content: $content, metadata: $metadata,
+                         created_at: <datetime>$created_at
+                     } RETURN NONE;
+                     LET $owner = IF $task_id THEN type::record('task', $task_id)
+                         ELSE type::record('agent', $agent_id) END;
+                     RELATE $owner->thinks->$thought RETURN NONE;
+                     IF $parent {
+                         LET $from = type::record('thought', $parent);
+                         RELATE $from->leads_to->$thought RETURN NONE;
+                     };
+                     RETURN { step: $step, parent_id: $parent };
+                     COMMIT TRANSACTION;",
+                    json!({
+                        "id": draft.id, "agent_id": draft.agent_id, "task_id": draft.task_id,
+                        "requested_step": request.step, "requested_parent": request.parent_id,
+                        "kind": draft.kind, "content": draft.content, "metadata": draft.metadata,
+                        "created_at": draft.created_at,
+                    }),
+                )
+                .await;
+            match result {
+                Ok(mut response) => {
+                    let settled: Value = response.take(9).map_err(map_error)?;
+                    let step = settled["step"].as_u64().unwrap_or(1);
+                    let parent = settled["parent_id"].as_str().map(str::to_string);
+                    return Ok(attempt.into_thought(step, parent, now));
+                }
+                // Another writer took the next step (the chain index is
+                // unique): try again, unless the client fixed the step.
+                Err(StoreError::Conflict(message)) if request.step.is_none() => {
+                    last_error = Some(StoreError::Conflict(message));
+                }
+                Err(StoreError::Conflict(_)) => {
+                    return Err(StoreError::Conflict(format!(
+                        "step {} of this chain already exists",
+                        request.step.unwrap_or_default()
+                    )))
+                }
+                Err(error) => return Err(already_exists(error, "thought", &draft.id)),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| StoreError::Backend("thought step conflict".into())))
+    }
+
+    async fn get_thought(&self, id: &str) -> Result<Option<Thought>, StoreError> {
+        self.select_one("thought", THOUGHT_FIELDS, id).await
+    }
+
+    async fn list_thoughts(
+        &self,
+        filter: &ThoughtFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Thought>, StoreError> {
+        let mut conditions = Vec::new();
+        if filter.agent_id.is_some() {
+            conditions.push("agent_id = $agent_id");
+        }
+        if filter.task_id.is_some() {
+            conditions.push("task_id = $task_id");
+        }
+        self.page(
+            "thought",
+            THOUGHT_FIELDS,
+            &where_clause(&conditions),
+            "agent_id, task_id, step",
+            json!({ "agent_id": filter.agent_id, "task_id": filter.task_id }),
+            limit,
+            offset,
+        )
+        .await
+    }
+
+    async fn insert_logs(&self, logs: &[Log]) -> Result<(), StoreError> {
+        if logs.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<Value> = logs.iter().map(log_row).collect();
+        let edges: Vec<Value> = logs
+            .iter()
+            .map(|log| {
+                let (table, owner) = log_owner(log);
+                json!({ "tb": table, "owner": owner, "log": log.id })
+            })
+            .collect();
+        self.run(
+            "BEGIN TRANSACTION;
+             INSERT INTO log array::map($rows, |$r| $r.{
+                 id, agent_id, task_id, thought_id, level, message, metadata,
+                 timestamp: <datetime>$r.timestamp
+             }) RETURN NONE;
+             INSERT RELATION INTO emits array::map($edges, |$e| {
+                 in: type::record($e.tb, $e.owner), out: type::record('log', $e.log)
+             }) RETURN NONE;
+             COMMIT TRANSACTION;",
+            json!({ "rows": rows, "edges": edges }),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists { id, .. } => StoreError::AlreadyExists { table: "log", id },
+            other => other,
+        })?;
+        Ok(())
+    }
+
+    async fn get_logs(&self, ids: &[String]) -> Result<Vec<Log>, StoreError> {
+        self.select_many("log", LOG_FIELDS, ids).await
+    }
+
+    async fn list_logs(
+        &self,
+        filter: &LogFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Log>, StoreError> {
+        let mut conditions = Vec::new();
+        if filter.agent_id.is_some() {
+            conditions.push("agent_id = $agent_id");
+        }
+        if filter.task_id.is_some() {
+            conditions.push("task_id = $task_id");
+        }
+        if filter.thought_id.is_some() {
+            conditions.push("thought_id = $thought_id");
+        }
+        if filter.level.is_some() {
+            conditions.push("level = $level");
+        }
+        if filter.since.is_some() {
+            conditions.push("timestamp >= <datetime>$since");
+        }
+        if filter.until.is_some() {
+            conditions.push("timestamp < <datetime>$until");
+        }
+        self.page(
+            "log",
+            LOG_FIELDS,
+            &where_clause(&conditions),
+            "timestamp, id",
+            json!({
+                "agent_id": filter.agent_id, "task_id": filter.task_id,
+                "thought_id": filter.thought_id, "level": filter.level.map(|l| l.as_str()),
+                "since": filter.since, "until": filter.until,
+            }),
+            limit,
+            offset,
+        )
+        .await
+    }
+
+    async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut response = self
+            .run(
+                "SELECT VALUE record::id(id) FROM array::map($ids, |$i| type::record($tb, $i));",
+                json!({ "tb": table.name(), "ids": ids }),
+            )
+            .await?;
+        let found: Value = response.take(0).map_err(map_error)?;
+        Ok(found
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError> {
+        let sql = format!(
+            "SELECT
+                 {{ {agent} }} AS agent,
+                 (SELECT {task},
+                     (SELECT {thought} FROM ->thinks->thought ORDER BY step) AS thoughts,
+                     (SELECT {log} FROM log WHERE task_id = record::id($parent.id) ORDER BY timestamp, id) AS logs
+                  FROM ->runs->task ORDER BY created_at, id) AS tasks,
+                 (SELECT {thought} FROM ->thinks->thought ORDER BY step) AS thoughts,
+                 (SELECT {log} FROM log WHERE agent_id = $id AND task_id = NONE ORDER BY timestamp, id) AS logs
+             FROM type::record('agent', $id);",
+            agent = AGENT_OBJECT,
+            task = TASK_FIELDS,
+            thought = THOUGHT_FIELDS,
+            log = LOG_FIELDS,
+        );
+        let mut response = self.run(&sql, json!({ "id": agent_id })).await?;
+        let value: Value = response.take(0).map_err(map_error)?;
+        let Some(row) = value.as_array().and_then(|rows| rows.first()).cloned() else {
+            return Ok(None);
+        };
+        decode_trace(row).map(Some)
+    }
+
+    async fn count(&self, table: Table) -> Result<u64, StoreError> {
+        let sql = format!(
+            "(SELECT count() AS n FROM {} GROUP ALL)[0].n ?? 0;",
+            table.name()
+        );
+        let mut response = self.run(&sql, json!({})).await?;
+        let n: Value = response.take(0).map_err(map_error)?;
+        Ok(n.as_u64().unwrap_or(0))
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        self.run("RETURN 1;", json!({})).await.map(|_| ())
+    }
+}
+
+/// The agent's own fields as an object literal (for the trace query).
+const AGENT_OBJECT: &str = "id: record::id(id), role, goal, metadata, created_at, updated_at";
+
+fn where_clause(conditions: &[&str]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    }
+}
+
+fn already_exists(error: StoreError, table: &'static str, id: &str) -> StoreError {
+    match error {
+        StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
+            table,
+            id: id.to_string(),
+        },
+        other => other,
+    }
+}
+
+fn decode_trace(row: Value) -> Result<Trace, StoreError> {
+    let mut row = match row {
+        Value::Object(map) => map,
+        _ => {
+            return Err(StoreError::Decode {
+                table: "agent",
+                message: "trace row is not an object".into(),
+            })
+        }
+    };
+    let mut take = |key: &str| row.remove(key).unwrap_or(Value::Null);
+    let agent = decode("agent", take("agent"))?;
+    let thoughts = decode_list("thought", take("thoughts"))?;
+    let logs = decode_list("log", take("logs"))?;
+    let tasks = match take("tasks") {
+        Value::Array(tasks) => tasks
+            .into_iter()
+            .map(|task| {
+                let mut task: Map<String, Value> = match task {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                };
+                let thoughts = decode_list("thought", task.remove("thoughts").unwrap_or_default())?;
+                let logs = decode_list("log", task.remove("logs").unwrap_or_default())?;
+                Ok(crate::domain::TraceTask {
+                    task: decode("task", Value::Object(task))?,
+                    thoughts,
+                    logs,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?,
+        _ => Vec::new(),
+    };
+    Ok(Trace {
+        agent,
+        tasks,
+        thoughts,
+        logs,
+    })
+}
+
+fn decode_list<T: DeserializeOwned>(table: &'static str, value: Value) -> Result<Vec<T>, StoreError> {
+    match value {
+        Value::Array(items) => items.into_iter().map(|v| decode(table, v)).collect(),
+        _ => Ok(Vec::new()),
+    }
+}

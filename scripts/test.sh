@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set up everything the tests need and run the whole suite:
+# model files, the Python reference for the embedding parity test, format
+# and lint checks, then every test (unit and end-to-end).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export MODELS_DIR="${MODELS_DIR:-$PWD/models}"
+python3 scripts/fetch-models.py "$MODELS_DIR"
+
+# Python onnxruntime on the same model file: the reference vectors.
+venv="${VECTADB_TEST_VENV:-$PWD/.venv-test}"
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/parity/requirements.txt
+export VECTADB_TEST_PYTHON="$venv/bin/python"
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+# The restart/crash tests run the real binary: build it with the tests.
+cargo build --workspace --bins --tests
+cargo test --workspace -- --test-threads "${TEST_THREADS:-4}"

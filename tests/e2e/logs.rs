@@ -1,0 +1,129 @@
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use vectadb_tests::TestApp;
+
+#[tokio::test]
+async fn single_log_and_batches_are_stored_and_queryable() {
+    let t = TestApp::new().await;
+    let a = t.agent("a", "g").await;
+    let task = t.task(&a, "work").await;
+    let (status, log) = t
+        .post(
+            "/api/v1/logs",
+            json!({"agent_id": a, "level": "warn", "message": "disk almost full", "metadata": {"pct": 91}, "timestamp": "2026-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{log}");
+    assert_eq!(log["level"], "warn");
+    assert_eq!(log["timestamp"], "2026-01-01T00:00:00Z");
+    assert_eq!(log["metadata"]["pct"], 91);
+
+    let batch: Vec<Value> = (0..500)
+        .map(|i| {
+            json!({
+                "agent_id": a, "task_id": task,
+                "level": if i % 10 == 0 { "error" } else { "info" },
+                "message": format!("step {i}"),
+                "timestamp": format!("2026-01-02T00:{:02}:{:02}Z", i / 60, i % 60),
+            })
+        })
+        .collect();
+    let (status, receipt) = t.post("/api/v1/logs", Value::Array(batch)).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    assert_eq!(receipt["ingested"], 500);
+    assert_eq!(receipt["ids"].as_array().unwrap().len(), 500);
+
+    let (_, all) = t.get(&format!("/api/v1/logs?agent_id={a}&limit=1000")).await;
+    assert_eq!(all["total"], 501);
+    let (_, errors) = t.get(&format!("/api/v1/logs?task_id={task}&level=error&limit=1000")).await;
+    assert_eq!(errors["total"], 50);
+    // Time range: [00:01:00, 00:02:00) holds steps 60..=119, in time order.
+    let (status, window) = t
+        .get("/api/v1/logs?since=2026-01-02T00:01:00Z&until=2026-01-02T00:02:00Z&limit=100")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{window}");
+    assert_eq!(window["total"], 60);
+    assert_eq!(window["items"][0]["message"], "step 60");
+    assert_eq!(window["items"][59]["message"], "step 119");
+    // Pagination.
+    let (_, page) = t.get(&format!("/api/v1/logs?task_id={task}&limit=10&offset=20")).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 10);
+    assert_eq!(page["items"][0]["message"], "step 20");
+}
+
+#[tokio::test]
+async fn a_bad_log_rejects_the_whole_batch() {
+    let t = TestApp::new().await;
+    let a = t.agent("a", "g").await;
+    let before = t.snapshot().await;
+    let mut batch: Vec<Value> = (0..100)
+        .map(|i| json!({"agent_id": a, "message": format!("m{i}")}))
+        .collect();
+    batch[57] = json!({"agent_id": "ghost", "message": "x"});
+    let (status, body) = t.post("/api/v1/logs", Value::Array(batch.clone())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "logs[57].agent_id");
+    batch[57] = json!({"agent_id": a, "message": "x", "level": "loud"});
+    let (status, body) = t.post("/api/v1/logs", Value::Array(batch.clone())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["field"], "logs[57].level");
+    batch[57] = json!({"agent_id": a, "message": "   "});
+    let (status, body) = t.post("/api/v1/logs", Value::Array(batch)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["field"], "logs[57].message");
+    assert_eq!(t.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn batches_over_the_limit_are_413_and_write_nothing() {
+    let t = TestApp::new().await;
+    let a = t.agent("a", "g").await;
+    let batch: Vec<Value> = (0..10_001).map(|_| json!({"agent_id": a, "message": "m"})).collect();
+    let (status, body) = t.post("/api/v1/logs", Value::Array(batch)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"]["field"], "logs");
+    assert_eq!(t.get("/api/v1/logs").await.1["total"], 0);
+    // Exactly the limit is fine.
+    let batch: Vec<Value> = (0..10_000).map(|i| json!({"agent_id": a, "message": format!("m{i}")})).collect();
+    let (status, body) = t.post("/api/v1/logs", Value::Array(batch)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(body["ingested"], 10_000);
+}
+
+#[tokio::test]
+async fn resent_logs_with_ids_are_not_duplicated() {
+    let t = TestApp::new().await;
+    let a = t.agent("a", "g").await;
+    let batch = json!([{"id": "log-1", "agent_id": a, "message": "once"}, {"id": "log-2", "agent_id": a, "message": "twice"}]);
+    assert_eq!(t.post("/api/v1/logs", batch.clone()).await.0, StatusCode::CREATED);
+    assert_eq!(t.post("/api/v1/logs", batch).await.0, StatusCode::OK);
+    assert_eq!(t.get("/api/v1/logs").await.1["total"], 2);
+    let (status, body) = t
+        .post("/api/v1/logs", json!({"id": "log-1", "agent_id": a, "message": "changed"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["field"], "id");
+    let (status, body) = t
+        .post("/api/v1/logs", json!([{"id": "x", "agent_id": a, "message": "1"}, {"id": "x", "agent_id": a, "message": "2"}]))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["field"], "logs[1].id");
+}
+
+#[tokio::test]
+async fn log_references_must_belong_together() {
+    let t = TestApp::new().await;
+    let a = t.agent("a", "g").await;
+    let b = t.agent("b", "g").await;
+    let b_task = t.task(&b, "b work").await;
+    let (status, body) = t
+        .post("/api/v1/logs", json!({"agent_id": a, "task_id": b_task, "message": "m"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["field"], "task_id");
+    let (status, body) = t
+        .post("/api/v1/logs", json!({"agent_id": a, "thought_id": "nope", "message": "m"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "thought_id");
+}

@@ -1,0 +1,243 @@
+//! Test support for VectaDB's integration tests (`tests/e2e`): a [`TestApp`]
+//! is the real Router over real embedded backends (SurrealDB `mem://` in
+//! its own namespace, Qdrant Edge in its own temporary directory) and the
+//! real MiniLM model, loaded once per test process.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use clap::Parser;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::sync::OnceCell;
+use tower::ServiceExt;
+
+use vectadb::config::Config;
+use vectadb::embed::Embedder;
+use vectadb::http::AppState;
+use vectadb::store::DocumentStore;
+use vectadb::vectors::VectorIndex;
+
+/// The repository root (this crate lives in `<root>/tests`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// `MODELS_DIR` or `<root>/models`.
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("models"))
+}
+
+#[derive(Parser)]
+struct ConfigOnly {
+    #[command(flatten)]
+    config: Config,
+}
+
+/// The default config with test paths: models from [`models_dir`], data
+/// under `data_dir`.
+pub fn test_config(data_dir: &std::path::Path) -> Config {
+    let mut config = ConfigOnly::parse_from(["vectadb"]).config;
+    config.models_dir = models_dir();
+    config.data_dir = data_dir.to_path_buf();
+    config.qdrant_url = None;
+    config
+}
+
+static MODEL: OnceCell<Arc<dyn Embedder>> = OnceCell::const_new();
+
+/// The real MiniLM model, loaded once per test process.
+pub async fn model() -> Arc<dyn Embedder> {
+    MODEL
+        .get_or_init(|| async {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let config = test_config(dir.path());
+            tokio::task::spawn_blocking(move || vectadb::app::load_model(&config))
+                .await
+                .expect("model loading panicked")
+                .unwrap_or_else(|e| {
+                    panic!("{e}\n(run `python3 scripts/fetch-models.py` to fetch the model)")
+                })
+        })
+        .await
+        .clone()
+}
+
+pub mod faults;
+pub mod process;
+
+/// The real Router over real embedded backends, isolated from every other test.
+pub struct TestApp {
+    pub app: Router,
+    pub state: AppState,
+    pub config: Config,
+    pub store: Arc<dyn DocumentStore>,
+    pub vectors: Arc<dyn VectorIndex>,
+    pub dir: TempDir,
+}
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with(|c| c).await
+    }
+
+    /// Like [`TestApp::new`] with the config adjusted first.
+    pub async fn with(adjust: impl FnOnce(Config) -> Config) -> Self {
+        Self::with_vectors(adjust, |v| v).await
+    }
+
+    /// Adjust the config and wrap the vector index (e.g. to inject faults).
+    pub async fn with_vectors(
+        adjust: impl FnOnce(Config) -> Config,
+        wrap: impl FnOnce(Arc<dyn VectorIndex>) -> Arc<dyn VectorIndex>,
+    ) -> Self {
+        Self::with_parts(adjust, |s| s, wrap).await
+    }
+
+    /// Full control: adjust the config and wrap the store and the vector
+    /// index (e.g. to inject faults).
+    pub async fn with_parts(
+        adjust: impl FnOnce(Config) -> Config,
+        wrap_store: impl FnOnce(Arc<dyn DocumentStore>) -> Arc<dyn DocumentStore>,
+        wrap_vectors: impl FnOnce(Arc<dyn VectorIndex>) -> Arc<dyn VectorIndex>,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut config = test_config(dir.path());
+        config.surreal_url = Some("mem://".into());
+        config.surreal_namespace = format!("test_{}_{n}", std::process::id());
+        config.surreal_database = format!("db_{n}");
+        let config = adjust(config);
+        let store = wrap_store(vectadb::app::open_store(&config).await.expect("open store"));
+        let vectors = wrap_vectors(vectadb::app::open_vectors(&config).expect("open vectors"));
+        let state = vectadb::app::state(&config, store.clone(), vectors.clone(), model().await)
+            .expect("assemble state");
+        Self {
+            app: vectadb::http::app(state.clone()),
+            state,
+            config,
+            store,
+            vectors,
+            dir,
+        }
+    }
+
+    /// Send a request through the Router; returns status and JSON body
+    /// (`Value::Null` for an empty body, a string for a non-JSON one).
+    pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let request = Request::builder().method(method).uri(uri);
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .expect("request");
+        self.send(request).await
+    }
+
+    /// Send raw bytes with the given content type.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        uri: &str,
+        content_type: Option<&str>,
+        body: impl Into<Body>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(ct) = content_type {
+            request = request.header(header::CONTENT_TYPE, ct);
+        }
+        self.send(request.body(body.into()).expect("request")).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, uri, None).await
+    }
+
+    pub async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, uri, Some(body)).await
+    }
+
+    pub async fn patch(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, uri, Some(body)).await
+    }
+
+    pub async fn delete(&self, uri: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, uri, None).await
+    }
+
+    /// Create an agent and return its id (panics unless 201).
+    pub async fn agent(&self, role: &str, goal: &str) -> String {
+        let (status, body) = self
+            .post("/api/v1/agents", serde_json::json!({ "role": role, "goal": goal }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().expect("id").to_string()
+    }
+
+    /// Create a task and return its id (panics unless 201).
+    pub async fn task(&self, agent_id: &str, description: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/tasks",
+                serde_json::json!({ "agent_id": agent_id, "description": description }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().expect("id").to_string()
+    }
+
+    /// A snapshot of everything stored (documents per table and vectors per
+    /// collection), to assert that a rejected request changed nothing.
+    pub async fn snapshot(&self) -> Value {
+        use vectadb::store::Table;
+        use vectadb::vectors::Collection;
+        let mut tables = serde_json::Map::new();
+        for table in [Table::Agent, Table::Task, Table::Thought, Table::Log] {
+            tables.insert(
+                table.name().into(),
+                self.store.count(table).await.expect("count").into(),
+            );
+        }
+        for collection in Collection::ALL {
+            tables.insert(
+                format!("{collection:?}_vectors"),
+                self.vectors.count(collection).await.expect("count").into(),
+            );
+        }
+        let agents = self.get("/api/v1/agents?limit=1000").await.1;
+        let tasks = self.get("/api/v1/tasks?limit=1000").await.1;
+        let logs = self.get("/api/v1/logs?limit=1000").await.1;
+        serde_json::json!({ "counts": tables, "agents": agents, "tasks": tasks, "logs": logs })
+    }
+}
