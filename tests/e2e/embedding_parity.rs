@@ -38,16 +38,21 @@ fn models_dir() -> PathBuf {
 /// The ONNX Runtime library fetch-models.py puts next to the model (`libonnxruntime.so.<ver>`).
 fn ort_dylib(models: &Path) -> Result<PathBuf> {
     let entries = std::fs::read_dir(models).with_context(|| {
-        format!("models directory {} not found: run python3 scripts/fetch-models.py", models.display())
+        format!(
+            "models directory {} not found: run python3 scripts/fetch-models.py",
+            models.display()
+        )
     })?;
     let mut candidates: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| {
-            path.file_name().and_then(|n| n.to_str()).is_some_and(|name| {
-                name.starts_with("libonnxruntime.so")
-                    || (name.starts_with("libonnxruntime") && name.ends_with(".dylib"))
-                    || name == "onnxruntime.dll"
-            })
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|name| {
+                    name.starts_with("libonnxruntime.so")
+                        || (name.starts_with("libonnxruntime") && name.ends_with(".dylib"))
+                        || name == "onnxruntime.dll"
+                })
         })
         .collect();
     candidates.sort();
@@ -122,7 +127,11 @@ fn python_reference(sentences: &[String]) -> Result<Vec<Vec<f32>>> {
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
     let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     (dot / (na * nb)) as f32
@@ -166,7 +175,11 @@ async fn minilm_matches_python_onnxruntime() -> Result<()> {
     // Fail on a broken Python setup before spending time on the model.
     let reference = python_reference(&sentences)?;
     let model = load_model(BATCH_SIZE).await?;
-    ensure!(model.dimension() == DIMENSION, "Rust dimension is {}, expected {DIMENSION}", model.dimension());
+    ensure!(
+        model.dimension() == DIMENSION,
+        "Rust dimension is {}, expected {DIMENSION}",
+        model.dimension()
+    );
 
     let started = std::time::Instant::now();
     let ours = model.embed(sentences.clone()).await?;
@@ -178,7 +191,12 @@ async fn minilm_matches_python_onnxruntime() -> Result<()> {
         model.intra_threads()
     );
 
-    ensure!(ours.len() == sentences.len(), "Rust returned {} vectors for {} texts", ours.len(), sentences.len());
+    ensure!(
+        ours.len() == sentences.len(),
+        "Rust returned {} vectors for {} texts",
+        ours.len(),
+        sentences.len()
+    );
     ensure!(
         reference.len() == sentences.len(),
         "Python returned {} vectors for {} texts",
@@ -188,28 +206,50 @@ async fn minilm_matches_python_onnxruntime() -> Result<()> {
     let mut failures = Vec::new();
     let mut min_cos = f32::INFINITY;
     for ((text, rust), py) in sentences.iter().zip(&ours).zip(&reference) {
-        ensure!(rust.len() == DIMENSION, "Rust vector has {} floats for {text:?}", rust.len());
-        ensure!(py.len() == DIMENSION, "Python vector has {} floats for {text:?}", py.len());
-        ensure!((norm(rust) - 1.0).abs() < 1e-4, "Rust vector not unit length ({}) for {text:?}", norm(rust));
+        ensure!(
+            rust.len() == DIMENSION,
+            "Rust vector has {} floats for {text:?}",
+            rust.len()
+        );
+        ensure!(
+            py.len() == DIMENSION,
+            "Python vector has {} floats for {text:?}",
+            py.len()
+        );
+        ensure!(
+            (norm(rust) - 1.0).abs() < 1e-4,
+            "Rust vector not unit length ({}) for {text:?}",
+            norm(rust)
+        );
         let cos = cosine(rust, py);
         min_cos = min_cos.min(cos);
         let shown: String = text.chars().take(60).collect();
         eprintln!("cosine {cos:.7}  {shown:?}");
-        if !(cos >= MIN_COSINE) {
+        if cos.is_nan() || cos < MIN_COSINE {
             failures.push(format!("cosine {cos} < {MIN_COSINE} for {shown:?}"));
         }
     }
     eprintln!("minimum cosine {min_cos:.7}");
-    ensure!(failures.is_empty(), "Rust and Python embeddings differ:\n{}", failures.join("\n"));
+    ensure!(
+        failures.is_empty(),
+        "Rust and Python embeddings differ:\n{}",
+        failures.join("\n")
+    );
 
     // Words past MAX_TOKENS are cut off, so appending some changes nothing.
     let long = long_text();
     let with_tail = format!("{long} A completely different tail about baking sourdough bread.");
     let pair = model.embed(vec![long, with_tail]).await?;
     let cos = cosine(&pair[0], &pair[1]);
-    ensure!(cos >= MIN_COSINE, "text past {MAX_TOKENS} tokens changed the vector (cosine {cos})");
+    ensure!(
+        cos >= MIN_COSINE,
+        "text past {MAX_TOKENS} tokens changed the vector (cosine {cos})"
+    );
 
-    ensure!(model.embed(Vec::new()).await?.is_empty(), "empty input must give no vectors");
+    ensure!(
+        model.embed(Vec::new()).await?.is_empty(),
+        "empty input must give no vectors"
+    );
     Ok(())
 }
 
@@ -217,10 +257,15 @@ async fn minilm_matches_python_onnxruntime() -> Result<()> {
 async fn minilm_ranks_related_texts_higher() -> Result<()> {
     let model = load_model(8).await?;
     let query = "data scientist with ML skills";
-    let researcher = "Role: researcher\nGoal: analyze data patterns\nSkills: machine learning, statistics";
+    let researcher =
+        "Role: researcher\nGoal: analyze data patterns\nSkills: machine learning, statistics";
     let chef = "a chef who bakes bread";
     let v = model
-        .embed(vec![query.to_string(), researcher.to_string(), chef.to_string()])
+        .embed(vec![
+            query.to_string(),
+            researcher.to_string(),
+            chef.to_string(),
+        ])
         .await?;
     let related = cosine(&v[0], &v[1]);
     let unrelated = cosine(&v[0], &v[2]);
@@ -229,6 +274,9 @@ async fn minilm_ranks_related_texts_higher() -> Result<()> {
         (0.5..=0.7).contains(&related),
         "query vs researcher similarity {related} is outside [0.5, 0.7]"
     );
-    ensure!(unrelated < 0.3, "query vs chef similarity {unrelated} is not below 0.3");
+    ensure!(
+        unrelated < 0.3,
+        "query vs chef similarity {unrelated} is not below 0.3"
+    );
     Ok(())
 }

@@ -56,7 +56,11 @@ impl MiniLm {
     ///
     /// ONNX Runtime is loaded once per process: a later call with a different `ort_dylib`
     /// keeps using the library loaded first.
-    pub fn load(model_dir: &Path, ort_dylib: &Path, batch_size: usize) -> Result<MiniLm, EmbedError> {
+    pub fn load(
+        model_dir: &Path,
+        ort_dylib: &Path,
+        batch_size: usize,
+    ) -> Result<MiniLm, EmbedError> {
         if batch_size == 0 {
             return Err(EmbedError::Load("batch_size must be at least 1".into()));
         }
@@ -93,9 +97,10 @@ impl MiniLm {
         // QuantizationMode::None, the default, is right.
         let user_model =
             UserDefinedEmbeddingModel::new(onnx_file, tokenizer_files).with_pooling(Pooling::Mean);
-        let mut model = TextEmbedding::try_new_from_user_defined(user_model, options).map_err(|e| {
-            EmbedError::Load(format!("{} could not be loaded: {e}", model_path.display()))
-        })?;
+        let mut model =
+            TextEmbedding::try_new_from_user_defined(user_model, options).map_err(|e| {
+                EmbedError::Load(format!("{} could not be loaded: {e}", model_path.display()))
+            })?;
 
         let probe = model
             .embed(["dimension probe"], None)
@@ -177,9 +182,15 @@ impl Embedder for MiniLm {
 fn read_model_file(path: &Path) -> Result<Vec<u8>, EmbedError> {
     std::fs::read(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            EmbedError::Load(format!("model file {} not found: {FETCH_HINT}", path.display()))
+            EmbedError::Load(format!(
+                "model file {} not found: {FETCH_HINT}",
+                path.display()
+            ))
         } else {
-            EmbedError::Load(format!("model file {} could not be read: {e}", path.display()))
+            EmbedError::Load(format!(
+                "model file {} could not be read: {e}",
+                path.display()
+            ))
         }
     })
 }
@@ -213,7 +224,10 @@ fn ort_environment(ort_dylib: &Path) -> Result<Option<Environment>, EmbedError> 
         .canonicalize()
         .unwrap_or_else(|_| ort_dylib.to_path_buf());
     let builder = ort::init_from(&dylib).map_err(|e| {
-        EmbedError::Load(format!("could not load ONNX Runtime from {}: {e}", dylib.display()))
+        EmbedError::Load(format!(
+            "could not load ONNX Runtime from {}: {e}",
+            dylib.display()
+        ))
     })?;
     match builder.with_name("vectadb").with_telemetry(false).build() {
         Ok(environment) => {

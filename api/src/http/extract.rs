@@ -102,20 +102,18 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
 }
 
 /// serde reports a missing field at its parent's path, with the name in
-/// the message: move it into the path.
+/// the message: move it into the path. (An unknown field is already in it.)
 fn field_and_message(path: &str, message: &str) -> (String, String) {
     let message = strip_position(message);
     let parent = if path == "." { "" } else { path };
-    for prefix in ["missing field `", "unknown field `"] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            if let Some(name) = rest.split('`').next() {
-                let field = if parent.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{parent}.{name}")
-                };
-                return (field, message);
-            }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        if let Some(name) = rest.split('`').next() {
+            let field = if parent.is_empty() {
+                name.to_string()
+            } else {
+                format!("{parent}.{name}")
+            };
+            return (field, message);
         }
     }
     let field = if parent.is_empty() { "body".to_string() } else { parent.to_string() };

@@ -1,7 +1,7 @@
 //! Applying `schema.surql`: namespace and database creation, the schema
 //! itself, and the schema version it records.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use surrealdb::engine::any::Any;
 use surrealdb::Surreal;
 
@@ -73,8 +73,8 @@ pub async fn recorded_version(db: &Surreal<Any>) -> Result<Option<u64>, StoreErr
         .query("RETURN (SELECT VALUE version FROM ONLY vectadb_meta:schema);")
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?;
-    let value: Value = response
+    let value: surrealdb::types::Value = response
         .take(0)
         .map_err(|e| StoreError::Backend(e.to_string()))?;
-    Ok(value.as_u64())
+    Ok(value.into_json_value().as_u64())
 }

@@ -138,7 +138,7 @@ impl SurrealStore {
         vars["offset"] = json!(offset);
         let mut response = self.run(&sql, vars).await?;
         let items = take_rows(&mut response, 0, table)?;
-        let total: Value = response.take(1).map_err(map_error)?;
+        let total = take_json(&mut response, 1)?;
         Ok(Page {
             items,
             total: total.as_u64().unwrap_or(0),
@@ -197,13 +197,30 @@ fn map_error(error: surrealdb::Error) -> StoreError {
     }
 }
 
+/// One statement's result as JSON.
+fn take_json(response: &mut surrealdb::IndexedResults, index: usize) -> Result<Value, StoreError> {
+    let value: surrealdb::types::Value = response.take(index).map_err(map_error)?;
+    Ok(value.into_json_value())
+}
+
+/// The value of the last statement that returned one (a transaction's
+/// `RETURN`; `COMMIT` and `LET` return nothing).
+fn take_last(response: &mut surrealdb::IndexedResults) -> Result<Value, StoreError> {
+    for index in (0..response.num_statements()).rev() {
+        let value = take_json(response, index)?;
+        if !value.is_null() {
+            return Ok(value);
+        }
+    }
+    Ok(Value::Null)
+}
+
 fn take_rows<T: DeserializeOwned>(
     response: &mut surrealdb::IndexedResults,
     index: usize,
     table: &'static str,
 ) -> Result<Vec<T>, StoreError> {
-    let value: Value = response.take(index).map_err(map_error)?;
-    let rows = match value {
+    let rows = match take_json(response, index)? {
         Value::Array(rows) => rows,
         Value::Null => Vec::new(),
         single => vec![single],
@@ -337,7 +354,7 @@ impl DocumentStore for SurrealStore {
                 json!({ "id": id }),
             )
             .await?;
-        let existed: Value = response.take(7).map_err(map_error)?;
+        let existed = take_last(&mut response)?;
         Ok(existed.as_bool().unwrap_or(false))
     }
 
@@ -451,7 +468,7 @@ impl DocumentStore for SurrealStore {
                 .await;
             match result {
                 Ok(mut response) => {
-                    let settled: Value = response.take(9).map_err(map_error)?;
+                    let settled = take_last(&mut response)?;
                     let step = settled["step"].as_u64().unwrap_or(1);
                     let parent = settled["parent_id"].as_str().map(str::to_string);
                     return Ok(attempt.into_thought(step, parent, now));
@@ -589,7 +606,7 @@ impl DocumentStore for SurrealStore {
                 json!({ "tb": table.name(), "ids": ids }),
             )
             .await?;
-        let found: Value = response.take(0).map_err(map_error)?;
+        let found = take_json(&mut response, 0)?;
         Ok(found
             .as_array()
             .map(|a| {
@@ -617,7 +634,7 @@ impl DocumentStore for SurrealStore {
             log = LOG_FIELDS,
         );
         let mut response = self.run(&sql, json!({ "id": agent_id })).await?;
-        let value: Value = response.take(0).map_err(map_error)?;
+        let value = take_json(&mut response, 0)?;
         let Some(row) = value.as_array().and_then(|rows| rows.first()).cloned() else {
             return Ok(None);
         };
@@ -630,7 +647,7 @@ impl DocumentStore for SurrealStore {
             table.name()
         );
         let mut response = self.run(&sql, json!({})).await?;
-        let n: Value = response.take(0).map_err(map_error)?;
+        let n = take_json(&mut response, 0)?;
         Ok(n.as_u64().unwrap_or(0))
     }
 
