@@ -53,7 +53,7 @@ async fn acknowledged_writes_survive_sigkill() {
     let (s, agent) = server
         .call("POST", "/api/v1/agents", Some(&json!({"role": "pastry chef", "goal": "bake croissants"})))
         .await;
-    assert_eq!(s, 201);
+    assert_eq!(s, 201, "{agent}");
     let a = agent["id"].as_str().unwrap().to_string();
     let batch: Vec<Value> = (0..1000)
         .map(|i| json!({"agent_id": a, "level": "info", "message": format!("batch log {i}")}))

@@ -24,7 +24,7 @@ async fn rpc_agents_create_get_list_similar() {
             json!([
                 {"jsonrpc": "2.0", "method": "get", "params": {"id": id}, "id": "a"},
                 {"jsonrpc": "2.0", "method": "list", "params": {"limit": 5}, "id": "b"},
-                {"jsonrpc": "2.0", "method": "similar", "params": {"query": "machine learning scientist"}, "id": "c"},
+                {"jsonrpc": "2.0", "method": "similar", "params": {"query": "machine learning scientist", "threshold": 0.3}, "id": "c"},
                 {"jsonrpc": "2.0", "method": "explode", "id": "d"},
                 {"jsonrpc": "1.0", "method": "get", "id": "e"},
                 {"jsonrpc": "2.0", "method": "create", "params": {"role": "n", "goal": "g"}},

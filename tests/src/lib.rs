@@ -1,6 +1,6 @@
 //! Test support for VectaDB's integration tests (`tests/e2e`): a [`TestApp`]
-//! is the real Router over real embedded backends (SurrealDB `mem://` in
-//! its own namespace, Qdrant Edge in its own temporary directory) and the
+//! is the real Router over real embedded backends (SurrealDB surrealkv and
+//! Qdrant Edge in the test's own temporary directory, its own namespace) and the
 //! real MiniLM model, loaded once per test process.
 
 use std::path::PathBuf;
@@ -112,10 +112,18 @@ impl TestApp {
         wrap_store: impl FnOnce(Arc<dyn DocumentStore>) -> Arc<dyn DocumentStore>,
         wrap_vectors: impl FnOnce(Arc<dyn VectorIndex>) -> Arc<dyn VectorIndex>,
     ) -> Self {
+        // Server-side errors show up in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .try_init();
         let dir = tempfile::tempdir().expect("tempdir");
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut config = test_config(dir.path());
-        config.surreal_url = Some("mem://".into());
+        // surrealkv in the test's own directory: the embedded default, and
+        // linear in transaction size (kv-mem slows down quadratically on
+        // 10,000-row transactions).
+        config.surreal_url = Some(format!("surrealkv://{}", dir.path().join("surreal").display()));
         config.surreal_namespace = format!("test_{}_{n}", std::process::id());
         config.surreal_database = format!("db_{n}");
         let config = adjust(config);

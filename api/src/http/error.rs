@@ -115,7 +115,9 @@ fn library_parts(error: &Error) -> (StatusCode, &'static str, String, Option<Str
                 None,
             ),
             StoreError::Unavailable(_) => unavailable("document store"),
-            StoreError::Backend(_) | StoreError::Decode { .. } => internal(),
+            StoreError::Backend(_) | StoreError::Decode { .. } | StoreError::Retryable(_) => {
+                internal()
+            }
         },
         Error::Vectors(vectors) => match vectors {
             VectorError::Unavailable(_) => unavailable("vector index"),

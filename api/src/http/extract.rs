@@ -18,6 +18,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let bytes = read_json_bytes(request, state).await?;
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') {
+            return Err(ApiError::BadRequest {
+                field: Some("body".into()),
+                message: "expected a JSON object".into(),
+            });
+        }
         parse_json(&bytes).map(JsonBody)
     }
 }
@@ -52,7 +59,8 @@ pub async fn read_json_bytes(request: Request, state: &AppState) -> Result<Bytes
         })
 }
 
-/// Parse JSON, naming the field that is wrong.
+/// Parse JSON, naming the field that is wrong. Syntax is checked first on
+/// its own, so a value of the wrong type is never reported as malformed JSON.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest {
@@ -60,25 +68,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             message: "request body is empty; send a JSON document".into(),
         });
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let syntax = matches!(
-            error.inner().classify(),
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
-        );
-        if syntax {
-            malformed(error.inner())
-        } else {
-            let (field, message) =
-                field_and_message(&error.path().to_string(), &error.inner().to_string());
-            ApiError::BadRequest {
-                field: Some(field),
-                message,
-            }
-        }
-    })?;
-    deserializer.end().map_err(|e| malformed(&e))?;
-    Ok(value)
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    from_value(value)
 }
 
 fn malformed(error: &serde_json::Error) -> ApiError {

@@ -38,6 +38,9 @@ pub enum StoreError {
     /// A unique constraint other than the id refused the write.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A transaction lost a write race and may be run again.
+    #[error("transaction conflict: {0}")]
+    Retryable(String),
     #[error("document store is unavailable: {0}")]
     Unavailable(String),
     #[error("document store error: {0}")]

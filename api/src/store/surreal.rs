@@ -37,6 +37,16 @@ const THOUGHT_FIELDS: &str = "record::id(id) AS id, agent_id, task_id, parent_id
 const LOG_FIELDS: &str =
     "record::id(id) AS id, agent_id, task_id, thought_id, level, message, metadata, timestamp";
 
+/// A task document from the bound `$content` (datetimes arrive as RFC 3339
+/// text and are cast; the schema does not coerce).
+const TASK_CONTENT: &str = "{
+    agent_id: $content.agent_id, description: $content.description, status: $content.status,
+    input: $content.input, output: $content.output, metadata: $content.metadata,
+    created_at: <datetime>$content.created_at, updated_at: <datetime>$content.updated_at,
+    started_at: <option<datetime>>$content.started_at,
+    completed_at: <option<datetime>>$content.completed_at
+}";
+
 /// How often a transaction that lost a race (e.g. two thoughts claiming the
 /// same step) is tried again.
 const CONFLICT_RETRIES: usize = 5;
@@ -64,14 +74,29 @@ impl SurrealStore {
         Ok(store)
     }
 
-    /// Run a query with bound variables; fail with the first statement error.
+    /// Run a query with bound variables; fail with the first statement
+    /// error. A transaction that lost a write race is run again.
     async fn run(&self, sql: &str, vars: Value) -> Result<surrealdb::IndexedResults, StoreError> {
-        let mut response = self
-            .db
-            .query(sql)
-            .bind(strip_nulls(vars))
-            .await
-            .map_err(map_error)?;
+        let vars = strip_nulls(vars);
+        let mut attempt = 0;
+        loop {
+            match self.run_once(sql, vars.clone()).await {
+                Err(StoreError::Retryable(_)) if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(2 << attempt)).await;
+                }
+                Err(StoreError::Retryable(message)) => return Err(StoreError::Backend(message)),
+                other => return other,
+            }
+        }
+    }
+
+    async fn run_once(
+        &self,
+        sql: &str,
+        vars: Value,
+    ) -> Result<surrealdb::IndexedResults, StoreError> {
+        let mut response = self.db.query(sql).bind(vars).await.map_err(map_error)?;
         let mut errors: Vec<(usize, surrealdb::Error)> =
             response.take_errors().into_iter().collect();
         if errors.is_empty() {
@@ -82,7 +107,11 @@ impl SurrealStore {
         // interesting error is the one that is not that generic notice.
         let pick = errors
             .iter()
-            .position(|(_, e)| e.is_already_exists() || e.message().contains("already contains"))
+            .position(|(_, e)| {
+                e.is_already_exists()
+                    || e.message().contains("already contains")
+                    || e.message().contains("can be retried")
+            })
             .or_else(|| {
                 errors
                     .iter()
@@ -112,10 +141,13 @@ impl SurrealStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql =
-            format!("SELECT {fields} FROM array::map($ids, |$i| type::record($tb, $i))");
+        // Records held in a parameter are fetched; missing ones yield nothing.
+        let sql = format!(
+            "LET $records = array::map($ids, |$i| type::record($tb, $i));
+             SELECT {fields} FROM $records;"
+        );
         let mut response = self.run(&sql, json!({ "tb": table, "ids": ids })).await?;
-        take_rows(&mut response, 0, table)
+        take_rows(&mut response, 1, table)
     }
 
     /// A page of `table` rows matching `where_clause` (built only from
@@ -182,7 +214,9 @@ fn strip_nulls_shallow(value: Value) -> Value {
 }
 
 fn map_error(error: surrealdb::Error) -> StoreError {
-    if error.message().contains("already contains") {
+    if error.message().contains("can be retried") {
+        StoreError::Retryable(error.message().to_string())
+    } else if error.message().contains("already contains") {
         // A unique index refused the write.
         StoreError::Conflict(error.message().to_string())
     } else if error.is_already_exists() {
@@ -359,13 +393,16 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
-        self.run(
+        let sql = format!(
             "BEGIN TRANSACTION;
              LET $task = type::record('task', $id);
-             CREATE $task CONTENT $content RETURN NONE;
+             CREATE $task CONTENT {TASK_CONTENT} RETURN NONE;
              LET $agent = type::record('agent', $content.agent_id);
              RELATE $agent->runs->$task RETURN NONE;
-             COMMIT TRANSACTION;",
+             COMMIT TRANSACTION;"
+        );
+        self.run(
+            &sql,
             json!({ "id": task.id, "content": strip_nulls(task_content(task)) }),
         )
         .await
@@ -408,7 +445,7 @@ impl DocumentStore for SurrealStore {
 
     async fn update_task(&self, task: &Task) -> Result<(), StoreError> {
         self.run(
-            "UPDATE type::record('task', $id) CONTENT $content RETURN NONE;",
+            &format!("UPDATE type::record('task', $id) CONTENT {TASK_CONTENT} RETURN NONE;"),
             json!({ "id": task.id, "content": strip_nulls(task_content(task)) }),
         )
         .await?;
@@ -439,13 +476,12 @@ impl DocumentStore for SurrealStore {
                 .run(
                     "BEGIN TRANSACTION;
                      LET $prev = (SELECT record::id(id) AS id, step FROM thought
-                         WHERE agent_id = $agent_id AND task_id = $task_id
-                         ORDER BY step DESC LIMIT 1)[0];
+                         WHERE chain = $chain ORDER BY step DESC LIMIT 1)[0];
                      LET $step = $requested_step ?? (($prev.step ?? 0) + 1);
                      LET $parent = $requested_parent ?? $prev.id;
                      LET $thought = type::record('thought', $id);
                      CREATE $thought CONTENT {
-                         agent_id: $agent_id, task_id: $task_id, parent_id: $parent,
+                         agent_id: $agent_id, task_id: $task_id, chain: $chain, parent_id: $parent,
                          step: $step, kind: $kind, content: $content, metadata: $metadata,
                          created_at: <datetime>$created_at
                      } RETURN NONE;
@@ -460,6 +496,7 @@ impl DocumentStore for SurrealStore {
                      COMMIT TRANSACTION;",
                     json!({
                         "id": draft.id, "agent_id": draft.agent_id, "task_id": draft.task_id,
+                        "chain": chain_key(&draft.agent_id, draft.task_id.as_deref()),
                         "requested_step": request.step, "requested_parent": request.parent_id,
                         "kind": draft.kind, "content": draft.content, "metadata": draft.metadata,
                         "created_at": draft.created_at,
@@ -602,11 +639,12 @@ impl DocumentStore for SurrealStore {
         }
         let mut response = self
             .run(
-                "SELECT VALUE record::id(id) FROM array::map($ids, |$i| type::record($tb, $i));",
+                "LET $records = array::map($ids, |$i| type::record($tb, $i));
+                 SELECT VALUE record::id(id) FROM $records;",
                 json!({ "tb": table.name(), "ids": ids }),
             )
             .await?;
-        let found = take_json(&mut response, 0)?;
+        let found = take_json(&mut response, 1)?;
         Ok(found
             .as_array()
             .map(|a| {
@@ -618,14 +656,17 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError> {
+        // Tasks by the agent->runs->task edges; each chain's thoughts and
+        // each task's logs by their indexed fields, in order.
         let sql = format!(
             "SELECT
                  {{ {agent} }} AS agent,
                  (SELECT {task},
-                     (SELECT {thought} FROM ->thinks->thought ORDER BY step) AS thoughts,
-                     (SELECT {log} FROM log WHERE task_id = record::id($parent.id) ORDER BY timestamp, id) AS logs
+                     (SELECT {thought} FROM thought WHERE chain = string::concat($id, '/', $parent.id)
+                         ORDER BY step) AS thoughts,
+                     (SELECT {log} FROM log WHERE task_id = $parent.id ORDER BY timestamp, id) AS logs
                   FROM ->runs->task ORDER BY created_at, id) AS tasks,
-                 (SELECT {thought} FROM ->thinks->thought ORDER BY step) AS thoughts,
+                 (SELECT {thought} FROM thought WHERE chain = string::concat($id, '/') ORDER BY step) AS thoughts,
                  (SELECT {log} FROM log WHERE agent_id = $id AND task_id = NONE ORDER BY timestamp, id) AS logs
              FROM type::record('agent', $id);",
             agent = AGENT_OBJECT,
@@ -657,7 +698,19 @@ impl DocumentStore for SurrealStore {
 }
 
 /// The agent's own fields as an object literal (for the trace query).
-const AGENT_OBJECT: &str = "id: record::id(id), role, goal, metadata, created_at, updated_at";
+const AGENT_OBJECT: &str = "id: record::id(id), role: role, goal: goal, metadata: metadata, \
+     created_at: created_at, updated_at: updated_at";
+
+/// The chain a thought belongs to: its agent's thoughts within one task, or
+/// outside any task. Unique with the step, so two writers cannot both take
+/// the same step (SurrealDB does not enforce uniqueness over NONE values,
+/// hence one string rather than agent_id + optional task_id).
+fn chain_key(agent_id: &str, task_id: Option<&str>) -> String {
+    match task_id {
+        Some(task) => format!("{agent_id}/{task}"),
+        None => format!("{agent_id}/"),
+    }
+}
 
 fn where_clause(conditions: &[&str]) -> String {
     if conditions.is_empty() {
