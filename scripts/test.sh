@@ -20,4 +20,9 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 # The restart/crash tests run the real binary: build it with the tests.
 cargo build --workspace --bins --tests
-cargo test --workspace -- --test-threads "${TEST_THREADS:-4}"
+# nextest runs each test in its own process, in parallel; cargo test otherwise.
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-fail-fast
+else
+    cargo test --workspace
+fi

@@ -56,7 +56,11 @@ pub struct Config {
     pub qdrant_task_collection: String,
 
     /// Model name; its last path segment names the folder under MODELS_DIR.
-    #[arg(long, env = "EMBEDDING_MODEL", default_value = "sentence-transformers/all-MiniLM-L6-v2")]
+    #[arg(
+        long,
+        env = "EMBEDDING_MODEL",
+        default_value = "sentence-transformers/all-MiniLM-L6-v2"
+    )]
     pub embedding_model: String,
     /// Expected vector size; start-up fails if the model disagrees.
     #[arg(long, env = "EMBEDDING_DIM", default_value_t = 384)]

@@ -12,7 +12,11 @@ use vectadb::config::Config;
 const DEFAULT_LOG_FILTER: &str = "info,surrealdb=warn,surrealkv=warn,qdrant_edge=warn";
 
 #[derive(Parser)]
-#[command(name = "vectadb", version, about = "Observability database for LLM agents")]
+#[command(
+    name = "vectadb",
+    version,
+    about = "Observability database for LLM agents"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -31,7 +35,9 @@ async fn main() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
+        )
         .init();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,

@@ -18,7 +18,10 @@ impl Metrics {
         let registry = Registry::new_custom(Some("vectadb".into()), None)
             .expect("static registry prefix is valid");
         let http_requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by route, method and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
             &["route", "method", "status"],
         )
         .expect("static metric definition");

@@ -128,9 +128,9 @@ impl VectaRouter {
 
     async fn embed_one(&self, text: String) -> Result<Vec<f32>> {
         let mut vectors = self.embedder.embed(vec![text]).await?;
-        vectors
-            .pop()
-            .ok_or_else(|| crate::embed::EmbedError::Inference("model returned no vector".into()).into())
+        vectors.pop().ok_or_else(|| {
+            crate::embed::EmbedError::Inference("model returned no vector".into()).into()
+        })
     }
 
     /// Write a document and its vector concurrently; if exactly one side
@@ -145,10 +145,8 @@ impl VectaRouter {
         F: std::future::Future<Output = std::result::Result<(), StoreError>>,
     {
         let id = point.id.clone();
-        let (document, vector) = tokio::join!(
-            write_document,
-            self.vectors.upsert(collection, vec![point])
-        );
+        let (document, vector) =
+            tokio::join!(write_document, self.vectors.upsert(collection, vec![point]));
         match (document, vector) {
             (Ok(()), Ok(())) => Ok(()),
             (Ok(()), Err(vector_error)) => {
@@ -165,7 +163,11 @@ impl VectaRouter {
             // the caller restores the stored document's vector.
             (Err(error @ StoreError::AlreadyExists { .. }), _) => Err(error.into()),
             (Err(document_error), Ok(())) => {
-                if let Err(undo_error) = self.vectors.delete(collection, &[id.clone()]).await {
+                if let Err(undo_error) = self
+                    .vectors
+                    .delete(collection, std::slice::from_ref(&id))
+                    .await
+                {
                     tracing::error!(%id, ?collection, %undo_error, "could not undo vector write after document write failed");
                 }
                 Err(document_error.into())
@@ -218,7 +220,10 @@ impl VectaRouter {
                     .ok_or_else(|| Error::not_found("agent", agent.id.clone()))?;
                 let vector = self.embed_one(text::agent(&existing)).await?;
                 self.vectors
-                    .upsert(Collection::Agents, vec![Self::agent_point(&existing, vector)])
+                    .upsert(
+                        Collection::Agents,
+                        vec![Self::agent_point(&existing, vector)],
+                    )
                     .await?;
                 same_or_conflict(existing.matches(&request), existing)
             }
@@ -355,7 +360,10 @@ impl VectaRouter {
             if task.agent_id != request.agent_id {
                 return Err(Error::conflict(
                     "task_id",
-                    format!("task {task_id} belongs to agent {}, not {}", task.agent_id, request.agent_id),
+                    format!(
+                        "task {task_id} belongs to agent {}, not {}",
+                        task.agent_id, request.agent_id
+                    ),
                 ));
             }
         }
@@ -368,7 +376,10 @@ impl VectaRouter {
             if parent.agent_id != request.agent_id {
                 return Err(Error::conflict(
                     "parent_id",
-                    format!("thought {parent_id} belongs to agent {}, not {}", parent.agent_id, request.agent_id),
+                    format!(
+                        "thought {parent_id} belongs to agent {}, not {}",
+                        parent.agent_id, request.agent_id
+                    ),
                 ));
             }
         }
@@ -424,7 +435,8 @@ impl VectaRouter {
             });
         }
         for (i, log) in requests.iter().enumerate() {
-            log.validate().map_err(|e| e.within(&format!("logs[{i}]")))?;
+            log.validate()
+                .map_err(|e| e.within(&format!("logs[{i}]")))?;
         }
         let now = Utc::now();
         let logs: Vec<Log> = requests.into_iter().map(|r| r.into_log(now)).collect();
@@ -501,7 +513,11 @@ impl VectaRouter {
         for (i, log) in logs.iter().enumerate() {
             let at = |field: &str| format!("logs[{i}].{field}");
             if !agents.contains(&log.agent_id) {
-                return Err(Error::unknown_reference(at("agent_id"), "agent", &log.agent_id));
+                return Err(Error::unknown_reference(
+                    at("agent_id"),
+                    "agent",
+                    &log.agent_id,
+                ));
             }
             if let Some(task_id) = &log.task_id {
                 let task = tasks
@@ -510,7 +526,10 @@ impl VectaRouter {
                 if task.agent_id != log.agent_id {
                     return Err(Error::conflict(
                         at("task_id"),
-                        format!("task {task_id} belongs to agent {}, not {}", task.agent_id, log.agent_id),
+                        format!(
+                            "task {task_id} belongs to agent {}, not {}",
+                            task.agent_id, log.agent_id
+                        ),
                     ));
                 }
             }
@@ -665,10 +684,8 @@ fn same_log(stored: &Log, resent: &Log) -> bool {
 /// Documents in hit order with their similarity; hits whose document is
 /// gone are dropped.
 fn merge<T>(hits: Vec<ScoredId>, documents: Vec<T>, id: fn(&T) -> &String) -> Vec<Scored<T>> {
-    let mut by_id: HashMap<String, T> = documents
-        .into_iter()
-        .map(|d| (id(&d).clone(), d))
-        .collect();
+    let mut by_id: HashMap<String, T> =
+        documents.into_iter().map(|d| (id(&d).clone(), d)).collect();
     hits.into_iter()
         .filter_map(|hit| {
             by_id.remove(&hit.id).map(|document| Scored {

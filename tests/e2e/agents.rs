@@ -48,7 +48,10 @@ async fn client_ids_make_create_idempotent() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again, first);
     let (status, err) = t
-        .post("/api/v1/agents", json!({"id": "my-agent", "role": "other", "goal": "g"}))
+        .post(
+            "/api/v1/agents",
+            json!({"id": "my-agent", "role": "other", "goal": "g"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(err["error"]["field"], "id");
@@ -75,7 +78,10 @@ async fn delete_cascades_to_everything_the_agent_owns() {
     let gone = t.agent("leaver", "goes").await;
     let task = t.task(&gone, "doomed task").await;
     let (s, thought) = t
-        .post("/api/v1/thoughts", json!({"agent_id": gone, "task_id": task, "content": "hmm"}))
+        .post(
+            "/api/v1/thoughts",
+            json!({"agent_id": gone, "task_id": task, "content": "hmm"}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{thought}");
     let (s, _) = t
@@ -88,10 +94,21 @@ async fn delete_cascades_to_everything_the_agent_owns() {
 
     let (status, body) = t.delete(&format!("/api/v1/agents/{gone}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    assert_eq!(t.get(&format!("/api/v1/agents/{gone}")).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(t.get(&format!("/api/v1/tasks/{task}")).await.0, StatusCode::NOT_FOUND);
     assert_eq!(
-        t.get(&format!("/api/v1/thoughts/{}", thought["id"].as_str().unwrap())).await.0,
+        t.get(&format!("/api/v1/agents/{gone}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.get(&format!("/api/v1/tasks/{task}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.get(&format!(
+            "/api/v1/thoughts/{}",
+            thought["id"].as_str().unwrap()
+        ))
+        .await
+        .0,
         StatusCode::NOT_FOUND
     );
     let (_, logs) = t.get("/api/v1/logs").await;
@@ -104,7 +121,10 @@ async fn delete_cascades_to_everything_the_agent_owns() {
         .unwrap();
     assert_eq!(existing, vec![keep_task]);
     assert_eq!(
-        t.vectors.existing(Collection::Agents, &[gone.clone(), keep.clone()]).await.unwrap(),
+        t.vectors
+            .existing(Collection::Agents, &[gone.clone(), keep.clone()])
+            .await
+            .unwrap(),
         vec![keep.clone()]
     );
     // Edges went with their nodes: the kept agent's trace is intact and a

@@ -25,19 +25,40 @@ async fn failed_vector_write_leaves_no_document() {
     let agent = t.agent("kept", "g").await;
 
     failing.fail(true);
-    let (status, body) = t.post("/api/v1/agents", json!({"role": "r", "goal": "g"})).await;
+    let (status, body) = t
+        .post("/api/v1/agents", json!({"role": "r", "goal": "g"}))
+        .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"]["code"], "unavailable");
-    assert!(!body["error"]["message"].as_str().unwrap().contains("injected"), "no internals: {body}");
-    let (status, _) = t.post("/api/v1/tasks", json!({"agent_id": agent, "description": "d"})).await;
+    assert!(
+        !body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("injected"),
+        "no internals: {body}"
+    );
+    let (status, _) = t
+        .post(
+            "/api/v1/tasks",
+            json!({"agent_id": agent, "description": "d"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     // A status change whose vector update fails leaves the task as it was.
     failing.fail(false);
     let task = t.task(&agent, "kept task").await;
     failing.fail(true);
-    let (status, _) = t.patch(&format!("/api/v1/tasks/{task}"), json!({"status": "running"})).await;
+    let (status, _) = t
+        .patch(
+            &format!("/api/v1/tasks/{task}"),
+            json!({"status": "running"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(t.get(&format!("/api/v1/tasks/{task}")).await.1["status"], "pending");
+    assert_eq!(
+        t.get(&format!("/api/v1/tasks/{task}")).await.1["status"],
+        "pending"
+    );
     // Health says which part is down.
     let (status, health) = t.get("/health").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -69,9 +90,16 @@ async fn failed_document_write_leaves_no_vector() {
     let agent = t.agent("kept", "g").await;
 
     failing.fail(true);
-    let (status, body) = t.post("/api/v1/agents", json!({"role": "r", "goal": "g"})).await;
+    let (status, body) = t
+        .post("/api/v1/agents", json!({"role": "r", "goal": "g"}))
+        .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    let (status, _) = t.post("/api/v1/tasks", json!({"agent_id": agent, "description": "d"})).await;
+    let (status, _) = t
+        .post(
+            "/api/v1/tasks",
+            json!({"agent_id": agent, "description": "d"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let (status, health) = t.get("/health").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

@@ -13,13 +13,21 @@ async fn everything_survives_a_restart() {
     assert_eq!(s, 201, "{agent}");
     let a = agent["id"].as_str().unwrap().to_string();
     let (s, task) = server
-        .call("POST", "/api/v1/tasks", Some(&json!({"agent_id": a, "description": "fine-tune a transformer on legal text"})))
+        .call(
+            "POST",
+            "/api/v1/tasks",
+            Some(&json!({"agent_id": a, "description": "fine-tune a transformer on legal text"})),
+        )
         .await;
     assert_eq!(s, 201);
     let tid = task["id"].as_str().unwrap().to_string();
     for content in ["gather data", "train"] {
         let (s, _) = server
-            .call("POST", "/api/v1/thoughts", Some(&json!({"agent_id": a, "task_id": tid, "content": content})))
+            .call(
+                "POST",
+                "/api/v1/thoughts",
+                Some(&json!({"agent_id": a, "task_id": tid, "content": content})),
+            )
             .await;
         assert_eq!(s, 201);
     }
@@ -27,22 +35,43 @@ async fn everything_survives_a_restart() {
         .call("POST", "/api/v1/logs", Some(&json!([{"agent_id": a, "task_id": tid, "message": "epoch 1"}, {"agent_id": a, "message": "idle"}])))
         .await;
     assert_eq!(s, 201);
-    let (_, trace_before) = server.call("GET", &format!("/api/v1/traces/{a}"), None).await;
+    let (_, trace_before) = server
+        .call("GET", &format!("/api/v1/traces/{a}"), None)
+        .await;
     server.stop();
 
     let server = Server::start(dir.path()).await;
-    let (s, trace_after) = server.call("GET", &format!("/api/v1/traces/{a}"), None).await;
+    let (s, trace_after) = server
+        .call("GET", &format!("/api/v1/traces/{a}"), None)
+        .await;
     assert_eq!(s, 200);
     assert_eq!(trace_after, trace_before, "documents and edges survive");
-    assert_eq!(trace_after["tasks"][0]["thoughts"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        trace_after["tasks"][0]["thoughts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     let (_, hits) = server
-        .call("POST", "/api/v1/similar/agents", Some(&json!({"query": "machine learning scientist", "threshold": 0.3})))
+        .call(
+            "POST",
+            "/api/v1/similar/agents",
+            Some(&json!({"query": "machine learning scientist", "threshold": 0.3})),
+        )
         .await;
     assert_eq!(hits["results"][0]["id"], a, "agent vectors survive: {hits}");
     let (_, hits) = server
-        .call("POST", "/api/v1/similar/tasks", Some(&json!({"query": "train a model on law documents", "threshold": 0.3})))
+        .call(
+            "POST",
+            "/api/v1/similar/tasks",
+            Some(&json!({"query": "train a model on law documents", "threshold": 0.3})),
+        )
         .await;
-    assert_eq!(hits["results"][0]["id"], tid, "task vectors survive: {hits}");
+    assert_eq!(
+        hits["results"][0]["id"], tid,
+        "task vectors survive: {hits}"
+    );
     server.stop();
 }
 
@@ -51,26 +80,43 @@ async fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
     let (s, agent) = server
-        .call("POST", "/api/v1/agents", Some(&json!({"role": "pastry chef", "goal": "bake croissants"})))
+        .call(
+            "POST",
+            "/api/v1/agents",
+            Some(&json!({"role": "pastry chef", "goal": "bake croissants"})),
+        )
         .await;
     assert_eq!(s, 201, "{agent}");
     let a = agent["id"].as_str().unwrap().to_string();
     let batch: Vec<Value> = (0..1000)
         .map(|i| json!({"agent_id": a, "level": "info", "message": format!("batch log {i}")}))
         .collect();
-    let (s, receipt) = server.call("POST", "/api/v1/logs", Some(&Value::Array(batch))).await;
+    let (s, receipt) = server
+        .call("POST", "/api/v1/logs", Some(&Value::Array(batch)))
+        .await;
     assert_eq!(s, 201);
     assert_eq!(receipt["ingested"], 1000);
     server.kill();
 
     let server = Server::start(dir.path()).await;
-    let (_, logs) = server.call("GET", &format!("/api/v1/logs?agent_id={a}&limit=1"), None).await;
+    let (_, logs) = server
+        .call("GET", &format!("/api/v1/logs?agent_id={a}&limit=1"), None)
+        .await;
     assert_eq!(logs["total"], 1000, "no acknowledged log lost");
-    let (s, _) = server.call("GET", &format!("/api/v1/agents/{a}"), None).await;
+    let (s, _) = server
+        .call("GET", &format!("/api/v1/agents/{a}"), None)
+        .await;
     assert_eq!(s, 200);
     let (_, hits) = server
-        .call("POST", "/api/v1/similar/agents", Some(&json!({"query": "someone who bakes pastries", "threshold": 0.3})))
+        .call(
+            "POST",
+            "/api/v1/similar/agents",
+            Some(&json!({"query": "someone who bakes pastries", "threshold": 0.3})),
+        )
         .await;
-    assert_eq!(hits["results"][0]["id"], a, "the agent's vector survives SIGKILL: {hits}");
+    assert_eq!(
+        hits["results"][0]["id"], a,
+        "the agent's vector survives SIGKILL: {hits}"
+    );
     server.stop();
 }

@@ -33,9 +33,15 @@ async fn single_log_and_batches_are_stored_and_queryable() {
     assert_eq!(receipt["ingested"], 500);
     assert_eq!(receipt["ids"].as_array().unwrap().len(), 500);
 
-    let (_, all) = t.get(&format!("/api/v1/logs?agent_id={a}&limit=1000")).await;
+    let (_, all) = t
+        .get(&format!("/api/v1/logs?agent_id={a}&limit=1000"))
+        .await;
     assert_eq!(all["total"], 501);
-    let (_, errors) = t.get(&format!("/api/v1/logs?task_id={task}&level=error&limit=1000")).await;
+    let (_, errors) = t
+        .get(&format!(
+            "/api/v1/logs?task_id={task}&level=error&limit=1000"
+        ))
+        .await;
     assert_eq!(errors["total"], 50);
     // Time range: [00:01:00, 00:02:00) holds steps 60..=119, in time order.
     let (status, window) = t
@@ -46,7 +52,9 @@ async fn single_log_and_batches_are_stored_and_queryable() {
     assert_eq!(window["items"][0]["message"], "step 60");
     assert_eq!(window["items"][59]["message"], "step 119");
     // Pagination.
-    let (_, page) = t.get(&format!("/api/v1/logs?task_id={task}&limit=10&offset=20")).await;
+    let (_, page) = t
+        .get(&format!("/api/v1/logs?task_id={task}&limit=10&offset=20"))
+        .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 10);
     assert_eq!(page["items"][0]["message"], "step 20");
 }
@@ -78,13 +86,17 @@ async fn a_bad_log_rejects_the_whole_batch() {
 async fn batches_over_the_limit_are_413_and_write_nothing() {
     let t = TestApp::new().await;
     let a = t.agent("a", "g").await;
-    let batch: Vec<Value> = (0..10_001).map(|_| json!({"agent_id": a, "message": "m"})).collect();
+    let batch: Vec<Value> = (0..10_001)
+        .map(|_| json!({"agent_id": a, "message": "m"}))
+        .collect();
     let (status, body) = t.post("/api/v1/logs", Value::Array(batch)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["error"]["field"], "logs");
     assert_eq!(t.get("/api/v1/logs").await.1["total"], 0);
     // Exactly the limit is fine.
-    let batch: Vec<Value> = (0..10_000).map(|i| json!({"agent_id": a, "message": format!("m{i}")})).collect();
+    let batch: Vec<Value> = (0..10_000)
+        .map(|i| json!({"agent_id": a, "message": format!("m{i}")}))
+        .collect();
     let (status, body) = t.post("/api/v1/logs", Value::Array(batch)).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(body["ingested"], 10_000);
@@ -95,11 +107,17 @@ async fn resent_logs_with_ids_are_not_duplicated() {
     let t = TestApp::new().await;
     let a = t.agent("a", "g").await;
     let batch = json!([{"id": "log-1", "agent_id": a, "message": "once"}, {"id": "log-2", "agent_id": a, "message": "twice"}]);
-    assert_eq!(t.post("/api/v1/logs", batch.clone()).await.0, StatusCode::CREATED);
+    assert_eq!(
+        t.post("/api/v1/logs", batch.clone()).await.0,
+        StatusCode::CREATED
+    );
     assert_eq!(t.post("/api/v1/logs", batch).await.0, StatusCode::OK);
     assert_eq!(t.get("/api/v1/logs").await.1["total"], 2);
     let (status, body) = t
-        .post("/api/v1/logs", json!({"id": "log-1", "agent_id": a, "message": "changed"}))
+        .post(
+            "/api/v1/logs",
+            json!({"id": "log-1", "agent_id": a, "message": "changed"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"]["field"], "id");
@@ -117,12 +135,18 @@ async fn log_references_must_belong_together() {
     let b = t.agent("b", "g").await;
     let b_task = t.task(&b, "b work").await;
     let (status, body) = t
-        .post("/api/v1/logs", json!({"agent_id": a, "task_id": b_task, "message": "m"}))
+        .post(
+            "/api/v1/logs",
+            json!({"agent_id": a, "task_id": b_task, "message": "m"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"]["field"], "task_id");
     let (status, body) = t
-        .post("/api/v1/logs", json!({"agent_id": a, "thought_id": "nope", "message": "m"}))
+        .post(
+            "/api/v1/logs",
+            json!({"agent_id": a, "thought_id": "nope", "message": "m"}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "thought_id");

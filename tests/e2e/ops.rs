@@ -19,7 +19,9 @@ fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         .find(|l| {
             l.starts_with(name)
                 && l[name.len()..].starts_with(['{', ' '])
-                && labels.iter().all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
         })
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
@@ -39,16 +41,49 @@ async fn metrics_count_requests_logs_and_errors() {
     let (status, text) = t.get("/metrics").await;
     assert_eq!(status, StatusCode::OK);
     let text = text.as_str().expect("text body");
-    let route = [("route", "/api/v1/agents/{id}"), ("method", "GET"), ("status", "404")];
-    assert_eq!(metric(text, "vectadb_http_requests_total", &route), Some(2.0), "{text}");
-    assert_eq!(metric(text, "vectadb_http_request_duration_seconds_count", &route), Some(2.0));
-    let created = [("route", "/api/v1/agents"), ("method", "POST"), ("status", "201")];
-    assert_eq!(metric(text, "vectadb_http_requests_total", &created), Some(1.0));
-    assert_eq!(metric(text, "vectadb_logs_ingested_total", &[("level", "info")]), Some(2.0));
-    assert_eq!(metric(text, "vectadb_logs_ingested_total", &[("level", "error")]), Some(1.0));
-    assert_eq!(metric(text, "vectadb_errors_total", &[("kind", "not_found")]), Some(2.0));
-    assert_eq!(metric(text, "vectadb_documents", &[("kind", "log")]), Some(3.0));
-    assert_eq!(metric(text, "vectadb_documents", &[("kind", "agent")]), Some(1.0));
+    let route = [
+        ("route", "/api/v1/agents/{id}"),
+        ("method", "GET"),
+        ("status", "404"),
+    ];
+    assert_eq!(
+        metric(text, "vectadb_http_requests_total", &route),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(text, "vectadb_http_request_duration_seconds_count", &route),
+        Some(2.0)
+    );
+    let created = [
+        ("route", "/api/v1/agents"),
+        ("method", "POST"),
+        ("status", "201"),
+    ];
+    assert_eq!(
+        metric(text, "vectadb_http_requests_total", &created),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(text, "vectadb_logs_ingested_total", &[("level", "info")]),
+        Some(2.0)
+    );
+    assert_eq!(
+        metric(text, "vectadb_logs_ingested_total", &[("level", "error")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(text, "vectadb_errors_total", &[("kind", "not_found")]),
+        Some(2.0)
+    );
+    assert_eq!(
+        metric(text, "vectadb_documents", &[("kind", "log")]),
+        Some(3.0)
+    );
+    assert_eq!(
+        metric(text, "vectadb_documents", &[("kind", "agent")]),
+        Some(1.0)
+    );
 }
 
 #[tokio::test]

@@ -48,19 +48,34 @@ async fn rpc_agents_create_get_list_similar() {
 async fn rpc_errors_are_proper_error_objects() {
     let t = TestApp::new().await;
     let call = |method: &str, params| json!({"jsonrpc": "2.0", "method": method, "params": params, "id": 7});
-    let (_, body) = t.post("/api/v1/rpc/agents", call("get", json!({"id": "ghost"}))).await;
+    let (_, body) = t
+        .post("/api/v1/rpc/agents", call("get", json!({"id": "ghost"})))
+        .await;
     assert_eq!(body["error"]["code"], rpc::NOT_FOUND);
     assert_eq!(body["id"], 7);
-    let (_, body) = t.post("/api/v1/rpc/agents", call("create", json!({"role": 1, "goal": "g"}))).await;
+    let (_, body) = t
+        .post(
+            "/api/v1/rpc/agents",
+            call("create", json!({"role": 1, "goal": "g"})),
+        )
+        .await;
     assert_eq!(body["error"]["code"], rpc::INVALID_PARAMS);
     assert_eq!(body["error"]["data"]["field"], "role");
     let (_, body) = t
-        .post("/api/v1/rpc/tasks", call("create", json!({"agent_id": "ghost", "description": "d"})))
+        .post(
+            "/api/v1/rpc/tasks",
+            call("create", json!({"agent_id": "ghost", "description": "d"})),
+        )
         .await;
     assert_eq!(body["error"]["code"], rpc::UNKNOWN_REFERENCE);
     assert_eq!(body["error"]["data"]["field"], "agent_id");
     let (status, body) = t
-        .call_raw(Method::POST, "/api/v1/rpc/agents", Some("application/json"), "{not json")
+        .call_raw(
+            Method::POST,
+            "/api/v1/rpc/agents",
+            Some("application/json"),
+            "{not json",
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["error"]["code"], rpc::PARSE_ERROR);
@@ -68,7 +83,10 @@ async fn rpc_errors_are_proper_error_objects() {
     let (_, body) = t.post("/api/v1/rpc/agents", json!([])).await;
     assert_eq!(body["error"]["code"], rpc::INVALID_REQUEST);
     let (status, body) = t
-        .post("/api/v1/rpc/agents", json!({"jsonrpc": "2.0", "method": "list"}))
+        .post(
+            "/api/v1/rpc/agents",
+            json!({"jsonrpc": "2.0", "method": "list"}),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }
@@ -79,7 +97,14 @@ async fn rpc_tasks_create_get_list_similar() {
     let a = t.agent("a", "g").await;
     let call = |method: &str, params, id| json!({"jsonrpc": "2.0", "method": method, "params": params, "id": id});
     let (_, body) = t
-        .post("/api/v1/rpc/tasks", call("create", json!({"agent_id": a, "description": "water the plants"}), 1))
+        .post(
+            "/api/v1/rpc/tasks",
+            call(
+                "create",
+                json!({"agent_id": a, "description": "water the plants"}),
+                1,
+            ),
+        )
         .await;
     let id = body["result"]["id"].as_str().unwrap().to_string();
     let (_, body) = t
@@ -88,7 +113,11 @@ async fn rpc_tasks_create_get_list_similar() {
             json!([
                 call("get", json!({"id": id}), 2),
                 call("list", json!({"agent_id": a}), 3),
-                call("similar", json!({"query": "irrigate the garden", "threshold": 0.3}), 4),
+                call(
+                    "similar",
+                    json!({"query": "irrigate the garden", "threshold": 0.3}),
+                    4
+                ),
             ]),
         )
         .await;

@@ -23,14 +23,24 @@ async fn create_get_list_tasks_with_filters() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fetched, task);
 
-    t.post("/api/v1/tasks", json!({"agent_id": a, "description": "second", "status": "running"})).await;
-    t.post("/api/v1/tasks", json!({"agent_id": b, "description": "third", "status": "running"})).await;
+    t.post(
+        "/api/v1/tasks",
+        json!({"agent_id": a, "description": "second", "status": "running"}),
+    )
+    .await;
+    t.post(
+        "/api/v1/tasks",
+        json!({"agent_id": b, "description": "third", "status": "running"}),
+    )
+    .await;
 
     let (_, by_agent) = t.get(&format!("/api/v1/tasks?agent_id={a}")).await;
     assert_eq!(by_agent["total"], 2);
     let (_, running) = t.get("/api/v1/tasks?status=running").await;
     assert_eq!(running["total"], 2);
-    let (_, both) = t.get(&format!("/api/v1/tasks?agent_id={a}&status=running")).await;
+    let (_, both) = t
+        .get(&format!("/api/v1/tasks?agent_id={a}&status=running"))
+        .await;
     assert_eq!(both["total"], 1);
     assert_eq!(both["items"][0]["description"], "second");
     assert!(both["items"][0]["started_at"].is_string());
@@ -40,7 +50,10 @@ async fn create_get_list_tasks_with_filters() {
 async fn task_for_unknown_agent_is_422() {
     let t = TestApp::new().await;
     let (status, body) = t
-        .post("/api/v1/tasks", json!({"agent_id": "ghost", "description": "x"}))
+        .post(
+            "/api/v1/tasks",
+            json!({"agent_id": "ghost", "description": "x"}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "agent_id");
@@ -55,36 +68,66 @@ async fn patch_updates_status_output_and_reembeds_only_on_text_change() {
 
     // Status change: payload follows, vector unchanged.
     let (status, patched) = t
-        .patch(&format!("/api/v1/tasks/{id}"), json!({"status": "completed", "output": {"ok": true}}))
+        .patch(
+            &format!("/api/v1/tasks/{id}"),
+            json!({"status": "completed", "output": {"ok": true}}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(patched["status"], "completed");
     assert_eq!(patched["output"], json!({"ok": true}));
     assert!(patched["completed_at"].is_string());
     let query = t.state.router.clone();
-    let hits = |status: &str| VectorFilter { agent_id: None, status: Some(status.into()) };
+    let hits = |status: &str| VectorFilter {
+        agent_id: None,
+        status: Some(status.into()),
+    };
     let embed = vectadb_tests::model().await;
-    let v = embed.embed(vec!["translate the manual into French".into()]).await.unwrap().remove(0);
-    let found = t.vectors.search(Collection::Tasks, v.clone(), 5, 0.0, &hits("completed")).await.unwrap();
+    let v = embed
+        .embed(vec!["translate the manual into French".into()])
+        .await
+        .unwrap()
+        .remove(0);
+    let found = t
+        .vectors
+        .search(Collection::Tasks, v.clone(), 5, 0.0, &hits("completed"))
+        .await
+        .unwrap();
     assert_eq!(found.len(), 1);
     assert!(found[0].score > 0.99, "vector kept: {}", found[0].score);
-    assert!(t.vectors.search(Collection::Tasks, v.clone(), 5, 0.0, &hits("pending")).await.unwrap().is_empty());
+    assert!(t
+        .vectors
+        .search(Collection::Tasks, v.clone(), 5, 0.0, &hits("pending"))
+        .await
+        .unwrap()
+        .is_empty());
 
     // Description change: re-embedded.
     let (status, _) = t
-        .patch(&format!("/api/v1/tasks/{id}"), json!({"description": "bake sourdough bread"}))
+        .patch(
+            &format!("/api/v1/tasks/{id}"),
+            json!({"description": "bake sourdough bread"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let found = t.vectors.search(Collection::Tasks, v, 5, 0.0, &VectorFilter::default()).await.unwrap();
+    let found = t
+        .vectors
+        .search(Collection::Tasks, v, 5, 0.0, &VectorFilter::default())
+        .await
+        .unwrap();
     assert!(found[0].score < 0.5, "re-embedded: {}", found[0].score);
     let (_, fetched) = t.get(&format!("/api/v1/tasks/{id}")).await;
     assert_eq!(fetched["description"], "bake sourdough bread");
     assert_eq!(fetched["status"], "completed");
     drop(query);
 
-    let (status, _) = t.patch("/api/v1/tasks/nope", json!({"status": "failed"})).await;
+    let (status, _) = t
+        .patch("/api/v1/tasks/nope", json!({"status": "failed"}))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = t.patch(&format!("/api/v1/tasks/{id}"), json!({"status": "done"})).await;
+    let (status, body) = t
+        .patch(&format!("/api/v1/tasks/{id}"), json!({"status": "done"}))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["field"], "status");
     let (status, body) = t.patch(&format!("/api/v1/tasks/{id}"), json!({})).await;
@@ -97,10 +140,16 @@ async fn task_client_ids_are_idempotent() {
     let t = TestApp::new().await;
     let a = t.agent("a", "g").await;
     let body = json!({"id": "t-1", "agent_id": a, "description": "d"});
-    assert_eq!(t.post("/api/v1/tasks", body.clone()).await.0, StatusCode::CREATED);
+    assert_eq!(
+        t.post("/api/v1/tasks", body.clone()).await.0,
+        StatusCode::CREATED
+    );
     assert_eq!(t.post("/api/v1/tasks", body).await.0, StatusCode::OK);
     let (status, _) = t
-        .post("/api/v1/tasks", json!({"id": "t-1", "agent_id": a, "description": "other"}))
+        .post(
+            "/api/v1/tasks",
+            json!({"id": "t-1", "agent_id": a, "description": "other"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(t.vectors.count(Collection::Tasks).await.unwrap(), 1);

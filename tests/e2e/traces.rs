@@ -9,9 +9,17 @@ async fn trace_returns_tasks_thoughts_in_chain_order_and_logs_in_time_order() {
     let first = t.task(&a, "first task").await;
     let second = t.task(&a, "second task").await;
     for content in ["read", "think", "answer"] {
-        t.post("/api/v1/thoughts", json!({"agent_id": a, "task_id": first, "content": content})).await;
+        t.post(
+            "/api/v1/thoughts",
+            json!({"agent_id": a, "task_id": first, "content": content}),
+        )
+        .await;
     }
-    t.post("/api/v1/thoughts", json!({"agent_id": a, "content": "between tasks"})).await;
+    t.post(
+        "/api/v1/thoughts",
+        json!({"agent_id": a, "content": "between tasks"}),
+    )
+    .await;
     // Logs sent out of time order come back in time order.
     t.post(
         "/api/v1/logs",
@@ -34,9 +42,19 @@ async fn trace_returns_tasks_thoughts_in_chain_order_and_logs_in_time_order() {
     assert_eq!(tasks.len(), 2);
     assert_eq!(tasks[0]["id"], first);
     assert_eq!(tasks[1]["id"], second);
-    let contents: Vec<_> = tasks[0]["thoughts"].as_array().unwrap().iter().map(|t| t["content"].as_str().unwrap()).collect();
+    let contents: Vec<_> = tasks[0]["thoughts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["content"].as_str().unwrap())
+        .collect();
     assert_eq!(contents, ["read", "think", "answer"]);
-    let messages: Vec<_> = tasks[0]["logs"].as_array().unwrap().iter().map(|l| l["message"].as_str().unwrap()).collect();
+    let messages: Vec<_> = tasks[0]["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
     assert_eq!(messages, ["early", "late"]);
     assert_eq!(tasks[1]["logs"][0]["message"], "other");
     assert_eq!(trace["thoughts"][0]["content"], "between tasks");

@@ -123,7 +123,10 @@ impl TestApp {
         // surrealkv in the test's own directory: the embedded default, and
         // linear in transaction size (kv-mem slows down quadratically on
         // 10,000-row transactions).
-        config.surreal_url = Some(format!("surrealkv://{}", dir.path().join("surreal").display()));
+        config.surreal_url = Some(format!(
+            "surrealkv://{}",
+            dir.path().join("surreal").display()
+        ));
         config.surreal_namespace = format!("test_{}_{n}", std::process::id());
         config.surreal_database = format!("db_{n}");
         let config = adjust(config);
@@ -143,7 +146,12 @@ impl TestApp {
 
     /// Send a request through the Router; returns status and JSON body
     /// (`Value::Null` for an empty body, a string for a non-JSON one).
-    pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let request = Request::builder().method(method).uri(uri);
         let request = match body {
             Some(body) => request
@@ -207,7 +215,10 @@ impl TestApp {
     /// Create an agent and return its id (panics unless 201).
     pub async fn agent(&self, role: &str, goal: &str) -> String {
         let (status, body) = self
-            .post("/api/v1/agents", serde_json::json!({ "role": role, "goal": goal }))
+            .post(
+                "/api/v1/agents",
+                serde_json::json!({ "role": role, "goal": goal }),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["id"].as_str().expect("id").to_string()

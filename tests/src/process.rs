@@ -67,7 +67,10 @@ impl Server {
             if let Ok(Some(status)) = server.child.try_wait() {
                 panic!("vectadb exited during start-up: {status}");
             }
-            assert!(Instant::now() < deadline, "vectadb did not become healthy in 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "vectadb did not become healthy in 60 s"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -108,7 +111,10 @@ impl Server {
     /// SIGTERM and wait for a clean exit.
     pub fn stop(mut self) {
         let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
         assert!(status.success());
         let exit = self.child.wait().expect("wait");
         assert!(exit.success(), "vectadb exited with {exit}");

@@ -76,12 +76,7 @@ impl NewThought {
     }
 
     /// The stored thought, once the store has settled its step and parent.
-    pub fn into_thought(
-        self,
-        step: u64,
-        parent_id: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Thought {
+    pub fn into_thought(self, step: u64, parent_id: Option<String>, now: DateTime<Utc>) -> Thought {
         Thought {
             id: self.id.unwrap_or_else(ids::generate),
             agent_id: self.agent_id,
@@ -101,7 +96,10 @@ impl Thought {
     pub fn matches(&self, request: &NewThought) -> bool {
         self.agent_id == request.agent_id
             && self.task_id == request.task_id
-            && request.parent_id.as_ref().is_none_or(|p| self.parent_id.as_ref() == Some(p))
+            && request
+                .parent_id
+                .as_ref()
+                .is_none_or(|p| self.parent_id.as_ref() == Some(p))
             && request.step.is_none_or(|s| s == self.step)
             && self.kind == request.kind.as_deref().unwrap_or(DEFAULT_KIND)
             && self.content == request.content

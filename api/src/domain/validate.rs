@@ -43,7 +43,10 @@ pub fn bounded_text(field: &str, value: &str) -> Result<(), ValidationError> {
         ));
     }
     if value.contains('\0') {
-        return Err(ValidationError::new(field, "must not contain NUL characters"));
+        return Err(ValidationError::new(
+            field,
+            "must not contain NUL characters",
+        ));
     }
     Ok(())
 }
@@ -68,7 +71,9 @@ pub fn optional_id(field: &str, value: Option<&str>) -> Result<(), ValidationErr
 
 /// Metadata is stored as given; only its size is bounded.
 pub fn metadata(field: &str, value: &Metadata) -> Result<(), ValidationError> {
-    let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(value)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_TEXT_BYTES * 4 {
         return Err(ValidationError::new(
             field,

@@ -22,7 +22,11 @@ async fn create(
     JsonBody(request): JsonBody<NewAgent>,
 ) -> Result<Response, ApiError> {
     let (agent, outcome) = state.router.create_agent(request).await?;
-    Ok(created(outcome, format!("/api/v1/agents/{}", agent.id), agent))
+    Ok(created(
+        outcome,
+        format!("/api/v1/agents/{}", agent.id),
+        agent,
+    ))
 }
 
 async fn list(

@@ -14,11 +14,18 @@ use crate::vectors::VectorError;
 #[derive(Debug)]
 pub enum ApiError {
     /// Body or query string that is not valid JSON / of the wrong shape.
-    BadRequest { field: Option<String>, message: String },
+    BadRequest {
+        field: Option<String>,
+        message: String,
+    },
     /// Body over the configured size.
-    PayloadTooLarge { limit: usize },
+    PayloadTooLarge {
+        limit: usize,
+    },
     /// Route exists, resource id does not (or no such route).
-    NotFound { message: String },
+    NotFound {
+        message: String,
+    },
     /// Content type other than JSON.
     UnsupportedMediaType,
     Library(Error),
@@ -150,7 +157,9 @@ impl IntoResponse for ApiError {
         let (status, code, message, field) = self.parts();
         if status.is_server_error() {
             match &self {
-                ApiError::Library(error) => tracing::error!(error = %error, ?error, "request failed"),
+                ApiError::Library(error) => {
+                    tracing::error!(error = %error, ?error, "request failed")
+                }
                 other => tracing::error!(error = ?other, "request failed"),
             }
         }

@@ -35,7 +35,12 @@ pub async fn read_json_bytes(request: Request, state: &AppState) -> Result<Bytes
         let is_json = content_type
             .to_str()
             .map(|v| {
-                let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let essence = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 essence == "application/json" || essence.ends_with("+json")
             })
             .unwrap_or(false);
@@ -107,7 +112,11 @@ fn field_and_message(path: &str, message: &str) -> (String, String) {
             return (field, message);
         }
     }
-    let field = if parent.is_empty() { "body".to_string() } else { parent.to_string() };
+    let field = if parent.is_empty() {
+        "body".to_string()
+    } else {
+        parent.to_string()
+    };
     (field, message)
 }
 
@@ -157,10 +166,22 @@ mod tests {
     #[test]
     fn names_the_field() {
         assert_eq!(field_of(r#"{"goal":"g"}"#).as_deref(), Some("role"));
-        assert_eq!(field_of(r#"{"role":5,"goal":"g"}"#).as_deref(), Some("role"));
-        assert_eq!(field_of(r#"{"role":"r","goal":"g","rol":1}"#).as_deref(), Some("rol"));
-        assert_eq!(field_of(r#"{"role":"r","goal":"g","metadata":[]}"#).as_deref(), Some("metadata"));
+        assert_eq!(
+            field_of(r#"{"role":5,"goal":"g"}"#).as_deref(),
+            Some("role")
+        );
+        assert_eq!(
+            field_of(r#"{"role":"r","goal":"g","rol":1}"#).as_deref(),
+            Some("rol")
+        );
+        assert_eq!(
+            field_of(r#"{"role":"r","goal":"g","metadata":[]}"#).as_deref(),
+            Some("metadata")
+        );
         assert_eq!(field_of(r#"{"role":"r""#).as_deref(), Some("body"));
-        assert_eq!(field_of(r#"{"role":"r","goal":"g"} trailing"#).as_deref(), Some("body"));
+        assert_eq!(
+            field_of(r#"{"role":"r","goal":"g"} trailing"#).as_deref(),
+            Some("body")
+        );
     }
 }

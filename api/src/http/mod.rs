@@ -52,7 +52,10 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(ops::router())
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .with_state(state)
 }

@@ -213,13 +213,29 @@ fn to_json<T: serde::Serialize>(value: T) -> Value {
 async fn agents_method(state: &AppState, method: &str, params: Value) -> Result<Value, RpcError> {
     let router = &state.router;
     Ok(match method {
-        "create" => to_json(router.create_agent(from_value::<NewAgent>(params)?).await?.0),
-        "get" => to_json(router.get_agent(&from_value::<IdParams>(params)?.id).await?),
+        "create" => to_json(
+            router
+                .create_agent(from_value::<NewAgent>(params)?)
+                .await?
+                .0,
+        ),
+        "get" => to_json(
+            router
+                .get_agent(&from_value::<IdParams>(params)?.id)
+                .await?,
+        ),
         "list" => {
             let p: ListParams = from_value(params)?;
             if p.agent_id.is_some() || p.status.is_some() {
                 return Err(ApiError::BadRequest {
-                    field: Some(if p.agent_id.is_some() { "agent_id" } else { "status" }.into()),
+                    field: Some(
+                        if p.agent_id.is_some() {
+                            "agent_id"
+                        } else {
+                            "status"
+                        }
+                        .into(),
+                    ),
                     message: "agents cannot be filtered by this field".into(),
                 }
                 .into());
@@ -253,7 +269,11 @@ async fn tasks_method(state: &AppState, method: &str, params: Value) -> Result<V
             };
             to_json(
                 router
-                    .list_tasks(&filter, p.limit.unwrap_or(DEFAULT_PAGE), p.offset.unwrap_or(0))
+                    .list_tasks(
+                        &filter,
+                        p.limit.unwrap_or(DEFAULT_PAGE),
+                        p.offset.unwrap_or(0),
+                    )
                     .await?,
             )
         }

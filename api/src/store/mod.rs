@@ -46,7 +46,10 @@ pub enum StoreError {
     #[error("document store error: {0}")]
     Backend(String),
     #[error("stored {table} could not be decoded: {message}")]
-    Decode { table: &'static str, message: String },
+    Decode {
+        table: &'static str,
+        message: String,
+    },
 }
 
 /// Where documents and the graph between them live.

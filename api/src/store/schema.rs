@@ -16,9 +16,7 @@ pub const SCHEMA_VERSION: u64 = 1;
 pub fn is_identifier(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// SurrealDB 3 creates no namespace or database on first use: define them,
@@ -59,11 +57,13 @@ pub async fn apply(db: &Surreal<Any>) -> Result<(), StoreError> {
         .await
         .and_then(|r| r.check())
         .map_err(|e| StoreError::Backend(format!("applying schema: {e}")))?;
-    db.query("UPSERT vectadb_meta:schema SET version = $version, updated_at = time::now() RETURN NONE;")
-        .bind(json!({ "version": SCHEMA_VERSION }))
-        .await
-        .and_then(|r| r.check())
-        .map_err(|e| StoreError::Backend(format!("recording schema version: {e}")))?;
+    db.query(
+        "UPSERT vectadb_meta:schema SET version = $version, updated_at = time::now() RETURN NONE;",
+    )
+    .bind(json!({ "version": SCHEMA_VERSION }))
+    .await
+    .and_then(|r| r.check())
+    .map_err(|e| StoreError::Backend(format!("recording schema version: {e}")))?;
     Ok(())
 }
 

@@ -65,7 +65,9 @@ impl SurrealStore {
                     password: password.clone(),
                 })
                 .await
-                .map_err(|e| StoreError::Unavailable(format!("signing in to {}: {e}", config.url)))?;
+                .map_err(|e| {
+                    StoreError::Unavailable(format!("signing in to {}: {e}", config.url))
+                })?;
             }
         }
         let store = Self { db };
@@ -150,18 +152,25 @@ impl SurrealStore {
         take_rows(&mut response, 1, table)
     }
 
-    /// A page of `table` rows matching `where_clause` (built only from
-    /// constant text; values come through `vars`).
+    /// A page of rows and the total count of rows matching.
     async fn page<T: DeserializeOwned>(
         &self,
-        table: &'static str,
-        fields: &str,
-        where_clause: &str,
-        order: &str,
+        listing: Listing<'_>,
         mut vars: Value,
         limit: usize,
         offset: usize,
     ) -> Result<Page<T>, StoreError> {
+        let Listing {
+            table,
+            fields,
+            conditions,
+            order,
+        } = listing;
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
         let sql = format!(
             "SELECT {fields} FROM {table} {where_clause} ORDER BY {order} LIMIT $limit START $offset;
              (SELECT count() AS n FROM {table} {where_clause} GROUP ALL)[0].n ?? 0;"
@@ -178,6 +187,15 @@ impl SurrealStore {
             offset,
         })
     }
+}
+
+/// What a list query selects: every part is constant text of this module;
+/// values come only through bound variables.
+struct Listing<'a> {
+    table: &'static str,
+    fields: &'a str,
+    conditions: Vec<&'static str>,
+    order: &'static str,
 }
 
 /// SurrealDB treats a bound `null` (NULL) differently from an absent value
@@ -361,16 +379,13 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn list_agents(&self, limit: usize, offset: usize) -> Result<Page<Agent>, StoreError> {
-        self.page(
-            "agent",
-            AGENT_FIELDS,
-            "",
-            "created_at DESC, id DESC",
-            json!({}),
-            limit,
-            offset,
-        )
-        .await
+        let listing = Listing {
+            table: "agent",
+            fields: AGENT_FIELDS,
+            conditions: Vec::new(),
+            order: "created_at DESC, id DESC",
+        };
+        self.page(listing, json!({}), limit, offset).await
     }
 
     async fn delete_agent(&self, id: &str) -> Result<bool, StoreError> {
@@ -431,16 +446,15 @@ impl DocumentStore for SurrealStore {
         if filter.status.is_some() {
             conditions.push("status = $status");
         }
-        self.page(
-            "task",
-            TASK_FIELDS,
-            &where_clause(&conditions),
-            "created_at DESC, id DESC",
-            json!({ "agent_id": filter.agent_id, "status": filter.status.map(|s| s.as_str()) }),
-            limit,
-            offset,
-        )
-        .await
+        let listing = Listing {
+            table: "task",
+            fields: TASK_FIELDS,
+            conditions,
+            order: "created_at DESC, id DESC",
+        };
+        let vars =
+            json!({ "agent_id": filter.agent_id, "status": filter.status.map(|s| s.as_str()) });
+        self.page(listing, vars, limit, offset).await
     }
 
     async fn update_task(&self, task: &Task) -> Result<(), StoreError> {
@@ -544,16 +558,14 @@ impl DocumentStore for SurrealStore {
         if filter.task_id.is_some() {
             conditions.push("task_id = $task_id");
         }
-        self.page(
-            "thought",
-            THOUGHT_FIELDS,
-            &where_clause(&conditions),
-            "agent_id, task_id, step",
-            json!({ "agent_id": filter.agent_id, "task_id": filter.task_id }),
-            limit,
-            offset,
-        )
-        .await
+        let listing = Listing {
+            table: "thought",
+            fields: THOUGHT_FIELDS,
+            conditions,
+            order: "agent_id, task_id, step",
+        };
+        let vars = json!({ "agent_id": filter.agent_id, "task_id": filter.task_id });
+        self.page(listing, vars, limit, offset).await
     }
 
     async fn insert_logs(&self, logs: &[Log]) -> Result<(), StoreError> {
@@ -617,20 +629,18 @@ impl DocumentStore for SurrealStore {
         if filter.until.is_some() {
             conditions.push("timestamp < <datetime>$until");
         }
-        self.page(
-            "log",
-            LOG_FIELDS,
-            &where_clause(&conditions),
-            "timestamp, id",
-            json!({
+        let listing = Listing {
+            table: "log",
+            fields: LOG_FIELDS,
+            conditions,
+            order: "timestamp, id",
+        };
+        let vars = json!({
                 "agent_id": filter.agent_id, "task_id": filter.task_id,
                 "thought_id": filter.thought_id, "level": filter.level.map(|l| l.as_str()),
                 "since": filter.since, "until": filter.until,
-            }),
-            limit,
-            offset,
-        )
-        .await
+        });
+        self.page(listing, vars, limit, offset).await
     }
 
     async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError> {
@@ -712,14 +722,6 @@ fn chain_key(agent_id: &str, task_id: Option<&str>) -> String {
     }
 }
 
-fn where_clause(conditions: &[&str]) -> String {
-    if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    }
-}
-
 fn already_exists(error: StoreError, table: &'static str, id: &str) -> StoreError {
     match error {
         StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
@@ -771,7 +773,10 @@ fn decode_trace(row: Value) -> Result<Trace, StoreError> {
     })
 }
 
-fn decode_list<T: DeserializeOwned>(table: &'static str, value: Value) -> Result<Vec<T>, StoreError> {
+fn decode_list<T: DeserializeOwned>(
+    table: &'static str,
+    value: Value,
+) -> Result<Vec<T>, StoreError> {
     match value {
         Value::Array(items) => items.into_iter().map(|v| decode(table, v)).collect(),
         _ => Ok(Vec::new()),

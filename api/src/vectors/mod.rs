@@ -98,14 +98,27 @@ pub enum VectorError {
 #[async_trait]
 pub trait VectorIndex: Send + Sync {
     /// Insert or replace points (by id).
-    async fn upsert(&self, collection: Collection, points: Vec<VectorPoint>) -> Result<(), VectorError>;
+    async fn upsert(
+        &self,
+        collection: Collection,
+        points: Vec<VectorPoint>,
+    ) -> Result<(), VectorError>;
     /// Change the `status` payload of one point, keeping its vector; an
     /// unknown id is ignored.
-    async fn set_status(&self, collection: Collection, id: &str, status: &str) -> Result<(), VectorError>;
+    async fn set_status(
+        &self,
+        collection: Collection,
+        id: &str,
+        status: &str,
+    ) -> Result<(), VectorError>;
     /// Delete points by document id; unknown ids are ignored.
     async fn delete(&self, collection: Collection, ids: &[String]) -> Result<(), VectorError>;
     /// Delete every point whose `agent_id` is the given one.
-    async fn delete_by_agent(&self, collection: Collection, agent_id: &str) -> Result<(), VectorError>;
+    async fn delete_by_agent(
+        &self,
+        collection: Collection,
+        agent_id: &str,
+    ) -> Result<(), VectorError>;
     /// Nearest points by cosine similarity, best first, only those with
     /// similarity >= `threshold`, at most `limit`.
     async fn search(
@@ -117,7 +130,11 @@ pub trait VectorIndex: Send + Sync {
         filter: &VectorFilter,
     ) -> Result<Vec<ScoredId>, VectorError>;
     /// Which of these document ids have a vector.
-    async fn existing(&self, collection: Collection, ids: &[String]) -> Result<Vec<String>, VectorError>;
+    async fn existing(
+        &self,
+        collection: Collection,
+        ids: &[String],
+    ) -> Result<Vec<String>, VectorError>;
     /// Number of points in a collection.
     async fn count(&self, collection: Collection) -> Result<u64, VectorError>;
     /// The vector size every collection was created with.
