@@ -23,6 +23,13 @@ pub enum StartupError {
         actual: usize,
         model: String,
     },
+    #[error("the Qdrant collection {collection:?} under {path} holds {stored}-dimensional vectors but the embedding model produces {model}-dimensional ones; use the model the collection was built with, or another data directory / collection name and re-embed")]
+    CollectionDimension {
+        path: String,
+        collection: String,
+        stored: usize,
+        model: usize,
+    },
     #[error("SurrealDB: {0}")]
     Store(#[from] StoreError),
     #[error("Qdrant: {0}")]
@@ -61,11 +68,21 @@ pub fn open_vectors(config: &Config) -> Result<Arc<dyn VectorIndex>, StartupErro
     std::fs::create_dir_all(config.qdrant_dir()).map_err(|e| {
         VectorError::Backend(format!("creating {}: {e}", config.qdrant_dir().display()))
     })?;
-    Ok(Arc::new(EdgeVectors::open(
-        &config.qdrant_dir(),
-        &config.collections(),
-        config.embedding_dim,
-    )?))
+    let names = config.collections();
+    match EdgeVectors::open(&config.qdrant_dir(), &names, config.embedding_dim) {
+        Ok(vectors) => Ok(Arc::new(vectors)),
+        Err(VectorError::Dimension {
+            collection,
+            expected,
+            got,
+        }) => Err(StartupError::CollectionDimension {
+            path: config.qdrant_dir().display().to_string(),
+            collection: names.name(collection).to_string(),
+            stored: expected,
+            model: got,
+        }),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Assemble the state from already-opened parts.

@@ -11,6 +11,7 @@ mod logs;
 mod ops;
 mod rpc;
 mod similar;
+mod startup;
 mod tasks;
 mod thoughts;
 mod traces;
