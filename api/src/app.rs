@@ -8,6 +8,7 @@ use crate::embed::{minilm::MiniLm, EmbedError, Embedder};
 use crate::http::AppState;
 use crate::metrics::Metrics;
 use crate::router::VectaRouter;
+use crate::store::schema::{self, SchemaAction};
 use crate::store::surreal::SurrealStore;
 use crate::store::{DocumentStore, StoreError};
 use crate::vectors::edge::EdgeVectors;
@@ -30,6 +31,8 @@ pub enum StartupError {
         stored: usize,
         model: usize,
     },
+    #[error("SurrealDB schema: {0}")]
+    Schema(#[from] crate::store::schema::SchemaMismatch),
     #[error("SurrealDB: {0}")]
     Store(#[from] StoreError),
     #[error("Qdrant: {0}")]
@@ -52,9 +55,61 @@ pub fn load_model(config: &Config) -> Result<Arc<dyn Embedder>, StartupError> {
     Ok(Arc::new(model))
 }
 
-/// Open SurrealDB (embedded or remote, by URL) and apply the schema.
+/// Open SurrealDB (embedded or remote, by URL). An embedded store is
+/// provisioned on the spot; a remote one must already carry this server's
+/// schema version (`vectadb provision`).
 pub async fn open_store(config: &Config) -> Result<Arc<dyn DocumentStore>, StartupError> {
-    Ok(Arc::new(SurrealStore::connect(&config.surreal()).await?))
+    let store = SurrealStore::connect(&config.surreal()).await?;
+    prepare_store(&store, config.surreal_is_embedded()).await?;
+    Ok(Arc::new(store))
+}
+
+/// Check the schema version of a connected store; provision it when it is
+/// embedded (and not newer than this server).
+pub async fn prepare_store(store: &SurrealStore, embedded: bool) -> Result<(), StartupError> {
+    let found = store.schema_version().await?;
+    match schema::schema_action(found, embedded)? {
+        SchemaAction::Provision => store.provision().await?,
+        SchemaAction::Use => {}
+    }
+    Ok(())
+}
+
+/// Provision a connected store unless it carries a newer schema.
+pub async fn provision_store(store: &SurrealStore) -> Result<(), StartupError> {
+    if let Some(found) = store.schema_version().await? {
+        if found > schema::SCHEMA_VERSION {
+            return Err(schema::SchemaMismatch { found: Some(found) }.into());
+        }
+    }
+    Ok(store.provision().await?)
+}
+
+/// `vectadb provision`: the namespace, database, schema and collections,
+/// idempotently. Returns what is now in place, for the operator to read.
+pub async fn provision(config: &Config) -> Result<Vec<String>, StartupError> {
+    let surreal = config.surreal();
+    let store = SurrealStore::connect(&surreal).await?;
+    provision_store(&store).await?;
+    let vectors = open_vectors(config)?;
+    vectors.flush().await?;
+    let names = config.collections();
+    Ok(vec![
+        format!(
+            "SurrealDB {}: namespace {}, database {}, schema version {}",
+            surreal.url,
+            surreal.namespace,
+            surreal.database,
+            schema::SCHEMA_VERSION
+        ),
+        format!(
+            "Qdrant Edge {}: collections {} and {} ({}-dimensional, cosine, keyword indexes on agent_id and status)",
+            config.qdrant_dir().display(),
+            names.agents,
+            names.tasks,
+            vectors.dimension()
+        ),
+    ])
 }
 
 /// Open the vector index: Qdrant Edge under DATA_DIR.

@@ -110,6 +110,12 @@ impl Config {
         }
     }
 
+    /// SurrealDB runs in this process (surrealkv or mem), not on a server.
+    pub fn surreal_is_embedded(&self) -> bool {
+        let url = self.surreal().url;
+        url.starts_with("surrealkv") || url.starts_with("mem:")
+    }
+
     pub fn qdrant_dir(&self) -> PathBuf {
         self.data_dir.join("qdrant")
     }

@@ -28,6 +28,9 @@ struct Cli {
 enum Command {
     /// Run the HTTP API (the default).
     Serve,
+    /// Create the namespace, database, schema and vector collections
+    /// (idempotent), then exit.
+    Provision,
 }
 
 #[tokio::main]
@@ -41,6 +44,12 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
+        Command::Provision => {
+            for line in vectadb::app::provision(&cli.config).await? {
+                println!("{line}");
+            }
+            Ok(())
+        }
     }
 }
 

@@ -6,7 +6,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
 use std::process::{Command, Stdio};
+use vectadb_tests::{models_dir, repo_root};
 
 use anyhow::{bail, ensure, Context, Result};
 use vectadb::embed::{
@@ -18,22 +20,6 @@ const DIMENSION: usize = 384;
 const MIN_COSINE: f32 = 0.9999;
 /// Small enough that the parity sentences span several model calls.
 const BATCH_SIZE: usize = 4;
-
-/// The repository root: the parent of the test crate's manifest directory (`<root>/tests`).
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the test crate lives one level below the repository root")
-        .to_path_buf()
-}
-
-/// `$MODELS_DIR` (relative paths are taken from the repository root) or `<root>/models`.
-fn models_dir() -> PathBuf {
-    match std::env::var_os("MODELS_DIR").filter(|v| !v.is_empty()) {
-        Some(dir) => repo_root().join(dir),
-        None => repo_root().join("models"),
-    }
-}
 
 /// The ONNX Runtime library fetch-models.py puts next to the model (`libonnxruntime.so.<ver>`).
 fn ort_dylib(models: &Path) -> Result<PathBuf> {

@@ -9,6 +9,7 @@ mod durability;
 mod embedding_parity;
 mod logs;
 mod ops;
+mod provision;
 mod rpc;
 mod similar;
 mod startup;

@@ -30,11 +30,13 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `MODELS_DIR` or `<root>/models`.
+/// `MODELS_DIR` (a relative path is taken from the repository root) or
+/// `<root>/models`.
 pub fn models_dir() -> PathBuf {
-    std::env::var_os("MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("models"))
+    match std::env::var_os("MODELS_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => repo_root().join(dir),
+        None => repo_root().join("models"),
+    }
 }
 
 #[derive(Parser)]

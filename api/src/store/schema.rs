@@ -19,13 +19,7 @@ pub fn is_identifier(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// SurrealDB 3 creates no namespace or database on first use: define them,
-/// then select them on this connection.
-pub async fn ensure_database(
-    db: &Surreal<Any>,
-    namespace: &str,
-    database: &str,
-) -> Result<(), StoreError> {
+fn check_identifiers(namespace: &str, database: &str) -> Result<(), StoreError> {
     for (what, name) in [("namespace", namespace), ("database", database)] {
         if !is_identifier(name) {
             return Err(StoreError::Backend(format!(
@@ -33,6 +27,27 @@ pub async fn ensure_database(
             )));
         }
     }
+    Ok(())
+}
+
+/// Select the namespace and database on this connection.
+pub async fn select(db: &Surreal<Any>, namespace: &str, database: &str) -> Result<(), StoreError> {
+    check_identifiers(namespace, database)?;
+    db.use_ns(namespace)
+        .use_db(database)
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    Ok(())
+}
+
+/// SurrealDB 3 creates no namespace or database on first use: define them,
+/// then select them on this connection.
+pub async fn ensure_database(
+    db: &Surreal<Any>,
+    namespace: &str,
+    database: &str,
+) -> Result<(), StoreError> {
+    check_identifiers(namespace, database)?;
     // Identifiers cannot be bound as parameters; both were checked above.
     let define = |sql: String| async move {
         db.query(sql)
@@ -68,13 +83,107 @@ pub async fn apply(db: &Surreal<Any>) -> Result<(), StoreError> {
 }
 
 /// The schema version recorded in the selected database, if any.
+/// An unprovisioned database (even one whose namespace does not exist yet)
+/// has no version.
 pub async fn recorded_version(db: &Surreal<Any>) -> Result<Option<u64>, StoreError> {
-    let mut response = db
-        .query("RETURN (SELECT VALUE version FROM ONLY vectadb_meta:schema);")
+    let result = db
+        .query("RETURN vectadb_meta:schema.version;")
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    let value: surrealdb::types::Value = response
-        .take(0)
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    Ok(value.into_json_value().as_u64())
+        .and_then(|mut response| response.take::<surrealdb::types::Value>(0));
+    match result {
+        Ok(value) => Ok(value.into_json_value().as_u64()),
+        Err(e) if e.message().contains("does not exist") => Ok(None),
+        Err(e) => Err(StoreError::Unavailable(e.to_string())),
+    }
+}
+
+/// What start-up does about the schema version it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaAction {
+    /// Apply the schema (embedded stores, at or below our version).
+    Provision,
+    /// Use the store as it is.
+    Use,
+}
+
+/// The schema a server can run against: its own version, provisioned on
+/// the spot when embedded; anything else is refused with what to do.
+pub fn schema_action(found: Option<u64>, embedded: bool) -> Result<SchemaAction, SchemaMismatch> {
+    match found {
+        Some(v) if v > SCHEMA_VERSION => Err(SchemaMismatch { found }),
+        _ if embedded => Ok(SchemaAction::Provision),
+        Some(v) if v == SCHEMA_VERSION => Ok(SchemaAction::Use),
+        _ => Err(SchemaMismatch { found }),
+    }
+}
+
+/// The store's schema is not the one this server knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct SchemaMismatch {
+    pub found: Option<u64>,
+}
+
+impl SchemaMismatch {
+    fn describe(&self) -> String {
+        match self.found {
+            None => format!(
+                "the database has no VectaDB schema (this server needs schema version {SCHEMA_VERSION}); \
+                 run `vectadb provision` with the same SURREAL_* settings first"
+            ),
+            Some(v) if v < SCHEMA_VERSION => format!(
+                "the database has schema version {v} but this server needs version {SCHEMA_VERSION}; \
+                 run `vectadb provision` with the same SURREAL_* settings to upgrade it"
+            ),
+            Some(v) => format!(
+                "the database has schema version {v}, newer than version {SCHEMA_VERSION} that this server knows; \
+                 run a VectaDB release that knows schema version {v}"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_stores_are_provisioned_unless_newer() {
+        assert_eq!(schema_action(None, true), Ok(SchemaAction::Provision));
+        assert_eq!(
+            schema_action(Some(SCHEMA_VERSION), true),
+            Ok(SchemaAction::Provision)
+        );
+        assert!(schema_action(Some(SCHEMA_VERSION + 1), true).is_err());
+    }
+
+    #[test]
+    fn remote_stores_must_already_have_our_version() {
+        assert_eq!(
+            schema_action(Some(SCHEMA_VERSION), false),
+            Ok(SchemaAction::Use)
+        );
+        let none = schema_action(None, false).unwrap_err().to_string();
+        assert!(none.contains("vectadb provision"), "{none}");
+        let newer = schema_action(Some(SCHEMA_VERSION + 1), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            newer.contains(&format!("version {}", SCHEMA_VERSION + 1)),
+            "{newer}"
+        );
+        assert!(
+            newer.contains(&format!("version {SCHEMA_VERSION}")),
+            "{newer}"
+        );
+    }
+
+    #[test]
+    fn older_remote_schema_names_both_versions_and_the_fix() {
+        let older = SchemaMismatch { found: Some(0) }.to_string();
+        assert!(
+            older.contains("version 0") && older.contains(&format!("version {SCHEMA_VERSION}"))
+        );
+        assert!(older.contains("vectadb provision"));
+    }
 }

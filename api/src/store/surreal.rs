@@ -27,6 +27,8 @@ pub struct SurrealConfig {
 
 pub struct SurrealStore {
     db: Surreal<Any>,
+    namespace: String,
+    database: String,
 }
 
 const AGENT_FIELDS: &str = "record::id(id) AS id, role, goal, metadata, created_at, updated_at";
@@ -52,7 +54,9 @@ const TASK_CONTENT: &str = "{
 const CONFLICT_RETRIES: usize = 5;
 
 impl SurrealStore {
-    /// Connect, create the namespace and database if needed, and apply the schema.
+    /// Connect and select the namespace and database. The schema is
+    /// neither applied nor checked: see [`SurrealStore::provision`] and
+    /// [`SurrealStore::schema_version`].
     pub async fn connect(config: &SurrealConfig) -> Result<Self, StoreError> {
         let db = surrealdb::engine::any::connect(config.url.as_str())
             .await
@@ -70,10 +74,62 @@ impl SurrealStore {
                 })?;
             }
         }
-        let store = Self { db };
-        schema::ensure_database(&store.db, &config.namespace, &config.database).await?;
-        schema::apply(&store.db).await?;
+        let store = Self {
+            db,
+            namespace: config.namespace.clone(),
+            database: config.database.clone(),
+        };
+        schema::select(&store.db, &config.namespace, &config.database).await?;
         Ok(store)
+    }
+
+    /// Create the namespace and database if missing, apply the schema and
+    /// record its version. Idempotent.
+    pub async fn provision(&self) -> Result<(), StoreError> {
+        schema::ensure_database(&self.db, &self.namespace, &self.database).await?;
+        schema::apply(&self.db).await
+    }
+
+    /// Record a schema version (migrations; tests of the version check).
+    pub async fn record_schema_version(&self, version: u64) -> Result<(), StoreError> {
+        self.run(
+            "UPSERT vectadb_meta:schema SET version = $version, updated_at = time::now() RETURN NONE;",
+            json!({ "version": version }),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The schema version recorded in the database (None: never provisioned).
+    pub async fn schema_version(&self) -> Result<Option<u64>, StoreError> {
+        schema::recorded_version(&self.db).await
+    }
+
+    /// Every table, field, index and edge definition, for comparisons:
+    /// `{ "db": …, "tables": { name: … } }`.
+    pub async fn describe(&self) -> Result<Value, StoreError> {
+        let mut response = self.run("INFO FOR DB STRUCTURE;", json!({})).await?;
+        let db = take_json(&mut response, 0)?;
+        let mut tables = Map::new();
+        let names: Vec<String> = db["tables"]
+            .as_array()
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for name in names {
+            if !schema::is_identifier(&name) {
+                continue;
+            }
+            // Table names come from the database itself and were checked above.
+            let mut response = self
+                .run(&format!("INFO FOR TABLE `{name}` STRUCTURE;"), json!({}))
+                .await?;
+            tables.insert(name, take_json(&mut response, 0)?);
+        }
+        Ok(json!({ "db": db, "tables": tables }))
     }
 
     /// Run a query with bound variables; fail with the first statement
