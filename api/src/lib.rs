@@ -6,7 +6,8 @@
 //!   `store/schema.surql` is the one schema definition.
 //! - `vectors`: the vector index trait and its Qdrant Edge adapter.
 //! - `embed`: the embedder trait, the MiniLM adapter and the embedded texts.
-//! - `router`: fans writes out to both stores and merges reads.
+//! - `router`: fans writes out to both stores and merges reads;
+//!   `repair` reconciles the two after the fact.
 //! - `http`: the axum Router (one module per resource) and its error mapping.
 //! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus.
 #![forbid(unsafe_code)]
@@ -18,6 +19,7 @@ pub mod embed;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod repair;
 pub mod router;
 pub mod store;
 pub mod vectors;

@@ -31,6 +31,26 @@ enum Command {
     /// Create the namespace, database, schema and vector collections
     /// (idempotent), then exit.
     Provision,
+    /// Re-embed documents that lack vectors and delete vectors that lack
+    /// documents, then exit. With the embedded default, stop the server
+    /// first (the data directory is locked); against servers it is safe
+    /// while the API runs.
+    Repair {
+        /// How long a vector must stay without its document before it is
+        /// deleted (covers creates in flight).
+        #[arg(long, default_value = "5s", value_parser = humantime_secs)]
+        grace: std::time::Duration,
+    },
+}
+
+fn humantime_secs(value: &str) -> Result<std::time::Duration, String> {
+    let number = value.strip_suffix('s').unwrap_or(value);
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("{value:?} is not a number of seconds (e.g. 5s)"))
 }
 
 #[tokio::main]
@@ -44,6 +64,31 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
+        Command::Repair { grace } => {
+            let state = vectadb::app::build(&cli.config).await?;
+            let report = state.router.repair(grace).await?;
+            for (what, ids) in [
+                ("agents re-embedded", &report.agents_reembedded),
+                ("tasks re-embedded", &report.tasks_reembedded),
+                (
+                    "orphan agent vectors deleted",
+                    &report.agent_vectors_deleted,
+                ),
+                ("orphan task vectors deleted", &report.task_vectors_deleted),
+            ] {
+                println!(
+                    "{what}: {}{}",
+                    ids.len(),
+                    if ids.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", ids.join(", "))
+                    }
+                );
+            }
+            state.router.flush().await?;
+            Ok(())
+        }
         Command::Provision => {
             for line in vectadb::app::provision(&cli.config).await? {
                 println!("{line}");

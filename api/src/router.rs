@@ -89,9 +89,9 @@ impl Health {
 }
 
 pub struct VectaRouter {
-    store: Arc<dyn DocumentStore>,
-    vectors: Arc<dyn VectorIndex>,
-    embedder: Arc<dyn Embedder>,
+    pub(crate) store: Arc<dyn DocumentStore>,
+    pub(crate) vectors: Arc<dyn VectorIndex>,
+    pub(crate) embedder: Arc<dyn Embedder>,
     defaults: SearchDefaults,
     limits: Limits,
 }
@@ -176,7 +176,7 @@ impl VectaRouter {
         }
     }
 
-    fn agent_point(agent: &Agent, vector: Vec<f32>) -> VectorPoint {
+    pub(crate) fn agent_point(agent: &Agent, vector: Vec<f32>) -> VectorPoint {
         VectorPoint {
             id: agent.id.clone(),
             vector,
@@ -185,7 +185,7 @@ impl VectaRouter {
         }
     }
 
-    fn task_point(task: &Task, vector: Vec<f32>) -> VectorPoint {
+    pub(crate) fn task_point(task: &Task, vector: Vec<f32>) -> VectorPoint {
         VectorPoint {
             id: task.id.clone(),
             vector,

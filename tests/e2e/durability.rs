@@ -120,3 +120,40 @@ async fn acknowledged_writes_survive_sigkill() {
     );
     server.stop();
 }
+
+/// `vectadb provision` and `vectadb repair` as a user runs them.
+#[tokio::test]
+async fn provision_and_repair_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(vectadb_tests::process::binary())
+            .args(args)
+            .env("DATA_DIR", dir.path())
+            .env("MODELS_DIR", vectadb_tests::models_dir())
+            .env_remove("SURREAL_URL")
+            .env_remove("QDRANT_URL")
+            .env("RUST_LOG", "error")
+            .output()
+            .expect("run vectadb");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{args:?}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    let first = run(&["provision"]);
+    assert!(first.contains("schema version 1"), "{first}");
+    assert!(
+        first.contains("collections agents and tasks (384-dimensional"),
+        "{first}"
+    );
+    assert_eq!(run(&["provision"]), first);
+    let repaired = run(&["repair", "--grace", "0s"]);
+    assert!(repaired.contains("agents re-embedded: 0"), "{repaired}");
+    assert!(
+        repaired.contains("orphan task vectors deleted: 0"),
+        "{repaired}"
+    );
+}

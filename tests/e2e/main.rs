@@ -10,6 +10,7 @@ mod embedding_parity;
 mod logs;
 mod ops;
 mod provision;
+mod repair;
 mod rpc;
 mod similar;
 mod startup;

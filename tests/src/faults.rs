@@ -9,7 +9,9 @@ use vectadb::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
 };
 use vectadb::store::{DocumentStore, StoreError, Table};
-use vectadb::vectors::{Collection, ScoredId, VectorError, VectorFilter, VectorIndex, VectorPoint};
+use vectadb::vectors::{
+    Collection, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex, VectorPoint,
+};
 
 /// Fails `upsert` (and `health`) while `failing` is set.
 pub struct FailingVectors {
@@ -66,6 +68,14 @@ impl VectorIndex for FailingVectors {
     }
     async fn existing(&self, c: Collection, ids: &[String]) -> Result<Vec<String>, VectorError> {
         self.inner.existing(c, ids).await
+    }
+    async fn scroll_ids(
+        &self,
+        c: Collection,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IdPage, VectorError> {
+        self.inner.scroll_ids(c, cursor, limit).await
     }
     async fn count(&self, c: Collection) -> Result<u64, VectorError> {
         self.inner.count(c).await

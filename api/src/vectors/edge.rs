@@ -14,14 +14,14 @@ use qdrant_edge::{
     FieldCondition, FieldIndexOperations, Filter, HasIdCondition, JsonPath, Match, NamedQuery,
     OperationError, Payload, PayloadFieldSchema, PayloadOps, PayloadSchemaType, PointId,
     PointInsertOperations, PointOperations, PointStructPersisted, QueryEnum, QueryRequest,
-    ScoringQuery, SetPayloadOp, UpdateOperation, VectorStructPersisted, WithPayloadInterface,
-    WithVector, DEFAULT_VECTOR_NAME,
+    ScoringQuery, ScrollRequest, SetPayloadOp, UpdateOperation, VectorStructPersisted,
+    WithPayloadInterface, WithVector, DEFAULT_VECTOR_NAME,
 };
 use uuid::Uuid;
 
 use super::{
-    Collection, CollectionNames, ScoredId, VectorError, VectorFilter, VectorIndex, VectorPoint,
-    INDEXED_PAYLOAD_FIELDS, PAYLOAD_AGENT_ID, PAYLOAD_ID, PAYLOAD_STATUS,
+    Collection, CollectionNames, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex,
+    VectorPoint, INDEXED_PAYLOAD_FIELDS, PAYLOAD_AGENT_ID, PAYLOAD_ID, PAYLOAD_STATUS,
 };
 
 /// Namespace of the UUID v5 point ids derived from document ids. Never change it: existing
@@ -552,6 +552,50 @@ impl VectorIndex for EdgeVectors {
                 .filter(|(_, point_id)| found.contains(point_id) && seen.insert(*point_id))
                 .map(|(id, _)| id)
                 .collect())
+        })
+        .await
+    }
+
+    async fn scroll_ids(
+        &self,
+        collection: Collection,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IdPage, VectorError> {
+        let offset = match cursor {
+            Some(cursor) => Some(PointId::Uuid(Uuid::parse_str(&cursor).map_err(|e| {
+                VectorError::Backend(format!("invalid scroll cursor {cursor:?}: {e}"))
+            })?)),
+            None => None,
+        };
+        let request = ScrollRequest {
+            offset,
+            limit: Some(limit.max(1)),
+            filter: None,
+            with_payload: Some(WithPayloadInterface::Fields(vec![json_path(PAYLOAD_ID)?])),
+            with_vector: WithVector::Bool(false),
+            order_by: None,
+        };
+        blocking(self.shard(collection), move |shard| {
+            let (records, next) = shard
+                .shard
+                .scroll(request)
+                .map_err(|err| shard.backend("scroll", &err))?;
+            let ids = records
+                .into_iter()
+                .filter_map(|record| {
+                    record
+                        .payload
+                        .as_ref()
+                        .and_then(|payload| payload.0.get(PAYLOAD_ID))
+                        .and_then(|id| id.as_str())
+                        .map(str::to_string)
+                })
+                .collect();
+            Ok(IdPage {
+                ids,
+                next: next.map(|id| id.to_string()),
+            })
         })
         .await
     }

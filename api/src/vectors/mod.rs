@@ -73,6 +73,13 @@ pub struct VectorFilter {
     pub status: Option<String>,
 }
 
+/// A page of ids from [`VectorIndex::scroll_ids`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IdPage {
+    pub ids: Vec<String>,
+    pub next: Option<String>,
+}
+
 /// A search hit: the document id and its cosine similarity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoredId {
@@ -135,6 +142,14 @@ pub trait VectorIndex: Send + Sync {
         collection: Collection,
         ids: &[String],
     ) -> Result<Vec<String>, VectorError>;
+    /// One page of the document ids that have points, in a stable order;
+    /// pass the returned cursor back for the next page (None: done).
+    async fn scroll_ids(
+        &self,
+        collection: Collection,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IdPage, VectorError>;
     /// Number of points in a collection.
     async fn count(&self, collection: Collection) -> Result<u64, VectorError>;
     /// The vector size every collection was created with.
