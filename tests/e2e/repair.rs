@@ -17,11 +17,11 @@ async fn repair_restores_missing_vectors_and_drops_orphans() {
 
     // Lose two vectors, plant two orphans.
     t.vectors
-        .delete(Collection::Agents, &[chef.clone()])
+        .delete(Collection::Agents, std::slice::from_ref(&chef))
         .await
         .unwrap();
     t.vectors
-        .delete(Collection::Tasks, &[task.clone()])
+        .delete(Collection::Tasks, std::slice::from_ref(&task))
         .await
         .unwrap();
     let orphan = |id: &str| VectorPoint {
@@ -75,7 +75,7 @@ async fn repair_restores_missing_vectors_and_drops_orphans() {
     assert_eq!(t.vectors.count(Collection::Tasks).await.unwrap(), 2);
     assert_eq!(
         t.vectors
-            .existing(Collection::Tasks, &[kept_task.clone()])
+            .existing(Collection::Tasks, std::slice::from_ref(&kept_task))
             .await
             .unwrap(),
         vec![kept_task]
