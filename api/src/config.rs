@@ -79,6 +79,11 @@ pub struct Config {
     #[arg(long, env = "SIMILARITY_LIMIT", default_value_t = 10)]
     pub similarity_limit: usize,
 
+    /// Longest wait for one backend call (SurrealDB, Qdrant) before the
+    /// request fails with 503 naming the backend, in milliseconds.
+    #[arg(long, env = "BACKEND_TIMEOUT_MS", default_value_t = 10_000)]
+    pub backend_timeout_ms: u64,
+
     /// Largest request body, in bytes (413 above it).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = crate::http::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
@@ -107,6 +112,7 @@ impl Config {
             database: self.surreal_database.clone(),
             username: self.surreal_user.clone(),
             password: self.surreal_pass.clone(),
+            timeout: self.backend_timeout(),
         }
     }
 
@@ -114,6 +120,10 @@ impl Config {
     pub fn surreal_is_embedded(&self) -> bool {
         let url = self.surreal().url;
         url.starts_with("surrealkv") || url.starts_with("mem:")
+    }
+
+    pub fn backend_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.backend_timeout_ms)
     }
 
     pub fn qdrant_dir(&self) -> PathBuf {

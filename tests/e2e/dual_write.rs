@@ -37,6 +37,8 @@ async fn failed_vector_write_leaves_no_document() {
             .contains("injected"),
         "no internals: {body}"
     );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Qdrant"), "names the backend: {body}");
     let (status, _) = t
         .post(
             "/api/v1/tasks",
@@ -94,6 +96,8 @@ async fn failed_document_write_leaves_no_vector() {
         .post("/api/v1/agents", json!({"role": "r", "goal": "g"}))
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("SurrealDB"), "names the backend: {body}");
     let (status, _) = t
         .post(
             "/api/v1/tasks",

@@ -16,4 +16,5 @@ mod similar;
 mod startup;
 mod tasks;
 mod thoughts;
+mod timeouts;
 mod traces;

@@ -121,13 +121,13 @@ fn library_parts(error: &Error) -> (StatusCode, &'static str, String, Option<Str
                 "the document changed concurrently; retry".into(),
                 None,
             ),
-            StoreError::Unavailable(_) => unavailable("document store"),
+            StoreError::Unavailable(_) => unavailable("document store (SurrealDB)"),
             StoreError::Backend(_) | StoreError::Decode { .. } | StoreError::Retryable(_) => {
                 internal()
             }
         },
         Error::Vectors(vectors) => match vectors {
-            VectorError::Unavailable(_) => unavailable("vector index"),
+            VectorError::Unavailable(_) => unavailable("vector index (Qdrant)"),
             VectorError::Backend(_) | VectorError::Dimension { .. } => internal(),
         },
         Error::Embed(_) => unavailable("embedding model"),

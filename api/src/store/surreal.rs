@@ -2,6 +2,9 @@
 //! (`ws://host:port`), all through `engine::any`. Every value reaches
 //! SurrealQL as a bound parameter, never formatted into the query text.
 
+use std::future::Future;
+use std::time::Duration;
+
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
@@ -23,12 +26,30 @@ pub struct SurrealConfig {
     /// Root credentials for a remote server (unused when embedded).
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Longest wait for any one call (connecting included) before the
+    /// store is reported unavailable.
+    pub timeout: Duration,
 }
 
 pub struct SurrealStore {
     db: Surreal<Any>,
     namespace: String,
     database: String,
+    url: String,
+    timeout: Duration,
+}
+
+/// Wait at most `limit` for `call`; past it the store is unavailable.
+async fn within<T>(
+    limit: Duration,
+    url: &str,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+        Err(StoreError::Unavailable(format!(
+            "SurrealDB at {url} did not answer within {limit:?}"
+        )))
+    })
 }
 
 const AGENT_FIELDS: &str = "record::id(id) AS id, role, goal, metadata, created_at, updated_at";
@@ -58,6 +79,10 @@ impl SurrealStore {
     /// neither applied nor checked: see [`SurrealStore::provision`] and
     /// [`SurrealStore::schema_version`].
     pub async fn connect(config: &SurrealConfig) -> Result<Self, StoreError> {
+        within(config.timeout, &config.url, Self::connect_now(config)).await
+    }
+
+    async fn connect_now(config: &SurrealConfig) -> Result<Self, StoreError> {
         let db = surrealdb::engine::any::connect(config.url.as_str())
             .await
             .map_err(|e| StoreError::Unavailable(format!("connecting to {}: {e}", config.url)))?;
@@ -78,6 +103,8 @@ impl SurrealStore {
             db,
             namespace: config.namespace.clone(),
             database: config.database.clone(),
+            url: config.url.clone(),
+            timeout: config.timeout,
         };
         schema::select(&store.db, &config.namespace, &config.database).await?;
         Ok(store)
@@ -154,7 +181,8 @@ impl SurrealStore {
         sql: &str,
         vars: Value,
     ) -> Result<surrealdb::IndexedResults, StoreError> {
-        let mut response = self.db.query(sql).bind(vars).await.map_err(map_error)?;
+        let query = async { self.db.query(sql).bind(vars).await.map_err(map_error) };
+        let mut response = within(self.timeout, &self.url, query).await?;
         let mut errors: Vec<(usize, surrealdb::Error)> =
             response.take_errors().into_iter().collect();
         if errors.is_empty() {
