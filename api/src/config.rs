@@ -2,7 +2,6 @@
 //! environment (and a `.env` file). With nothing set, VectaDB runs embedded
 //! under `./data` with the model from `./models`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -97,10 +96,6 @@ pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
 impl Config {
     pub fn listen_addr(&self) -> String {
         format!("{}:{}", self.server_host, self.server_port)
-    }
-
-    pub fn parsed_listen_addr(&self) -> Option<SocketAddr> {
-        self.listen_addr().parse().ok()
     }
 
     pub fn surreal(&self) -> SurrealConfig {

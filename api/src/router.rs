@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::domain::{
     validate, Agent, Log, LogFilter, NewAgent, NewLog, NewTask, NewThought, Page, Task, TaskFilter,
-    TaskPatch, TaskStatus, Thought, ThoughtFilter, Trace, ValidationError,
+    TaskPatch, Thought, ThoughtFilter, Trace, ValidationError,
 };
 use crate::embed::{text, Embedder};
 use crate::error::{Error, Result};
@@ -120,10 +120,6 @@ impl VectaRouter {
             defaults,
             limits,
         })
-    }
-
-    pub fn limits(&self) -> Limits {
-        self.limits
     }
 
     async fn embed_one(&self, text: String) -> Result<Vec<f32>> {
@@ -694,9 +690,4 @@ fn merge<T>(hits: Vec<ScoredId>, documents: Vec<T>, id: fn(&T) -> &String) -> Ve
             })
         })
         .collect()
-}
-
-/// Status values accepted by task filters.
-pub fn parse_status(value: &str) -> Option<TaskStatus> {
-    serde_json::from_value(serde_json::Value::String(value.to_string())).ok()
 }

@@ -17,15 +17,6 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
-    pub const ALL: [LogLevel; 6] = [
-        LogLevel::Trace,
-        LogLevel::Debug,
-        LogLevel::Info,
-        LogLevel::Warn,
-        LogLevel::Error,
-        LogLevel::Critical,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             LogLevel::Trace => "trace",

@@ -80,11 +80,6 @@ impl ApiError {
             ApiError::Library(error) => library_parts(error),
         }
     }
-
-    /// The `errors_total` label for this error.
-    pub fn kind(&self) -> &'static str {
-        self.parts().1
-    }
 }
 
 fn library_parts(error: &Error) -> (StatusCode, &'static str, String, Option<String>) {
