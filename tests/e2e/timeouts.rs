@@ -34,7 +34,9 @@ async fn a_silent_surrealdb_times_out_naming_it() {
     let result = tokio::time::timeout(Duration::from_secs(30), SurrealStore::connect(&config))
         .await
         .expect("connect hung instead of timing out");
-    let error = result.err().expect("a silent server cannot be connected to");
+    let error = result
+        .err()
+        .expect("a silent server cannot be connected to");
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
     let message = error.to_string();
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
