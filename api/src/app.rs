@@ -140,6 +140,33 @@ pub fn open_vectors(config: &Config) -> Result<Arc<dyn VectorIndex>, StartupErro
     }
 }
 
+/// A file in an embedded data directory that says a server is running on
+/// it. Left behind by a crash, it tells the next start to reconcile the
+/// document store and the vector index (a create may have committed its
+/// document but not its vector).
+pub struct RunMarker {
+    path: std::path::PathBuf,
+}
+
+pub const RUN_MARKER_FILE: &str = ".vectadb-running";
+
+impl RunMarker {
+    /// Mark `data_dir` as in use; also says whether the previous run ended
+    /// without removing its marker.
+    pub fn acquire(data_dir: &std::path::Path) -> std::io::Result<(RunMarker, bool)> {
+        std::fs::create_dir_all(data_dir)?;
+        let path = data_dir.join(RUN_MARKER_FILE);
+        let crashed = path.exists();
+        std::fs::write(&path, std::process::id().to_string())?;
+        Ok((RunMarker { path }, crashed))
+    }
+
+    /// A clean stop: everything is flushed, nothing to reconcile next time.
+    pub fn release(self) -> std::io::Result<()> {
+        std::fs::remove_file(&self.path)
+    }
+}
+
 /// Assemble the state from already-opened parts.
 pub fn state(
     config: &Config,

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+use vectadb::app::RunMarker;
 use vectadb::config::Config;
 
 /// Our own info, the storage engines' warnings.
@@ -99,10 +100,28 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Embedded stores live in this process: a crash may leave a document
+    // without its vector, so a start after one reconciles the two.
+    let marker = if config.surreal_is_embedded() && config.qdrant_url.is_none() {
+        Some(RunMarker::acquire(&config.data_dir).context("marking the data directory")?)
+    } else {
+        None
+    };
     let state = vectadb::app::build(&config)
         .await
         .context("starting VectaDB")?;
     let router = state.router.clone();
+    if let Some((_, true)) = &marker {
+        tracing::warn!("the previous run did not stop cleanly; reconciling documents and vectors");
+        let report = router.repair(std::time::Duration::ZERO).await?;
+        tracing::info!(
+            agents_reembedded = report.agents_reembedded.len(),
+            tasks_reembedded = report.tasks_reembedded.len(),
+            agent_vectors_deleted = report.agent_vectors_deleted.len(),
+            task_vectors_deleted = report.task_vectors_deleted.len(),
+            "reconciled"
+        );
+    }
     let listener = TcpListener::bind(config.listen_addr())
         .await
         .with_context(|| format!("binding {}", config.listen_addr()))?;
@@ -111,6 +130,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     router.flush().await.context("flushing vectors")?;
+    if let Some((marker, _)) = marker {
+        marker.release().context("clearing the run marker")?;
+    }
     tracing::info!("VectaDB stopped");
     Ok(())
 }

@@ -157,3 +157,57 @@ async fn provision_and_repair_commands() {
         "{repaired}"
     );
 }
+
+/// A start after a crash reconciles documents and vectors; a start after a
+/// clean stop does not need to.
+#[tokio::test]
+async fn a_start_after_a_crash_restores_missing_vectors() {
+    use vectadb::vectors::{edge::EdgeVectors, Collection, CollectionNames, VectorIndex};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+    let (s, agent) = server
+        .call(
+            "POST",
+            "/api/v1/agents",
+            Some(&json!({"role": "beekeeper", "goal": "harvest honey from the hives"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{agent}");
+    let a = agent["id"].as_str().unwrap().to_string();
+    server.stop();
+    assert!(
+        !dir.path().join(vectadb::app::RUN_MARKER_FILE).exists(),
+        "a clean stop clears the marker"
+    );
+
+    // The state a crash between the document commit and the vector write leaves.
+    {
+        let vectors =
+            EdgeVectors::open(&dir.path().join("qdrant"), &CollectionNames::default(), 384)
+                .unwrap();
+        vectors
+            .delete(Collection::Agents, std::slice::from_ref(&a))
+            .await
+            .unwrap();
+    }
+    let query = json!({"query": "someone who keeps bees", "threshold": 0.3});
+    let server = Server::start(dir.path()).await;
+    let (_, hits) = server
+        .call("POST", "/api/v1/similar/agents", Some(&query))
+        .await;
+    assert!(
+        hits["results"].as_array().unwrap().is_empty(),
+        "no repair after a clean stop: {hits}"
+    );
+    server.kill();
+
+    let server = Server::start(dir.path()).await;
+    let (_, hits) = server
+        .call("POST", "/api/v1/similar/agents", Some(&query))
+        .await;
+    assert_eq!(
+        hits["results"][0]["id"], a,
+        "reconciled after the crash: {hits}"
+    );
+    server.stop();
+}
