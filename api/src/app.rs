@@ -12,6 +12,8 @@ use crate::store::schema::{self, SchemaAction};
 use crate::store::surreal::SurrealStore;
 use crate::store::{DocumentStore, StoreError};
 use crate::vectors::edge::EdgeVectors;
+use crate::vectors::remote::RemoteQdrant;
+use crate::vectors::CollectionNames;
 use crate::vectors::{VectorError, VectorIndex};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +39,6 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("Qdrant: {0}")]
     Vectors(#[from] VectorError),
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 /// Load the embedding model named by the config and check its dimension.
@@ -91,52 +91,82 @@ pub async fn provision(config: &Config) -> Result<Vec<String>, StartupError> {
     let surreal = config.surreal();
     let store = SurrealStore::connect(&surreal).await?;
     provision_store(&store).await?;
-    let vectors = open_vectors(config)?;
-    vectors.flush().await?;
+    let mut report = vec![format!(
+        "SurrealDB {}: namespace {}, database {}, schema version {}",
+        surreal.url,
+        surreal.namespace,
+        surreal.database,
+        schema::SCHEMA_VERSION
+    )];
     let names = config.collections();
-    Ok(vec![
-        format!(
-            "SurrealDB {}: namespace {}, database {}, schema version {}",
-            surreal.url,
-            surreal.namespace,
-            surreal.database,
-            schema::SCHEMA_VERSION
-        ),
-        format!(
-            "Qdrant Edge {}: collections {} and {} ({}-dimensional, cosine, keyword indexes on agent_id and status)",
-            config.qdrant_dir().display(),
-            names.agents,
-            names.tasks,
-            vectors.dimension()
-        ),
-    ])
+    match &config.qdrant_url {
+        Some(url) => {
+            let (_, lines) = RemoteQdrant::provision(
+                url,
+                config.qdrant_api_key.as_deref(),
+                &names,
+                config.embedding_dim,
+                config.backend_timeout(),
+            )
+            .await
+            .map_err(|e| dimension_error(e, url, &names))?;
+            report.extend(lines);
+        }
+        None => {
+            let vectors = open_vectors(config).await?;
+            vectors.flush().await?;
+            report.push(format!(
+                "Qdrant Edge {}: collections {} and {} ({}-dimensional, cosine, keyword indexes on agent_id and status)",
+                config.qdrant_dir().display(),
+                names.agents,
+                names.tasks,
+                vectors.dimension()
+            ));
+        }
+    }
+    Ok(report)
 }
 
-/// Open the vector index: Qdrant Edge under DATA_DIR.
-pub fn open_vectors(config: &Config) -> Result<Arc<dyn VectorIndex>, StartupError> {
-    if let Some(url) = &config.qdrant_url {
-        return Err(StartupError::Unsupported(format!(
-            "QDRANT_URL={url}: a remote Qdrant is not supported by this build yet; \
-             unset QDRANT_URL to use the embedded Qdrant Edge under DATA_DIR"
-        )));
-    }
-    std::fs::create_dir_all(config.qdrant_dir()).map_err(|e| {
-        VectorError::Backend(format!("creating {}: {e}", config.qdrant_dir().display()))
-    })?;
+/// Open the vector index: a Qdrant server when QDRANT_URL is set (its
+/// collections must exist: `vectadb provision`), else Qdrant Edge under
+/// DATA_DIR (created on first use).
+pub async fn open_vectors(config: &Config) -> Result<Arc<dyn VectorIndex>, StartupError> {
     let names = config.collections();
-    match EdgeVectors::open(&config.qdrant_dir(), &names, config.embedding_dim) {
-        Ok(vectors) => Ok(Arc::new(vectors)),
-        Err(VectorError::Dimension {
+    if let Some(url) = &config.qdrant_url {
+        let remote = RemoteQdrant::connect(
+            url,
+            config.qdrant_api_key.as_deref(),
+            &names,
+            config.embedding_dim,
+            config.backend_timeout(),
+        )
+        .await
+        .map_err(|e| dimension_error(e, url, &names))?;
+        return Ok(Arc::new(remote));
+    }
+    let dir = config.qdrant_dir();
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| VectorError::Backend(format!("creating {}: {e}", dir.display())))?;
+    let opened = EdgeVectors::open(&dir, &names, config.embedding_dim);
+    Ok(Arc::new(opened.map_err(|e| {
+        dimension_error(e, &dir.display().to_string(), &names)
+    })?))
+}
+
+/// A dimension mismatch said in terms of where the collection lives.
+fn dimension_error(error: VectorError, place: &str, names: &CollectionNames) -> StartupError {
+    match error {
+        VectorError::Dimension {
             collection,
             expected,
             got,
-        }) => Err(StartupError::CollectionDimension {
-            path: config.qdrant_dir().display().to_string(),
+        } => StartupError::CollectionDimension {
+            path: place.to_string(),
             collection: names.name(collection).to_string(),
             stored: expected,
             model: got,
-        }),
-        Err(other) => Err(other.into()),
+        },
+        other => other.into(),
     }
 }
 
@@ -196,7 +226,7 @@ pub async fn build(config: &Config) -> Result<AppState, StartupError> {
             .await
             .map_err(|e| StartupError::Model(EmbedError::Load(e.to_string())))??
     };
-    let vectors = open_vectors(config)?;
+    let vectors = open_vectors(config).await?;
     let store = open_store(config).await?;
     state(config, store, vectors, embedder)
 }

@@ -46,9 +46,13 @@ pub struct Config {
     #[arg(long, env = "SURREAL_PASS", hide_env_values = true)]
     pub surreal_pass: Option<String>,
 
-    /// Remote Qdrant URL; default: Qdrant Edge in-process under DATA_DIR.
+    /// Qdrant server gRPC URL (e.g. http://localhost:6334); default:
+    /// Qdrant Edge in-process under DATA_DIR.
     #[arg(long, env = "QDRANT_URL")]
     pub qdrant_url: Option<String>,
+    /// API key of the Qdrant server.
+    #[arg(long, env = "QDRANT_API_KEY", hide_env_values = true)]
+    pub qdrant_api_key: Option<String>,
     #[arg(long, env = "QDRANT_AGENT_COLLECTION", default_value = "agents")]
     pub qdrant_agent_collection: String,
     #[arg(long, env = "QDRANT_TASK_COLLECTION", default_value = "tasks")]

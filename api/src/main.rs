@@ -58,7 +58,9 @@ fn humantime_secs(value: &str) -> Result<std::time::Duration, String> {
 async fn main() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
     let cli = Cli::parse();
+    // Logs go to stderr; stdout carries command output (provision, repair).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
         )

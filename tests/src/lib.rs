@@ -74,8 +74,10 @@ pub async fn model() -> Arc<dyn Embedder> {
         .clone()
 }
 
+pub mod contract;
 pub mod faults;
 pub mod process;
+pub mod qdrant_server;
 
 /// The real Router over real embedded backends, isolated from every other test.
 pub struct TestApp {
@@ -133,7 +135,11 @@ impl TestApp {
         config.surreal_database = format!("db_{n}");
         let config = adjust(config);
         let store = wrap_store(vectadb::app::open_store(&config).await.expect("open store"));
-        let vectors = wrap_vectors(vectadb::app::open_vectors(&config).expect("open vectors"));
+        let vectors = wrap_vectors(
+            vectadb::app::open_vectors(&config)
+                .await
+                .expect("open vectors"),
+        );
         let state = vectadb::app::state(&config, store.clone(), vectors.clone(), model().await)
             .expect("assemble state");
         Self {

@@ -1,9 +1,10 @@
 //! Vector index: the trait the router uses, and its adapters.
 //!
-//! `edge` is Qdrant Edge in-process (the embedded default). A remote Qdrant
-//! adapter implements the same trait.
+//! `edge` is Qdrant Edge in-process (the embedded default); `remote` is a
+//! Qdrant server over gRPC. Both implement the same trait.
 
 pub mod edge;
+pub mod remote;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
