@@ -12,7 +12,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tempfile::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use vectadb::vectors::CollectionNames;
@@ -196,32 +195,12 @@ impl QdrantServer {
         path: &str,
         body: Option<&Value>,
     ) -> std::io::Result<(u16, Value)> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.http_port)).await?;
         let key = self
             .api_key
             .as_ref()
             .map(|key| format!("api-key: {key}\r\n"))
             .unwrap_or_default();
-        let body = body.map(Value::to_string).unwrap_or_default();
-        // HTTP/1.0: the answer ends at EOF and is never chunked.
-        let head = format!(
-            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{key}\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body.as_bytes()).await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        let text = String::from_utf8_lossy(&response);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let value = serde_json::from_str(body).unwrap_or(Value::Null);
-        Ok((status, value))
+        crate::process::http_request(self.http_port, method, path, &key, body).await
     }
 
     /// Create a collection over REST with the given `vectors` config (e.g.
