@@ -158,7 +158,7 @@ async fn a_server_that_does_not_answer_times_out() {
             held.push(connection);
         }
     });
-    let timeout = Duration::from_secs(1);
+    let timeout = Duration::from_secs(2);
     let started = Instant::now();
     let err = RemoteQdrant::connect(&url, None, &unique_names("silent"), DIM, timeout)
         .await
@@ -168,11 +168,12 @@ async fn a_server_that_does_not_answer_times_out() {
     assert!(matches!(err, VectorError::Unavailable(_)), "{err:?}");
     let text = message(&err);
     assert!(
-        text.contains(&url) && text.contains("no answer within 1s"),
+        text.contains(&url) && text.contains("no answer within 2s"),
         "{text}"
     );
-    // The timeout bounds the whole call (qdrant-client alone would retry once).
-    assert!(elapsed < Duration::from_millis(1900), "took {elapsed:?}");
+    // The timeout bounds the whole call: qdrant-client alone would retry
+    // once and take at least two timeouts (the margin absorbs a busy CI).
+    assert!(elapsed < Duration::from_millis(3900), "took {elapsed:?}");
 }
 
 #[tokio::test]
