@@ -99,3 +99,43 @@ async fn the_api_runs_on_a_qdrant_server_after_provision() {
     // Nothing half-written: the agent whose vector failed is not stored.
     assert_eq!(t.get("/api/v1/agents").await.1["total"], 1);
 }
+
+#[tokio::test]
+async fn the_api_reconnects_after_qdrant_restarts() {
+    let mut qdrant = QdrantServer::start().await;
+    let url = qdrant.grpc_url();
+    vectadb::vectors::remote::RemoteQdrant::provision(
+        &url,
+        None,
+        &vectadb::vectors::CollectionNames::default(),
+        384,
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let t = TestApp::with(|mut c| {
+        c.qdrant_url = Some(url.clone());
+        c
+    })
+    .await;
+    let before = t
+        .agent("lighthouse keeper", "keep the lamp lit through storms")
+        .await;
+
+    qdrant.restart().await;
+
+    // Same API process, same client: the channel reconnects by itself.
+    let (_, hits) = t
+        .post(
+            "/api/v1/similar/agents",
+            json!({"query": "someone who tends a lighthouse", "threshold": 0.3}),
+        )
+        .await;
+    assert_eq!(hits["results"][0]["id"], before, "{hits}");
+    let after = t
+        .agent("ferry captain", "carry passengers across the bay")
+        .await;
+    assert_eq!(t.vectors.count(Collection::Agents).await.unwrap(), 2);
+    assert_eq!(t.get("/health").await.0, StatusCode::OK);
+    assert_ne!(before, after);
+}

@@ -59,6 +59,41 @@ pub fn unique_names(prefix: &str) -> CollectionNames {
     }
 }
 
+/// Start the binary on `dir` (storage, snapshots, log) and the given ports.
+fn spawn(
+    binary: &PathBuf,
+    dir: &std::path::Path,
+    http_port: u16,
+    grpc_port: u16,
+    api_key: Option<&str>,
+) -> Child {
+    let log = File::create(dir.join("qdrant.log")).expect("log file");
+    let mut command = Command::new(binary);
+    // Only our configuration: drop any QDRANT__* the test runner inherited.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("QDRANT__") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .current_dir(dir)
+        .env("QDRANT__SERVICE__HOST", "127.0.0.1")
+        .env("QDRANT__SERVICE__HTTP_PORT", http_port.to_string())
+        .env("QDRANT__SERVICE__GRPC_PORT", grpc_port.to_string())
+        .env("QDRANT__STORAGE__STORAGE_PATH", dir.join("storage"))
+        .env("QDRANT__STORAGE__SNAPSHOTS_PATH", dir.join("snapshots"))
+        .env("QDRANT__TELEMETRY_DISABLED", "true")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log);
+    if let Some(key) = api_key {
+        command.env("QDRANT__SERVICE__API_KEY", key);
+    }
+    command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run the Qdrant server {}: {e}", binary.display()))
+}
+
 /// A running Qdrant server; killed (SIGKILL) and its storage removed on drop.
 pub struct QdrantServer {
     child: Child,
@@ -104,34 +139,7 @@ impl QdrantServer {
         while grpc_port == http_port {
             grpc_port = free_port();
         }
-        let log = File::create(dir.path().join("qdrant.log")).expect("log file");
-        let mut command = Command::new(binary);
-        // Only our configuration: drop any QDRANT__* the test runner inherited.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("QDRANT__") {
-                command.env_remove(key);
-            }
-        }
-        command
-            .current_dir(dir.path())
-            .env("QDRANT__SERVICE__HOST", "127.0.0.1")
-            .env("QDRANT__SERVICE__HTTP_PORT", http_port.to_string())
-            .env("QDRANT__SERVICE__GRPC_PORT", grpc_port.to_string())
-            .env("QDRANT__STORAGE__STORAGE_PATH", dir.path().join("storage"))
-            .env(
-                "QDRANT__STORAGE__SNAPSHOTS_PATH",
-                dir.path().join("snapshots"),
-            )
-            .env("QDRANT__TELEMETRY_DISABLED", "true")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log);
-        if let Some(key) = api_key {
-            command.env("QDRANT__SERVICE__API_KEY", key);
-        }
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run the Qdrant server {}: {e}", binary.display()));
+        let child = spawn(binary, dir.path(), http_port, grpc_port, api_key);
         let mut server = QdrantServer {
             child,
             http_port,
@@ -139,22 +147,43 @@ impl QdrantServer {
             api_key: api_key.map(str::to_string),
             dir,
         };
+        server.wait_ready().await.map(|()| server)
+    }
+
+    /// Kill the server (SIGKILL) and start it again on the same ports and
+    /// storage, as a crash and a restart by its supervisor would.
+    pub async fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(
+            &binary(),
+            self.dir.path(),
+            self.http_port,
+            self.grpc_port,
+            self.api_key.as_deref(),
+        );
+        if let Err(failure) = self.wait_ready().await {
+            panic!("the Qdrant server did not come back: {failure}");
+        }
+    }
+
+    async fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            if server.ready().await {
-                return Ok(server);
+            if self.ready().await {
+                return Ok(());
             }
-            if let Ok(Some(status)) = server.child.try_wait() {
+            if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!(
                     "it exited during start-up ({status}); its log:\n{}",
-                    server.log()
+                    self.log()
                 ));
             }
             if Instant::now() > deadline {
                 return Err(format!(
                     "it was not ready (GET /readyz 200 and the gRPC port open) within \
                      {READY_TIMEOUT:?}; its log:\n{}",
-                    server.log()
+                    self.log()
                 ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
