@@ -16,6 +16,10 @@ fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/parity/requirements.txt
 export VECTADB_TEST_PYTHON="$venv/bin/python"
 
+# fmt and clippy come with rustup's default profile; add them if missing.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    rustup component add rustfmt clippy
+fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 # The restart/crash tests run the real binary: build it with the tests.
