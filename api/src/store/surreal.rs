@@ -113,8 +113,11 @@ impl SurrealStore {
     /// Create the namespace and database if missing, apply the schema and
     /// record its version. Idempotent.
     pub async fn provision(&self) -> Result<(), StoreError> {
-        schema::ensure_database(&self.db, &self.namespace, &self.database).await?;
-        schema::apply(&self.db).await
+        let provision = async {
+            schema::ensure_database(&self.db, &self.namespace, &self.database).await?;
+            schema::apply(&self.db).await
+        };
+        within(self.timeout, &self.url, provision).await
     }
 
     /// Record a schema version (migrations; tests of the version check).
@@ -129,7 +132,7 @@ impl SurrealStore {
 
     /// The schema version recorded in the database (None: never provisioned).
     pub async fn schema_version(&self) -> Result<Option<u64>, StoreError> {
-        schema::recorded_version(&self.db).await
+        within(self.timeout, &self.url, schema::recorded_version(&self.db)).await
     }
 
     /// Every table, field, index and edge definition, for comparisons:
