@@ -499,13 +499,13 @@ impl VectaRouter {
             .into_iter()
             .map(|t| (t.id.clone(), t))
             .collect();
-        let thought_ids = unique(|l| l.thought_id.as_ref());
-        let mut thoughts: HashMap<String, Thought> = HashMap::new();
-        for id in &thought_ids {
-            if let Some(thought) = self.store.get_thought(id).await? {
-                thoughts.insert(id.clone(), thought);
-            }
-        }
+        let thoughts: HashMap<String, Thought> = self
+            .store
+            .get_thoughts(&unique(|l| l.thought_id.as_ref()))
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
         for (i, log) in logs.iter().enumerate() {
             let at = |field: &str| format!("logs[{i}].{field}");
             if !agents.contains(&log.agent_id) {

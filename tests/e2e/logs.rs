@@ -150,4 +150,44 @@ async fn log_references_must_belong_together() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "thought_id");
+
+    // Thoughts named by a batch are checked too: their own agent's pass,
+    // another agent's thought is a conflict naming the log.
+    let (_, mine) = t
+        .post(
+            "/api/v1/thoughts",
+            json!({"agent_id": a, "content": "mine"}),
+        )
+        .await;
+    let (_, theirs) = t
+        .post(
+            "/api/v1/thoughts",
+            json!({"agent_id": b, "content": "theirs"}),
+        )
+        .await;
+    let (status, body) = t
+        .post(
+            "/api/v1/logs",
+            json!([
+                {"agent_id": a, "thought_id": mine["id"], "message": "ok"},
+                {"agent_id": a, "thought_id": theirs["id"], "message": "not ok"},
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["field"], "logs[1].thought_id");
+    let (status, body) = t
+        .post(
+            "/api/v1/logs",
+            json!([{"agent_id": a, "thought_id": mine["id"], "message": "ok"}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, logs) = t
+        .get(&format!(
+            "/api/v1/logs?thought_id={}",
+            mine["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(logs["total"], 1);
 }

@@ -167,6 +167,9 @@ impl DocumentStore for FailingStore {
     async fn get_thought(&self, id: &str) -> Result<Option<Thought>, StoreError> {
         self.inner.get_thought(id).await
     }
+    async fn get_thoughts(&self, ids: &[String]) -> Result<Vec<Thought>, StoreError> {
+        self.inner.get_thoughts(ids).await
+    }
     async fn list_thoughts(
         &self,
         filter: &ThoughtFilter,

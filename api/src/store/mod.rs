@@ -84,6 +84,8 @@ pub trait DocumentStore: Send + Sync {
     /// chain unless given) and write it with its edges, in one transaction.
     async fn create_thought(&self, request: NewThought) -> Result<Thought, StoreError>;
     async fn get_thought(&self, id: &str) -> Result<Option<Thought>, StoreError>;
+    /// The thoughts that exist among `ids`, in no particular order.
+    async fn get_thoughts(&self, ids: &[String]) -> Result<Vec<Thought>, StoreError>;
     /// In chain order.
     async fn list_thoughts(
         &self,

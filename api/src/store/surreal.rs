@@ -632,6 +632,10 @@ impl DocumentStore for SurrealStore {
         self.select_one("thought", THOUGHT_FIELDS, id).await
     }
 
+    async fn get_thoughts(&self, ids: &[String]) -> Result<Vec<Thought>, StoreError> {
+        self.select_many("thought", THOUGHT_FIELDS, ids).await
+    }
+
     async fn list_thoughts(
         &self,
         filter: &ThoughtFilter,
