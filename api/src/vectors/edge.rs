@@ -20,8 +20,8 @@ use qdrant_edge::{
 use uuid::Uuid;
 
 use super::{
-    Collection, CollectionNames, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex,
-    VectorPoint, INDEXED_PAYLOAD_FIELDS, PAYLOAD_AGENT_ID, PAYLOAD_ID, PAYLOAD_STATUS,
+    top_hits, Collection, CollectionNames, IdPage, ScoredId, VectorError, VectorFilter,
+    VectorIndex, VectorPoint, INDEXED_PAYLOAD_FIELDS, PAYLOAD_AGENT_ID, PAYLOAD_ID, PAYLOAD_STATUS,
 };
 
 /// Namespace of the UUID v5 point ids derived from document ids. Never change it: existing
@@ -495,29 +495,28 @@ impl VectorIndex for EdgeVectors {
                 .shard
                 .query(request)
                 .map_err(|err| shard.backend("search", &err))?;
-            let mut hits = Vec::with_capacity(points.len());
-            // `>=` is false for NaN scores, so those are dropped too.
-            for point in points.into_iter().filter(|point| point.score >= threshold) {
+            let hits = points.into_iter().filter_map(|point| {
                 let id = point
                     .payload
                     .as_ref()
                     .and_then(|payload| payload.0.get(PAYLOAD_ID))
                     .and_then(|id| id.as_str());
                 match id {
-                    Some(id) => hits.push(ScoredId {
+                    Some(id) => Some(ScoredId {
                         id: id.to_string(),
                         score: point.score,
                     }),
-                    None => tracing::warn!(
-                        collection = %shard.name,
-                        point = %point.id,
-                        "qdrant-edge point without a string `{PAYLOAD_ID}` payload; skipped"
-                    ),
+                    None => {
+                        tracing::warn!(
+                            collection = %shard.name,
+                            point = %point.id,
+                            "qdrant-edge point without a string `{PAYLOAD_ID}` payload; skipped"
+                        );
+                        None
+                    }
                 }
-            }
-            hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-            hits.truncate(limit);
-            Ok(hits)
+            });
+            Ok(top_hits(hits, threshold, limit))
         })
         .await
     }

@@ -88,6 +88,24 @@ pub struct ScoredId {
     pub score: f32,
 }
 
+/// The hits a search returns: those at or above `threshold` (inclusive, so
+/// NaN scores never pass), best first, at most `limit`. Both adapters ask
+/// their engine for the top `limit` without its (strict) score threshold and
+/// finish here.
+pub(crate) fn top_hits(
+    hits: impl IntoIterator<Item = ScoredId>,
+    threshold: f32,
+    limit: usize,
+) -> Vec<ScoredId> {
+    let mut hits: Vec<ScoredId> = hits
+        .into_iter()
+        .filter(|hit| hit.score >= threshold)
+        .collect();
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    hits.truncate(limit);
+    hits
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VectorError {
     #[error("vector index error: {0}")]

@@ -26,8 +26,8 @@ use uuid::Uuid;
 // The one mapping from document ids to point ids: both adapters must agree.
 use super::edge::point_id;
 use super::{
-    Collection, CollectionNames, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex,
-    VectorPoint, INDEXED_PAYLOAD_FIELDS, PAYLOAD_AGENT_ID, PAYLOAD_ID, PAYLOAD_STATUS,
+    top_hits, Collection, CollectionNames, IdPage, ScoredId, VectorError, VectorFilter,
+    VectorIndex, VectorPoint, INDEXED_PAYLOAD_FIELDS, PAYLOAD_AGENT_ID, PAYLOAD_ID, PAYLOAD_STATUS,
 };
 
 /// A Qdrant server reached over gRPC (usually port 6334). One client (a small pool of HTTP/2
@@ -690,29 +690,26 @@ impl VectorIndex for RemoteQdrant {
         let response = self
             .call("search", Some(collection), self.client.query(request))
             .await?;
-        let mut hits = Vec::with_capacity(response.result.len());
-        // `>=` is false for NaN scores, so those are dropped too.
-        for point in response
-            .result
-            .into_iter()
-            .filter(|point| point.score >= threshold)
-        {
-            match doc_id_of(&point.payload) {
-                Some(id) => hits.push(ScoredId {
-                    id: id.to_string(),
-                    score: point.score,
-                }),
-                None => tracing::warn!(
-                    url = %self.url,
-                    collection = self.name(collection),
-                    point = ?point.id.as_ref().and_then(cursor_of),
-                    "Qdrant point without a string `{PAYLOAD_ID}` payload; skipped"
-                ),
-            }
-        }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        hits.truncate(limit);
-        Ok(hits)
+        let hits =
+            response
+                .result
+                .into_iter()
+                .filter_map(|point| match doc_id_of(&point.payload) {
+                    Some(id) => Some(ScoredId {
+                        id: id.to_string(),
+                        score: point.score,
+                    }),
+                    None => {
+                        tracing::warn!(
+                            url = %self.url,
+                            collection = self.name(collection),
+                            point = ?point.id.as_ref().and_then(cursor_of),
+                            "Qdrant point without a string `{PAYLOAD_ID}` payload; skipped"
+                        );
+                        None
+                    }
+                });
+        Ok(top_hits(hits, threshold, limit))
     }
 
     async fn existing(
