@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::domain::{
     validate, Agent, Log, LogFilter, NewAgent, NewLog, NewTask, NewThought, Page, Task, TaskFilter,
-    TaskPatch, Thought, ThoughtFilter, Trace, ValidationError,
+    TaskPatch, TaskStatus, Thought, ThoughtFilter, Trace, ValidationError,
 };
 use crate::embed::{text, Embedder};
 use crate::error::{Error, Result};
@@ -587,7 +587,7 @@ impl VectaRouter {
             .into());
         }
         if let Some(status) = &query.filter.status {
-            if !["pending", "running", "completed", "failed"].contains(&status.as_str()) {
+            if !TaskStatus::ALL.iter().any(|s| s.as_str() == status) {
                 return Err(ValidationError::new(
                     "filter.status",
                     "must be one of pending, running, completed, failed",

@@ -17,6 +17,13 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
+    pub const ALL: [TaskStatus; 4] = [
+        TaskStatus::Pending,
+        TaskStatus::Running,
+        TaskStatus::Completed,
+        TaskStatus::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TaskStatus::Pending => "pending",
