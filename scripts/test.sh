@@ -16,13 +16,23 @@ fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/parity/requirements.txt
 export VECTADB_TEST_PYTHON="$venv/bin/python"
 
+# The remote-backend tests run a real Qdrant server (QDRANT_BIN, else the
+# prebuilt ../shared/bin/qdrant) and a real SurrealDB server (built below from
+# the surrealdb-server crate). They never skip: a missing binary stops here.
+export QDRANT_BIN="${QDRANT_BIN:-$(cd .. && pwd)/shared/bin/qdrant}"
+if [ ! -x "$QDRANT_BIN" ]; then
+    echo "error: no Qdrant server binary at $QDRANT_BIN; set QDRANT_BIN to a qdrant (1.x) binary" >&2
+    exit 1
+fi
+
 # fmt and clippy come with rustup's default profile; add them if missing.
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
     rustup component add rustfmt clippy
 fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-# The restart/crash tests run the real binary: build it with the tests.
+# The restart/crash tests run the real binary, the remote tests the SurrealDB
+# test server: build every binary with the tests.
 cargo build --workspace --bins --tests
 # nextest runs each test in its own process, in parallel; cargo test otherwise.
 if cargo nextest --version >/dev/null 2>&1; then

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::embed::{minilm::MiniLm, EmbedError, Embedder};
 use crate::http::AppState;
 use crate::metrics::Metrics;
+use crate::provisioned::Provisioned;
 use crate::router::VectaRouter;
 use crate::store::schema::{self, SchemaAction};
 use crate::store::surreal::SurrealStore;
@@ -69,39 +70,46 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn DocumentStore>, Start
 pub async fn prepare_store(store: &SurrealStore, embedded: bool) -> Result<(), StartupError> {
     let found = store.schema_version().await?;
     match schema::schema_action(found, embedded)? {
-        SchemaAction::Provision => store.provision().await?,
+        SchemaAction::Provision => {
+            store.provision().await?;
+        }
         SchemaAction::Use => {}
     }
     Ok(())
 }
 
-/// Provision a connected store unless it carries a newer schema.
-pub async fn provision_store(store: &SurrealStore) -> Result<(), StartupError> {
-    if let Some(found) = store.schema_version().await? {
-        if found > schema::SCHEMA_VERSION {
-            return Err(schema::SchemaMismatch { found: Some(found) }.into());
-        }
+/// Provision a connected store unless it carries a newer schema: what is
+/// in place now, and whether this run changed anything.
+pub async fn provision_store(store: &SurrealStore) -> Result<Provisioned, StartupError> {
+    let found = store.schema_version().await?;
+    if let Some(found) = found.filter(|v| *v > schema::SCHEMA_VERSION) {
+        return Err(schema::SchemaMismatch { found: Some(found) }.into());
     }
-    Ok(store.provision().await?)
+    let changed = store.provision().await?;
+    let version = schema::SCHEMA_VERSION;
+    let what = match found {
+        None => format!("schema version {version} created"),
+        Some(old) if old < version => format!("schema upgraded from version {old} to {version}"),
+        Some(_) if changed => {
+            format!("schema version {version} re-applied (missing definitions restored)")
+        }
+        Some(_) => format!("schema version {version} already in place"),
+    };
+    let mut report = Provisioned::default();
+    report.step(format!("{}, {what}", store.location()), changed);
+    Ok(report)
 }
 
 /// `vectadb provision`: the namespace, database, schema and collections,
-/// idempotently. Returns what is now in place, for the operator to read.
-pub async fn provision(config: &Config) -> Result<Vec<String>, StartupError> {
-    let surreal = config.surreal();
-    let store = SurrealStore::connect(&surreal).await?;
-    provision_store(&store).await?;
-    let mut report = vec![format!(
-        "SurrealDB {}: namespace {}, database {}, schema version {}",
-        surreal.url,
-        surreal.namespace,
-        surreal.database,
-        schema::SCHEMA_VERSION
-    )];
+/// idempotently. Returns what is now in place and whether anything changed,
+/// for people and for the operator.
+pub async fn provision(config: &Config) -> Result<Provisioned, StartupError> {
+    let store = SurrealStore::connect(&config.surreal()).await?;
+    let mut report = provision_store(&store).await?;
     let names = config.collections();
     match &config.qdrant_url {
         Some(url) => {
-            let (_, lines) = RemoteQdrant::provision(
+            let (_, collections) = RemoteQdrant::provision(
                 url,
                 config.qdrant_api_key.as_deref(),
                 &names,
@@ -110,18 +118,26 @@ pub async fn provision(config: &Config) -> Result<Vec<String>, StartupError> {
             )
             .await
             .map_err(|e| dimension_error(e, url, &names))?;
-            report.extend(lines);
+            report.extend(collections);
         }
         None => {
+            let dir = config.qdrant_dir();
+            let existed = [&names.agents, &names.tasks]
+                .iter()
+                .all(|name| dir.join(name).is_dir());
             let vectors = open_vectors(config).await?;
             vectors.flush().await?;
-            report.push(format!(
-                "Qdrant Edge {}: collections {} and {} ({}-dimensional, cosine, keyword indexes on agent_id and status)",
-                config.qdrant_dir().display(),
-                names.agents,
-                names.tasks,
-                vectors.dimension()
-            ));
+            report.step(
+                format!(
+                    "Qdrant Edge {}: collections {} and {} {} ({}-dimensional, cosine, keyword indexes on agent_id and status)",
+                    dir.display(),
+                    names.agents,
+                    names.tasks,
+                    if existed { "already present" } else { "created" },
+                    vectors.dimension()
+                ),
+                !existed,
+            );
         }
     }
     Ok(report)

@@ -4,12 +4,15 @@
 //! - `domain`: agents, tasks, thoughts, logs, traces and their validation.
 //! - `store`: the document/graph store trait and its SurrealDB adapter;
 //!   `store/schema.surql` is the one schema definition.
-//! - `vectors`: the vector index trait and its Qdrant Edge adapter.
+//! - `vectors`: the vector index trait and its adapters (Qdrant Edge in
+//!   process, a Qdrant server over gRPC).
 //! - `embed`: the embedder trait, the MiniLM adapter and the embedded texts.
 //! - `router`: fans writes out to both stores and merges reads;
-//!   `repair` reconciles the two after the fact.
+//!   `repair` reconciles the two after the fact; `retry` is the backoff
+//!   both backend adapters use for transient errors.
 //! - `http`: the axum Router (one module per resource) and its error mapping.
-//! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus.
+//! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus;
+//!   `provisioned`: what `vectadb provision` reports.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -19,7 +22,9 @@ pub mod embed;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod provisioned;
 pub mod repair;
+pub mod retry;
 pub mod router;
 pub mod store;
 pub mod vectors;

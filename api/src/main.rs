@@ -93,9 +93,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Provision => {
-            for line in vectadb::app::provision(&cli.config).await? {
+            let report = vectadb::app::provision(&cli.config).await?;
+            for line in &report.lines {
                 println!("{line}");
             }
+            println!(
+                "{}",
+                if report.changed {
+                    "provisioned: changes applied"
+                } else {
+                    "provisioned: nothing to change"
+                }
+            );
             Ok(())
         }
     }

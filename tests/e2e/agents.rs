@@ -1,11 +1,17 @@
 use axum::http::StatusCode;
 use serde_json::json;
 use vectadb::vectors::Collection;
-use vectadb_tests::TestApp;
+use vectadb_tests::{Backends, TestApp};
 
-#[tokio::test]
-async fn create_get_list_agents() {
-    let t = TestApp::new().await;
+on_both_backends!(
+    create_get_list_agents,
+    client_ids_make_create_idempotent,
+    unknown_agent_is_404,
+    delete_cascades_to_everything_the_agent_owns
+);
+
+async fn create_get_list_agents(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let (status, created) = t
         .post(
             "/api/v1/agents",
@@ -37,9 +43,8 @@ async fn create_get_list_agents() {
     assert_eq!(t.vectors.count(Collection::Agents).await.unwrap(), 4);
 }
 
-#[tokio::test]
-async fn client_ids_make_create_idempotent() {
-    let t = TestApp::new().await;
+async fn client_ids_make_create_idempotent(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let body = json!({"id": "my-agent", "role": "r", "goal": "g"});
     let (status, first) = t.post("/api/v1/agents", body.clone()).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -60,9 +65,8 @@ async fn client_ids_make_create_idempotent() {
     assert_eq!(t.vectors.count(Collection::Agents).await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn unknown_agent_is_404() {
-    let t = TestApp::new().await;
+async fn unknown_agent_is_404(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let (status, body) = t.get("/api/v1/agents/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
@@ -70,9 +74,8 @@ async fn unknown_agent_is_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn delete_cascades_to_everything_the_agent_owns() {
-    let t = TestApp::new().await;
+async fn delete_cascades_to_everything_the_agent_owns(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let keep = t.agent("keeper", "stays").await;
     let keep_task = t.task(&keep, "kept task").await;
     let gone = t.agent("leaver", "goes").await;

@@ -3,7 +3,12 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use vectadb_tests::TestApp;
+use vectadb_tests::{Backends, TestApp};
+
+on_both_backends!(
+    odd_text_is_stored_exactly,
+    bad_input_corpus_gets_documented_errors_and_changes_nothing
+);
 
 struct Case {
     method: Method,
@@ -53,9 +58,8 @@ fn get_case(uri: &str, status: StatusCode, field: Option<&'static str>) -> Case 
     }
 }
 
-#[tokio::test]
-async fn bad_input_corpus_gets_documented_errors_and_changes_nothing() {
-    let t = TestApp::with(|mut c| {
+async fn bad_input_corpus_gets_documented_errors_and_changes_nothing(backends: Backends) {
+    let t = TestApp::on_with(backends, |mut c| {
         c.max_body_bytes = 64 * 1024;
         c
     })
@@ -434,9 +438,8 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-#[tokio::test]
-async fn odd_text_is_stored_exactly() {
-    let t = TestApp::new().await;
+async fn odd_text_is_stored_exactly(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let texts = [
         "ünïcødé — 日本語のテキスト — emoji 🤖🧠",
         "quotes ' \" ` and backslashes \\ \\n",

@@ -126,13 +126,8 @@ async fn acknowledged_writes_survive_sigkill() {
 async fn provision_and_repair_commands() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let output = std::process::Command::new(vectadb_tests::process::binary())
+        let output = vectadb_tests::process::vectadb_command(dir.path(), &[])
             .args(args)
-            .env("DATA_DIR", dir.path())
-            .env("MODELS_DIR", vectadb_tests::models_dir())
-            .env_remove("SURREAL_URL")
-            .env_remove("QDRANT_URL")
-            .env("RUST_LOG", "error")
             .output()
             .expect("run vectadb");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -144,12 +139,25 @@ async fn provision_and_repair_commands() {
         stdout
     };
     let first = run(&["provision"]);
-    assert!(first.contains("schema version 1"), "{first}");
+    assert!(first.contains("schema version 1 created"), "{first}");
     assert!(
-        first.contains("collections agents and tasks (384-dimensional"),
+        first.contains("collections agents and tasks created (384-dimensional"),
         "{first}"
     );
-    assert_eq!(run(&["provision"]), first);
+    assert!(first.contains("provisioned: changes applied"), "{first}");
+    let second = run(&["provision"]);
+    assert!(
+        second.contains("schema version 1 already in place"),
+        "{second}"
+    );
+    assert!(
+        second.contains("collections agents and tasks already present"),
+        "{second}"
+    );
+    assert!(
+        second.contains("provisioned: nothing to change"),
+        "{second}"
+    );
     let repaired = run(&["repair", "--grace", "0s"]);
     assert!(repaired.contains("agents re-embedded: 0"), "{repaired}");
     assert!(

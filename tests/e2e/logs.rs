@@ -1,10 +1,17 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
-use vectadb_tests::TestApp;
+use vectadb_tests::{Backends, TestApp};
 
-#[tokio::test]
-async fn single_log_and_batches_are_stored_and_queryable() {
-    let t = TestApp::new().await;
+on_both_backends!(
+    single_log_and_batches_are_stored_and_queryable,
+    a_bad_log_rejects_the_whole_batch,
+    batches_over_the_limit_are_413_and_write_nothing,
+    resent_logs_with_ids_are_not_duplicated,
+    log_references_must_belong_together
+);
+
+async fn single_log_and_batches_are_stored_and_queryable(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let task = t.task(&a, "work").await;
     let (status, log) = t
@@ -59,9 +66,8 @@ async fn single_log_and_batches_are_stored_and_queryable() {
     assert_eq!(page["items"][0]["message"], "step 20");
 }
 
-#[tokio::test]
-async fn a_bad_log_rejects_the_whole_batch() {
-    let t = TestApp::new().await;
+async fn a_bad_log_rejects_the_whole_batch(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let before = t.snapshot().await;
     let mut batch: Vec<Value> = (0..100)
@@ -82,9 +88,8 @@ async fn a_bad_log_rejects_the_whole_batch() {
     assert_eq!(t.snapshot().await, before);
 }
 
-#[tokio::test]
-async fn batches_over_the_limit_are_413_and_write_nothing() {
-    let t = TestApp::new().await;
+async fn batches_over_the_limit_are_413_and_write_nothing(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let batch: Vec<Value> = (0..10_001)
         .map(|_| json!({"agent_id": a, "message": "m"}))
@@ -102,9 +107,8 @@ async fn batches_over_the_limit_are_413_and_write_nothing() {
     assert_eq!(body["ingested"], 10_000);
 }
 
-#[tokio::test]
-async fn resent_logs_with_ids_are_not_duplicated() {
-    let t = TestApp::new().await;
+async fn resent_logs_with_ids_are_not_duplicated(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let batch = json!([{"id": "log-1", "agent_id": a, "message": "once"}, {"id": "log-2", "agent_id": a, "message": "twice"}]);
     assert_eq!(
@@ -128,9 +132,8 @@ async fn resent_logs_with_ids_are_not_duplicated() {
     assert_eq!(body["error"]["field"], "logs[1].id");
 }
 
-#[tokio::test]
-async fn log_references_must_belong_together() {
-    let t = TestApp::new().await;
+async fn log_references_must_belong_together(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let b = t.agent("b", "g").await;
     let b_task = t.task(&b, "b work").await;

@@ -10,10 +10,10 @@ async fn provision_reports_what_it_made() {
     let config = test_config(dir.path());
     let report = vectadb::app::provision(&config).await.unwrap();
     assert!(
-        report[0].contains(&format!("schema version {SCHEMA_VERSION}")),
+        report.lines[0].contains(&format!("schema version {SCHEMA_VERSION}")),
         "{report:?}"
     );
-    assert!(report[1].contains("384-dimensional"), "{report:?}");
+    assert!(report.lines[1].contains("384-dimensional"), "{report:?}");
     assert!(
         config.qdrant_dir().join("agents").is_dir() && config.qdrant_dir().join("tasks").is_dir()
     );
@@ -25,7 +25,8 @@ async fn provision_twice_changes_nothing() {
     let config = test_config(dir.path());
     let store = SurrealStore::connect(&config.surreal()).await.unwrap();
     assert_eq!(store.schema_version().await.unwrap(), None);
-    vectadb::app::provision_store(&store).await.unwrap();
+    let report = vectadb::app::provision_store(&store).await.unwrap();
+    assert!(report.changed, "{report:?}");
     let first = store.describe().await.unwrap();
     for table in [
         "agent", "task", "thought", "log", "runs", "thinks", "leads_to", "emits",
@@ -43,7 +44,9 @@ async fn provision_twice_changes_nothing() {
     );
     assert_eq!(store.schema_version().await.unwrap(), Some(SCHEMA_VERSION));
 
-    vectadb::app::provision_store(&store).await.unwrap();
+    let report = vectadb::app::provision_store(&store).await.unwrap();
+    assert!(!report.changed, "{report:?}");
+    assert!(report.lines[0].contains("already in place"), "{report:?}");
     assert_eq!(store.describe().await.unwrap(), first);
     assert_eq!(store.schema_version().await.unwrap(), Some(SCHEMA_VERSION));
 }

@@ -26,6 +26,7 @@ async fn the_api_runs_on_a_qdrant_server_after_provision() {
     let report = vectadb::app::provision(&config).await.unwrap();
     assert!(
         report
+            .lines
             .iter()
             .any(|l| l.contains(&url) && l.contains("agents")),
         "{report:?}"

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use serde_json::json;
 use vectadb::vectors::{Collection, VectorPoint};
-use vectadb_tests::TestApp;
+use vectadb_tests::{Backends, TestApp};
 
-#[tokio::test]
-async fn repair_restores_missing_vectors_and_drops_orphans() {
-    let t = TestApp::new().await;
+on_both_backends!(repair_restores_missing_vectors_and_drops_orphans);
+
+async fn repair_restores_missing_vectors_and_drops_orphans(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let chef = t.agent("pastry chef", "bake croissants").await;
     let other = t.agent("lawyer", "draft contracts").await;
     let task = t.task(&chef, "laminate the dough").await;

@@ -1,6 +1,12 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
-use vectadb_tests::TestApp;
+use vectadb_tests::{Backends, TestApp};
+
+on_both_backends!(
+    similar_agents_ranks_by_meaning,
+    similar_tasks_honours_filters,
+    similar_rejects_bad_parameters
+);
 
 const AGENTS: [(&str, &str, &str); 12] = [
     (
@@ -77,9 +83,8 @@ fn results(body: &Value) -> &Vec<Value> {
     body["results"].as_array().expect("results array")
 }
 
-#[tokio::test]
-async fn similar_agents_ranks_by_meaning() {
-    let t = TestApp::new().await;
+async fn similar_agents_ranks_by_meaning(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let ids = seed(&t).await;
     let threshold = t.config.similarity_threshold as f64;
 
@@ -138,9 +143,8 @@ async fn similar_agents_ranks_by_meaning() {
     assert!(results(&body).is_empty());
 }
 
-#[tokio::test]
-async fn similar_tasks_honours_filters() {
-    let t = TestApp::new().await;
+async fn similar_tasks_honours_filters(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let b = t.agent("b", "g").await;
     let mine = t.task(&a, "fix the login bug in the web app").await;
@@ -197,9 +201,8 @@ async fn similar_tasks_honours_filters() {
     assert!(hits[0]["description"].is_string());
 }
 
-#[tokio::test]
-async fn similar_rejects_bad_parameters() {
-    let t = TestApp::new().await;
+async fn similar_rejects_bad_parameters(backends: Backends) {
+    let t = TestApp::on(backends).await;
     for (body, field) in [
         (json!({"query": ""}), "query"),
         (json!({"query": "x", "limit": 0}), "limit"),

@@ -1,11 +1,17 @@
 use axum::http::StatusCode;
 use serde_json::json;
 use vectadb::vectors::{Collection, VectorFilter};
-use vectadb_tests::TestApp;
+use vectadb_tests::{Backends, TestApp};
 
-#[tokio::test]
-async fn create_get_list_tasks_with_filters() {
-    let t = TestApp::new().await;
+on_both_backends!(
+    create_get_list_tasks_with_filters,
+    task_for_unknown_agent_is_422,
+    patch_updates_status_output_and_reembeds_only_on_text_change,
+    task_client_ids_are_idempotent
+);
+
+async fn create_get_list_tasks_with_filters(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let b = t.agent("b", "g").await;
     let (status, task) = t
@@ -46,9 +52,8 @@ async fn create_get_list_tasks_with_filters() {
     assert!(both["items"][0]["started_at"].is_string());
 }
 
-#[tokio::test]
-async fn task_for_unknown_agent_is_422() {
-    let t = TestApp::new().await;
+async fn task_for_unknown_agent_is_422(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let (status, body) = t
         .post(
             "/api/v1/tasks",
@@ -60,9 +65,8 @@ async fn task_for_unknown_agent_is_422() {
     assert_eq!(t.vectors.count(Collection::Tasks).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn patch_updates_status_output_and_reembeds_only_on_text_change() {
-    let t = TestApp::new().await;
+async fn patch_updates_status_output_and_reembeds_only_on_text_change(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let id = t.task(&a, "translate the manual into French").await;
 
@@ -135,9 +139,8 @@ async fn patch_updates_status_output_and_reembeds_only_on_text_change() {
     assert_eq!(body["error"]["field"], "body");
 }
 
-#[tokio::test]
-async fn task_client_ids_are_idempotent() {
-    let t = TestApp::new().await;
+async fn task_client_ids_are_idempotent(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let body = json!({"id": "t-1", "agent_id": a, "description": "d"});
     assert_eq!(

@@ -1,10 +1,15 @@
 use axum::http::StatusCode;
 use serde_json::json;
-use vectadb_tests::TestApp;
+use vectadb_tests::{Backends, TestApp};
 
-#[tokio::test]
-async fn thoughts_form_ordered_chains() {
-    let t = TestApp::new().await;
+on_both_backends!(
+    thoughts_form_ordered_chains,
+    thought_references_are_checked,
+    concurrent_thoughts_get_distinct_steps
+);
+
+async fn thoughts_form_ordered_chains(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("planner", "plan").await;
     let task = t.task(&a, "plan a trip").await;
     let mut ids = Vec::new();
@@ -57,9 +62,8 @@ async fn thoughts_form_ordered_chains() {
     assert_eq!(one["content"], "pick a route");
 }
 
-#[tokio::test]
-async fn thought_references_are_checked() {
-    let t = TestApp::new().await;
+async fn thought_references_are_checked(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let b = t.agent("b", "g").await;
     let b_task = t.task(&b, "b's task").await;
@@ -110,9 +114,8 @@ async fn thought_references_are_checked() {
     assert_eq!(all["total"], 1);
 }
 
-#[tokio::test]
-async fn concurrent_thoughts_get_distinct_steps() {
-    let t = TestApp::new().await;
+async fn concurrent_thoughts_get_distinct_steps(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let futures = (0..8).map(|i| {
         t.post(

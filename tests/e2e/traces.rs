@@ -1,10 +1,11 @@
 use axum::http::StatusCode;
 use serde_json::json;
-use vectadb_tests::TestApp;
+use vectadb_tests::{Backends, TestApp};
 
-#[tokio::test]
-async fn trace_returns_tasks_thoughts_in_chain_order_and_logs_in_time_order() {
-    let t = TestApp::new().await;
+on_both_backends!(trace_returns_tasks_thoughts_in_chain_order_and_logs_in_time_order);
+
+async fn trace_returns_tasks_thoughts_in_chain_order_and_logs_in_time_order(backends: Backends) {
+    let t = TestApp::on(backends).await;
     let a = t.agent("analyst", "answer questions").await;
     let first = t.task(&a, "first task").await;
     let second = t.task(&a, "second task").await;

@@ -193,7 +193,7 @@ async fn connect_with_a_wrong_api_key_fails_clearly() {
     let (_, report) = RemoteQdrant::provision(&url, Some("the-right-key"), &names, DIM, TIMEOUT)
         .await
         .expect("provision with the key");
-    assert_eq!(report.len(), 2, "{report:?}");
+    assert_eq!(report.lines.len(), 2, "{report:?}");
 
     for key in [Some("a-wrong-key"), None] {
         let err = RemoteQdrant::connect(&url, key, &names, DIM, TIMEOUT)
@@ -264,13 +264,14 @@ async fn provision_is_idempotent_and_creates_keyword_indexes() {
     let (vectors, report) = RemoteQdrant::provision(&url, None, &names, DIM, TIMEOUT)
         .await
         .expect("provision");
-    assert_eq!(report.len(), 2, "{report:?}");
+    assert_eq!(report.lines.len(), 2, "{report:?}");
+    assert!(report.changed, "{report:?}");
     assert!(
-        report[0].contains(&names.agents) && report[0].contains("created"),
+        report.lines[0].contains(&names.agents) && report.lines[0].contains("created"),
         "{report:?}"
     );
     assert!(
-        report[1].contains(&names.tasks) && report[1].contains("384-dimensional"),
+        report.lines[1].contains(&names.tasks) && report.lines[1].contains("384-dimensional"),
         "{report:?}"
     );
 
@@ -295,7 +296,11 @@ async fn provision_is_idempotent_and_creates_keyword_indexes() {
         .await
         .expect("provision again");
     assert!(
-        report.iter().all(|line| line.contains("already present")),
+        report
+            .lines
+            .iter()
+            .all(|line| line.contains("already present"))
+            && !report.changed,
         "{report:?}"
     );
     // Nothing was recreated: the points are still there.
@@ -312,8 +317,12 @@ async fn provision_is_idempotent_and_creates_keyword_indexes() {
     let (_, report) = RemoteQdrant::provision(&url, None, &bare, DIM, TIMEOUT)
         .await
         .expect("provision next to existing collections");
-    assert!(report[0].contains("already present"), "{report:?}");
-    assert!(report[1].contains("payload indexes added"), "{report:?}");
+    assert!(report.lines[0].contains("already present"), "{report:?}");
+    assert!(
+        report.lines[1].contains("payload indexes added"),
+        "{report:?}"
+    );
+    assert!(report.changed, "{report:?}");
     let info = server.collection(&bare.tasks).await.expect("collection");
     for field in vectadb::vectors::INDEXED_PAYLOAD_FIELDS {
         assert_eq!(

@@ -77,7 +77,9 @@ pub async fn model() -> Arc<dyn Embedder> {
 pub mod contract;
 pub mod faults;
 pub mod process;
+pub mod proxy;
 pub mod qdrant_server;
+pub mod surreal_server;
 
 /// The real Router over real embedded backends, isolated from every other test.
 pub struct TestApp {
@@ -87,6 +89,53 @@ pub struct TestApp {
     pub store: Arc<dyn DocumentStore>,
     pub vectors: Arc<dyn VectorIndex>,
     pub dir: TempDir,
+    /// The servers behind a [`Backends::Servers`] app (dropped, so killed, last).
+    pub servers: Option<Servers>,
+}
+
+/// Where a [`TestApp`] keeps its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backends {
+    /// The default: SurrealDB surrealkv and Qdrant Edge in the test's directory.
+    Embedded,
+    /// A real SurrealDB server (ws://) and a real Qdrant server (gRPC), started
+    /// for the test and provisioned with `vectadb provision`'s code.
+    Servers,
+}
+
+/// A SurrealDB server and a Qdrant server, each on its own free port and directory.
+pub struct Servers {
+    pub surreal: surreal_server::SurrealServer,
+    pub qdrant: qdrant_server::QdrantServer,
+}
+
+impl Servers {
+    pub async fn start() -> Servers {
+        let (surreal, qdrant) = tokio::join!(
+            surreal_server::SurrealServer::start(),
+            qdrant_server::QdrantServer::start()
+        );
+        Servers { surreal, qdrant }
+    }
+
+    /// The environment that points a `vectadb` process at these servers.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("SURREAL_URL", self.surreal.url()),
+            ("SURREAL_USER", surreal_server::USER.into()),
+            ("SURREAL_PASS", surreal_server::PASS.into()),
+            ("QDRANT_URL", self.qdrant.grpc_url()),
+        ]
+    }
+
+    /// `config` pointed at these servers (SURREAL_URL/USER/PASS, QDRANT_URL).
+    pub fn configure(&self, mut config: Config) -> Config {
+        config.surreal_url = Some(self.surreal.url());
+        config.surreal_user = Some(surreal_server::USER.into());
+        config.surreal_pass = Some(surreal_server::PASS.into());
+        config.qdrant_url = Some(self.qdrant.grpc_url());
+        config
+    }
 }
 
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -116,6 +165,46 @@ impl TestApp {
         wrap_store: impl FnOnce(Arc<dyn DocumentStore>) -> Arc<dyn DocumentStore>,
         wrap_vectors: impl FnOnce(Arc<dyn VectorIndex>) -> Arc<dyn VectorIndex>,
     ) -> Self {
+        Self::on_parts(Backends::Embedded, adjust, wrap_store, wrap_vectors).await
+    }
+
+    /// The app on the given backends.
+    pub async fn on(backends: Backends) -> Self {
+        Self::on_with(backends, |c| c).await
+    }
+
+    /// The app on the given backends, with the config adjusted first.
+    pub async fn on_with(backends: Backends, adjust: impl FnOnce(Config) -> Config) -> Self {
+        Self::on_parts(backends, adjust, |s| s, |v| v).await
+    }
+
+    /// The app on the given backends (servers are started and provisioned),
+    /// with the config adjusted and the store and vector index wrapped.
+    pub async fn on_parts(
+        backends: Backends,
+        adjust: impl FnOnce(Config) -> Config,
+        wrap_store: impl FnOnce(Arc<dyn DocumentStore>) -> Arc<dyn DocumentStore>,
+        wrap_vectors: impl FnOnce(Arc<dyn VectorIndex>) -> Arc<dyn VectorIndex>,
+    ) -> Self {
+        let servers = match backends {
+            Backends::Embedded => None,
+            Backends::Servers => Some(Servers::start().await),
+        };
+        Self::assemble(servers, adjust, wrap_store, wrap_vectors).await
+    }
+
+    /// The app on servers the test started itself (e.g. to put a proxy in
+    /// front of them in `adjust`); they are provisioned here.
+    pub async fn on_servers(servers: Servers, adjust: impl FnOnce(Config) -> Config) -> Self {
+        Self::assemble(Some(servers), adjust, |s| s, |v| v).await
+    }
+
+    async fn assemble(
+        servers: Option<Servers>,
+        adjust: impl FnOnce(Config) -> Config,
+        wrap_store: impl FnOnce(Arc<dyn DocumentStore>) -> Arc<dyn DocumentStore>,
+        wrap_vectors: impl FnOnce(Arc<dyn VectorIndex>) -> Arc<dyn VectorIndex>,
+    ) -> Self {
         // Server-side errors show up in a failing test's output.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -133,7 +222,13 @@ impl TestApp {
         ));
         config.surreal_namespace = format!("test_{}_{n}", std::process::id());
         config.surreal_database = format!("db_{n}");
+        if let Some(servers) = &servers {
+            config = servers.configure(config);
+        }
         let config = adjust(config);
+        if servers.is_some() {
+            vectadb::app::provision(&config).await.expect("provision");
+        }
         let store = wrap_store(vectadb::app::open_store(&config).await.expect("open store"));
         let vectors = wrap_vectors(
             vectadb::app::open_vectors(&config)
@@ -149,6 +244,7 @@ impl TestApp {
             store,
             vectors,
             dir,
+            servers,
         }
     }
 

@@ -9,9 +9,16 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// `target/<profile>/vectadb`, next to this test binary's `deps/` folder.
+/// `VECTADB_BIN`, else `target/<profile>/vectadb`, next to this test binary's
+/// `deps/` folder.
 pub fn binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("VECTADB_BIN") {
+    workspace_binary("vectadb", "VECTADB_BIN")
+}
+
+/// A binary of this workspace: `$env_var` when set, else
+/// `target/<profile>/<name>` next to this test binary's `deps/` folder.
+pub fn workspace_binary(name: &str, env_var: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env_var).filter(|v| !v.is_empty()) {
         return PathBuf::from(path);
     }
     let exe = std::env::current_exe().expect("current exe");
@@ -19,13 +26,38 @@ pub fn binary() -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("test binary lives in target/<profile>/deps");
-    let bin = profile_dir.join("vectadb");
+    let bin = profile_dir.join(name);
     assert!(
         bin.exists(),
-        "{} is missing: build it first with `cargo build --bin vectadb` (scripts/test.sh does)",
+        "{} is missing: build it first with `cargo build --workspace --bins` \
+         (scripts/test.sh does), or set {env_var}",
         bin.display()
     );
     bin
+}
+
+/// The `vectadb` command on `data_dir` with the test models, only the given
+/// VectaDB settings from `env` (none inherited from the test runner) and
+/// `RUST_LOG=warn`.
+pub fn vectadb_command(data_dir: &Path, env: &[(&str, String)]) -> Command {
+    let mut command = Command::new(binary());
+    for var in [
+        "SURREAL_URL",
+        "SURREAL_USER",
+        "SURREAL_PASS",
+        "SURREAL_NAMESPACE",
+        "SURREAL_DATABASE",
+        "QDRANT_URL",
+        "QDRANT_API_KEY",
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .env("DATA_DIR", data_dir)
+        .env("MODELS_DIR", crate::models_dir())
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    command
 }
 
 pub fn free_port() -> u16 {
@@ -76,16 +108,17 @@ pub struct Server {
 impl Server {
     /// Start `vectadb serve` on `data_dir` and wait until `/health` is 200.
     pub async fn start(data_dir: &Path) -> Server {
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// Start `vectadb serve` on `data_dir` with extra environment (e.g.
+    /// `SURREAL_URL`) and wait until `/health` is 200.
+    pub async fn start_with(data_dir: &Path, env: &[(&str, String)]) -> Server {
         let port = free_port();
-        let child = Command::new(binary())
+        let child = vectadb_command(data_dir, env)
             .arg("serve")
             .env("SERVER_HOST", "127.0.0.1")
             .env("SERVER_PORT", port.to_string())
-            .env("DATA_DIR", data_dir)
-            .env("MODELS_DIR", crate::models_dir())
-            .env_remove("SURREAL_URL")
-            .env_remove("QDRANT_URL")
-            .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -145,5 +178,80 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A server binary run as a child process in its own temporary directory, its
+/// output in `<dir>/server.log`; killed (SIGKILL) on drop, before the
+/// directory is removed. `command` builds the command line from the
+/// directory, so the same server can be started again on the same storage.
+pub struct ChildServer {
+    child: Child,
+    command: Box<dyn Fn(&Path) -> Command + Send + Sync>,
+    dir: tempfile::TempDir,
+}
+
+impl ChildServer {
+    pub fn spawn(
+        dir: tempfile::TempDir,
+        command: impl Fn(&Path) -> Command + Send + Sync + 'static,
+    ) -> ChildServer {
+        let command: Box<dyn Fn(&Path) -> Command + Send + Sync> = Box::new(command);
+        let child = Self::run(&command, dir.path());
+        ChildServer {
+            child,
+            command,
+            dir,
+        }
+    }
+
+    fn run(command: &(dyn Fn(&Path) -> Command + Send + Sync), dir: &Path) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))
+            .expect("log file");
+        let mut command = command(dir);
+        command
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log);
+        command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
+    }
+
+    /// The server's own directory (storage, log).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// What the server printed so far (across restarts).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// `Some(status)` once the process has exited.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Kill it now (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kill it and start it again on the same directory.
+    pub fn respawn(&mut self) {
+        self.kill();
+        self.child = Self::run(&self.command, self.dir.path());
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

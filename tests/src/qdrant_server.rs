@@ -4,19 +4,17 @@
 //! The binary is `QDRANT_BIN`, else `<repo>/../shared/bin/qdrant`; a missing
 //! binary fails the test (it is never skipped).
 
-use std::fs::File;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use tempfile::TempDir;
 use tokio::net::TcpStream;
 
 use vectadb::vectors::CollectionNames;
 
-use crate::process::free_port;
+use crate::process::{free_port, ChildServer};
 
 /// How long a server may take to answer `GET /readyz` with 200.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -59,15 +57,14 @@ pub fn unique_names(prefix: &str) -> CollectionNames {
     }
 }
 
-/// Start the binary on `dir` (storage, snapshots, log) and the given ports.
-fn spawn(
-    binary: &PathBuf,
-    dir: &std::path::Path,
+/// The command that runs the binary on `dir` (storage, snapshots) and the given ports.
+fn command(
+    binary: &Path,
+    dir: &Path,
     http_port: u16,
     grpc_port: u16,
     api_key: Option<&str>,
-) -> Child {
-    let log = File::create(dir.join("qdrant.log")).expect("log file");
+) -> Command {
     let mut command = Command::new(binary);
     // Only our configuration: drop any QDRANT__* the test runner inherited.
     for (key, _) in std::env::vars_os() {
@@ -76,31 +73,24 @@ fn spawn(
         }
     }
     command
-        .current_dir(dir)
         .env("QDRANT__SERVICE__HOST", "127.0.0.1")
         .env("QDRANT__SERVICE__HTTP_PORT", http_port.to_string())
         .env("QDRANT__SERVICE__GRPC_PORT", grpc_port.to_string())
         .env("QDRANT__STORAGE__STORAGE_PATH", dir.join("storage"))
         .env("QDRANT__STORAGE__SNAPSHOTS_PATH", dir.join("snapshots"))
-        .env("QDRANT__TELEMETRY_DISABLED", "true")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log file"))
-        .stderr(log);
+        .env("QDRANT__TELEMETRY_DISABLED", "true");
     if let Some(key) = api_key {
         command.env("QDRANT__SERVICE__API_KEY", key);
     }
     command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run the Qdrant server {}: {e}", binary.display()))
 }
 
 /// A running Qdrant server; killed (SIGKILL) and its storage removed on drop.
 pub struct QdrantServer {
-    child: Child,
+    process: ChildServer,
     pub http_port: u16,
     pub grpc_port: u16,
     pub api_key: Option<String>,
-    dir: TempDir,
 }
 
 impl QdrantServer {
@@ -132,20 +122,21 @@ impl QdrantServer {
         );
     }
 
-    async fn try_start(binary: &PathBuf, api_key: Option<&str>) -> Result<QdrantServer, String> {
-        let dir = tempfile::tempdir().expect("tempdir");
+    async fn try_start(binary: &Path, api_key: Option<&str>) -> Result<QdrantServer, String> {
         let http_port = free_port();
         let mut grpc_port = free_port();
         while grpc_port == http_port {
             grpc_port = free_port();
         }
-        let child = spawn(binary, dir.path(), http_port, grpc_port, api_key);
+        let (binary, key) = (binary.to_path_buf(), api_key.map(str::to_string));
+        let process = ChildServer::spawn(tempfile::tempdir().expect("tempdir"), move |dir| {
+            command(&binary, dir, http_port, grpc_port, key.as_deref())
+        });
         let mut server = QdrantServer {
-            child,
+            process,
             http_port,
             grpc_port,
             api_key: api_key.map(str::to_string),
-            dir,
         };
         server.wait_ready().await.map(|()| server)
     }
@@ -153,15 +144,7 @@ impl QdrantServer {
     /// Kill the server (SIGKILL) and start it again on the same ports and
     /// storage, as a crash and a restart by its supervisor would.
     pub async fn restart(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.child = spawn(
-            &binary(),
-            self.dir.path(),
-            self.http_port,
-            self.grpc_port,
-            self.api_key.as_deref(),
-        );
+        self.process.respawn();
         if let Err(failure) = self.wait_ready().await {
             panic!("the Qdrant server did not come back: {failure}");
         }
@@ -173,7 +156,7 @@ impl QdrantServer {
             if self.ready().await {
                 return Ok(());
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(status) = self.process.exited() {
                 return Err(format!(
                     "it exited during start-up ({status}); its log:\n{}",
                     self.log()
@@ -209,7 +192,7 @@ impl QdrantServer {
 
     /// What the server printed so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("qdrant.log")).unwrap_or_default()
+        self.process.log()
     }
 
     /// `GET path` on the REST port (with the API key, if any): status and JSON body.
@@ -259,13 +242,6 @@ impl QdrantServer {
 
     /// Kill the server now (SIGKILL), keeping this handle (e.g. to test outages).
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for QdrantServer {
-    fn drop(&mut self) {
-        self.kill();
+        self.process.kill();
     }
 }

@@ -15,6 +15,7 @@ use super::{schema, DocumentStore, StoreError, Table};
 use crate::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
 };
+use crate::retry;
 
 /// How to reach SurrealDB.
 #[derive(Debug, Clone)]
@@ -37,6 +38,9 @@ pub struct SurrealStore {
     database: String,
     url: String,
     timeout: Duration,
+    /// The server's clock minus ours, measured at connect; `None` when
+    /// embedded (one clock, and no connection to lose).
+    clock_offset: Option<chrono::Duration>,
 }
 
 /// Wait at most `limit` for `call`; past it the store is unavailable.
@@ -72,7 +76,10 @@ const TASK_CONTENT: &str = "{
 
 /// How often a transaction that lost a race (e.g. two thoughts claiming the
 /// same step) is tried again.
-const CONFLICT_RETRIES: usize = 5;
+const CONFLICT_RETRIES: u32 = 5;
+/// How often a call that found the connection down is tried again (with
+/// backoff from 100 ms, within the backend timeout).
+const UNAVAILABLE_RETRIES: u32 = 3;
 
 impl SurrealStore {
     /// Connect and select the namespace and database. The schema is
@@ -87,8 +94,7 @@ impl SurrealStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("connecting to {}: {e}", config.url)))?;
         if let (Some(username), Some(password)) = (&config.username, &config.password) {
-            let remote = config.url.starts_with("ws") || config.url.starts_with("http");
-            if remote {
+            if is_remote(&config.url) {
                 db.signin(surrealdb::opt::auth::Root {
                     username: username.clone(),
                     password: password.clone(),
@@ -99,30 +105,50 @@ impl SurrealStore {
                 })?;
             }
         }
-        let store = Self {
+        let remote = is_remote(&config.url);
+        let mut store = Self {
             db,
             namespace: config.namespace.clone(),
             database: config.database.clone(),
             url: config.url.clone(),
             timeout: config.timeout,
+            clock_offset: None,
         };
         schema::select(&store.db, &config.namespace, &config.database).await?;
+        if remote {
+            store.clock_offset = Some(store.measure_clock_offset().await?);
+        }
         Ok(store)
     }
 
     /// Create the namespace and database if missing, apply the schema and
-    /// record its version. Idempotent.
-    pub async fn provision(&self) -> Result<(), StoreError> {
+    /// record its version. Idempotent: returns whether any definition or
+    /// the recorded version changed.
+    pub async fn provision(&self) -> Result<bool, StoreError> {
+        let before = match self.schema_version().await? {
+            Some(version) => Some((version, self.describe().await?)),
+            None => None,
+        };
         let provision = async {
             schema::ensure_database(&self.db, &self.namespace, &self.database).await?;
             schema::apply(&self.db).await
         };
-        within(self.timeout, &self.url, provision).await
+        within(self.timeout, &self.url, provision).await?;
+        let after = (schema::SCHEMA_VERSION, self.describe().await?);
+        Ok(before.as_ref() != Some(&after))
+    }
+
+    /// Where this store is, for people: URL, namespace and database.
+    pub fn location(&self) -> String {
+        format!(
+            "SurrealDB {}: namespace {}, database {}",
+            self.url, self.namespace, self.database
+        )
     }
 
     /// Record a schema version (migrations; tests of the version check).
     pub async fn record_schema_version(&self, version: u64) -> Result<(), StoreError> {
-        self.run(
+        self.run_write(
             "UPSERT vectadb_meta:schema SET version = $version, updated_at = time::now() RETURN NONE;",
             json!({ "version": version }),
         )
@@ -166,17 +192,69 @@ impl SurrealStore {
     /// error. A transaction that lost a write race is run again.
     async fn run(&self, sql: &str, vars: Value) -> Result<surrealdb::IndexedResults, StoreError> {
         let vars = strip_nulls(vars);
-        let mut attempt = 0;
-        loop {
-            match self.run_once(sql, vars.clone()).await {
-                Err(StoreError::Retryable(_)) if attempt < CONFLICT_RETRIES => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(2 << attempt)).await;
-                }
-                Err(StoreError::Retryable(message)) => return Err(StoreError::Backend(message)),
-                other => return other,
-            }
+        let attempts = retry::with_retries(
+            || self.run_once(sql, vars.clone()),
+            |error, failures| match error {
+                StoreError::Retryable(_) if failures <= CONFLICT_RETRIES => Some(retry::backoff(
+                    failures,
+                    Duration::from_millis(4),
+                    Duration::from_millis(100),
+                )),
+                // A dropped connection: the client reconnects (and signs in
+                // again) by itself. A write that did land before the drop
+                // fails its retry as AlreadyExists, which callers treat as
+                // a lost race; updates and deletes are idempotent.
+                StoreError::Unavailable(_) if failures <= UNAVAILABLE_RETRIES => Some(
+                    retry::backoff(failures, Duration::from_millis(100), Duration::from_secs(1)),
+                ),
+                _ => None,
+            },
+        );
+        // The timeout bounds the call with all its retries.
+        match within(self.timeout, &self.url, attempts).await {
+            Err(StoreError::Retryable(message)) => Err(StoreError::Backend(message)),
+            other => other,
         }
+    }
+
+    /// The server's clock minus ours: `time::now()` there against the
+    /// midpoint of the round trip here.
+    async fn measure_clock_offset(&self) -> Result<chrono::Duration, StoreError> {
+        let sent = chrono::Utc::now();
+        let mut response = self.run("RETURN time::now();", json!({})).await?;
+        let received = chrono::Utc::now();
+        let theirs = take_json(&mut response, 0)?;
+        let theirs = theirs
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .ok_or_else(|| {
+                StoreError::Backend(format!(
+                    "SurrealDB at {}: time::now() gave {theirs}",
+                    self.url
+                ))
+            })?;
+        let ours = sent + (received - sent) / 2;
+        Ok(theirs.with_timezone(&chrono::Utc) - ours)
+    }
+
+    /// Run a write. On a server, the write is fenced by a deadline: while
+    /// the connection is down the client queues requests and sends them
+    /// once it has reconnected, long after this call answered 503, so a
+    /// write that reaches the server after the deadline (three quarters of
+    /// the timeout, on the server's clock) is refused there instead of
+    /// landing unannounced.
+    async fn run_write(
+        &self,
+        sql: &str,
+        mut vars: Value,
+    ) -> Result<surrealdb::IndexedResults, StoreError> {
+        let Some(offset) = self.clock_offset else {
+            return self.run(sql, vars).await;
+        };
+        let budget = chrono::Duration::from_std(self.timeout * 3 / 4).unwrap_or_default();
+        let deadline = chrono::Utc::now() + offset + budget;
+        vars["vectadb_deadline"] = json!(deadline.to_rfc3339());
+        self.run(&fenced(sql), vars).await
     }
 
     async fn run_once(
@@ -184,8 +262,7 @@ impl SurrealStore {
         sql: &str,
         vars: Value,
     ) -> Result<surrealdb::IndexedResults, StoreError> {
-        let query = async { self.db.query(sql).bind(vars).await.map_err(map_error) };
-        let mut response = within(self.timeout, &self.url, query).await?;
+        let mut response = self.db.query(sql).bind(vars).await.map_err(map_error)?;
         let mut errors: Vec<(usize, surrealdb::Error)> =
             response.take_errors().into_iter().collect();
         if errors.is_empty() {
@@ -318,8 +395,31 @@ fn strip_nulls_shallow(value: Value) -> Value {
     }
 }
 
+/// A server URL (as opposed to `mem://` or `surrealkv://`).
+fn is_remote(url: &str) -> bool {
+    url.starts_with("ws") || url.starts_with("http")
+}
+
+/// What a fenced write that arrived too late fails with.
+const FENCE_MESSAGE: &str = "vectadb: write arrived after its deadline, not applied";
+
+/// `sql` as one transaction that first checks `$vectadb_deadline`.
+fn fenced(sql: &str) -> String {
+    let fence =
+        format!("IF time::now() > <datetime>$vectadb_deadline {{ THROW \"{FENCE_MESSAGE}\" }};");
+    match sql.trim_start().strip_prefix("BEGIN TRANSACTION;") {
+        Some(rest) => format!("BEGIN TRANSACTION;\n{fence}\n{rest}"),
+        None => format!("BEGIN TRANSACTION;\n{fence}\n{sql}\nCOMMIT TRANSACTION;"),
+    }
+}
+
 fn map_error(error: surrealdb::Error) -> StoreError {
-    if error.message().contains("can be retried") {
+    if error.message().contains(FENCE_MESSAGE) {
+        StoreError::Unavailable(format!(
+            "SurrealDB did not run the write in time: {}",
+            error.message()
+        ))
+    } else if error.message().contains("can be retried") {
         StoreError::Retryable(error.message().to_string())
     } else if error.message().contains("already contains") {
         // A unique index refused the write.
@@ -441,7 +541,7 @@ fn log_owner(log: &Log) -> (&'static str, &str) {
 #[async_trait]
 impl DocumentStore for SurrealStore {
     async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError> {
-        self.run(
+        self.run_write(
             "CREATE type::record('agent', $id) CONTENT {
                 role: $role, goal: $goal, metadata: $metadata,
                 created_at: <datetime>$created_at, updated_at: <datetime>$updated_at
@@ -477,7 +577,7 @@ impl DocumentStore for SurrealStore {
 
     async fn delete_agent(&self, id: &str) -> Result<bool, StoreError> {
         let mut response = self
-            .run(
+            .run_write(
                 "BEGIN TRANSACTION;
                  LET $agent = type::record('agent', $id);
                  LET $existed = record::exists($agent);
@@ -503,7 +603,7 @@ impl DocumentStore for SurrealStore {
              RELATE $agent->runs->$task RETURN NONE;
              COMMIT TRANSACTION;"
         );
-        self.run(
+        self.run_write(
             &sql,
             json!({ "id": task.id, "content": strip_nulls(task_content(task)) }),
         )
@@ -545,7 +645,7 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn update_task(&self, task: &Task) -> Result<(), StoreError> {
-        self.run(
+        self.run_write(
             &format!("UPDATE type::record('task', $id) CONTENT {TASK_CONTENT} RETURN NONE;"),
             json!({ "id": task.id, "content": strip_nulls(task_content(task)) }),
         )
@@ -554,7 +654,7 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn delete_task(&self, id: &str) -> Result<(), StoreError> {
-        self.run(
+        self.run_write(
             "DELETE type::record('task', $id) RETURN NONE;",
             json!({ "id": id }),
         )
@@ -574,7 +674,7 @@ impl DocumentStore for SurrealStore {
             }
             let draft = attempt.clone().into_thought(1, None, now);
             let result = self
-                .run(
+                .run_write(
                     "BEGIN TRANSACTION;
                      LET $prev = (SELECT record::id(id) AS id, step FROM thought
                          WHERE chain = $chain ORDER BY step DESC LIMIT 1)[0];
@@ -671,7 +771,7 @@ impl DocumentStore for SurrealStore {
                 json!({ "tb": table, "owner": owner, "log": log.id })
             })
             .collect();
-        self.run(
+        self.run_write(
             "BEGIN TRANSACTION;
              INSERT INTO log array::map($rows, |$r| $r.{
                  id, agent_id, task_id, thought_id, level, message, metadata,

@@ -29,6 +29,12 @@ use super::{
     top_hits, Collection, CollectionNames, IdPage, ScoredId, VectorError, VectorFilter,
     VectorIndex, VectorPoint, INDEXED_PAYLOAD_FIELDS, PAYLOAD_AGENT_ID, PAYLOAD_ID, PAYLOAD_STATUS,
 };
+use crate::provisioned::Provisioned;
+use crate::retry;
+
+/// How often a call that found the server unreachable or overloaded is tried
+/// again (with backoff from 100 ms, within the backend timeout).
+const UNAVAILABLE_RETRIES: u32 = 3;
 
 /// A Qdrant server reached over gRPC (usually port 6334). One client (a small pool of HTTP/2
 /// channels) serves the whole process: share it behind an `Arc`.
@@ -111,12 +117,13 @@ impl RemoteQdrant {
         names: &CollectionNames,
         dimension: usize,
         timeout: Duration,
-    ) -> Result<(RemoteQdrant, Vec<String>), VectorError> {
+    ) -> Result<(RemoteQdrant, Provisioned), VectorError> {
         let remote = RemoteQdrant::client(url, api_key, names, dimension, timeout)?;
         remote.ping().await?;
-        let mut report = Vec::new();
+        let mut report = Provisioned::default();
         for collection in Collection::ALL {
-            report.push(remote.provision_collection(collection).await?);
+            let (line, changed) = remote.provision_collection(collection).await?;
+            report.step(line, changed);
         }
         Ok((remote, report))
     }
@@ -195,7 +202,7 @@ impl RemoteQdrant {
     /// key shows up on the next call.)
     async fn ping(&self) -> Result<(), VectorError> {
         let reply = self
-            .call("health check", None, self.client.health_check())
+            .call_once("health check", None, self.client.health_check())
             .await
             .map_err(|mut err| {
                 if let VectorError::Unavailable(message) | VectorError::Backend(message) = &mut err
@@ -219,9 +226,41 @@ impl RemoteQdrant {
         Ok(())
     }
 
-    /// Run one client call, bounded by `timeout` as a whole (qdrant-client retries some
-    /// failures once on a fresh channel, which could double its own per-request timeout).
-    async fn call<T>(
+    /// Run a client call, retrying transient failures (server unreachable or
+    /// overloaded) with backoff, all of it bounded by `timeout` (qdrant-client itself
+    /// retries some failures once on a fresh channel). `request` makes the call anew
+    /// for each attempt; every call retried this way is idempotent (upserts, deletes
+    /// and payload updates by id or filter, reads).
+    async fn call<T, Fut>(
+        &self,
+        what: &str,
+        collection: Option<Collection>,
+        request: impl Fn() -> Fut,
+    ) -> Result<T, VectorError>
+    where
+        Fut: std::future::Future<Output = Result<T, QdrantError>>,
+    {
+        let attempts = retry::with_retries(
+            || async {
+                request()
+                    .await
+                    .map_err(|err| self.error(what, collection, err))
+            },
+            |error, failures| match error {
+                VectorError::Unavailable(_) if failures <= UNAVAILABLE_RETRIES => Some(
+                    retry::backoff(failures, Duration::from_millis(100), Duration::from_secs(1)),
+                ),
+                _ => None,
+            },
+        );
+        tokio::time::timeout(self.timeout, attempts)
+            .await
+            .unwrap_or_else(|_| Err(self.timed_out(what, collection)))
+    }
+
+    /// Run one client call once (health checks answer now, not after retries),
+    /// bounded by `timeout`.
+    async fn call_once<T>(
         &self,
         what: &str,
         collection: Option<Collection>,
@@ -358,7 +397,12 @@ impl RemoteQdrant {
         Ok(missing)
     }
 
-    async fn provision_collection(&self, collection: Collection) -> Result<String, VectorError> {
+    /// Create the collection and its payload indexes where missing: what is
+    /// there now, and whether anything was created.
+    async fn provision_collection(
+        &self,
+        collection: Collection,
+    ) -> Result<(String, bool), VectorError> {
         let name = self.name(collection);
         let (info, created) = match self.inspect(collection).await? {
             Found::Present(info) => (info, false),
@@ -367,11 +411,9 @@ impl RemoteQdrant {
                     VectorParamsBuilder::new(self.dimension as u64, Distance::Cosine),
                 );
                 let created = self
-                    .call(
-                        "creating the collection",
-                        Some(collection),
-                        self.client.create_collection(request),
-                    )
+                    .call("creating the collection", Some(collection), || {
+                        self.client.create_collection(request.clone())
+                    })
                     .await;
                 // On an error, another provisioner may have created it meanwhile: then
                 // check theirs like any existing collection.
@@ -392,11 +434,9 @@ impl RemoteQdrant {
         for field in &missing {
             let request =
                 CreateFieldIndexCollectionBuilder::new(name, *field, FieldType::Keyword).wait(true);
-            self.call(
-                "creating a payload index",
-                Some(collection),
-                self.client.create_field_index(request),
-            )
+            self.call("creating a payload index", Some(collection), || {
+                self.client.create_field_index(request.clone())
+            })
             .await?;
         }
         let what = if created {
@@ -406,12 +446,13 @@ impl RemoteQdrant {
         } else {
             "present, payload indexes added"
         };
-        Ok(format!(
+        let line = format!(
             "Qdrant {}: collection {name} {what} ({}-dimensional, cosine, keyword indexes on {})",
             self.url,
             self.dimension,
             INDEXED_PAYLOAD_FIELDS.join(" and ")
-        ))
+        );
+        Ok((line, created || !missing.is_empty()))
     }
 
     fn check_dimension(&self, collection: Collection, vector: &[f32]) -> Result<(), VectorError> {
@@ -598,11 +639,9 @@ impl VectorIndex for RemoteQdrant {
             })
             .collect();
         let request = UpsertPointsBuilder::new(self.name(collection), points).wait(true);
-        self.call(
-            "upsert",
-            Some(collection),
-            self.client.upsert_points(request),
-        )
+        self.call("upsert", Some(collection), || {
+            self.client.upsert_points(request.clone())
+        })
         .await?;
         Ok(())
     }
@@ -620,11 +659,9 @@ impl VectorIndex for RemoteQdrant {
         let request = SetPayloadPointsBuilder::new(self.name(collection), payload)
             .points_selector(Filter::must([Condition::has_id([grpc_point_id(id)])]))
             .wait(true);
-        self.call(
-            "set status",
-            Some(collection),
-            self.client.set_payload(request),
-        )
+        self.call("set status", Some(collection), || {
+            self.client.set_payload(request.clone())
+        })
         .await?;
         Ok(())
     }
@@ -634,15 +671,13 @@ impl VectorIndex for RemoteQdrant {
             return Ok(());
         }
         let ids: Vec<PointId> = ids.iter().map(|id| grpc_point_id(id)).collect();
-        self.call(
-            "delete",
-            Some(collection),
+        self.call("delete", Some(collection), || {
             self.client.delete_points(
                 DeletePointsBuilder::new(self.name(collection))
-                    .points(PointsIdsList { ids })
+                    .points(PointsIdsList { ids: ids.clone() })
                     .wait(true),
-            ),
-        )
+            )
+        })
         .await?;
         Ok(())
     }
@@ -652,15 +687,13 @@ impl VectorIndex for RemoteQdrant {
         collection: Collection,
         agent_id: &str,
     ) -> Result<(), VectorError> {
-        self.call(
-            "delete by agent",
-            Some(collection),
+        self.call("delete by agent", Some(collection), || {
             self.client.delete_points(
                 DeletePointsBuilder::new(self.name(collection))
                     .points(Filter::must([keyword(PAYLOAD_AGENT_ID, agent_id)]))
                     .wait(true),
-            ),
-        )
+            )
+        })
         .await?;
         Ok(())
     }
@@ -688,7 +721,9 @@ impl VectorIndex for RemoteQdrant {
             request = request.filter(filter);
         }
         let response = self
-            .call("search", Some(collection), self.client.query(request))
+            .call("search", Some(collection), || {
+                self.client.query(request.clone())
+            })
             .await?;
         let hits =
             response
@@ -723,15 +758,13 @@ impl VectorIndex for RemoteQdrant {
         let uuids: Vec<Uuid> = ids.iter().map(|id| point_id(id)).collect();
         let point_ids: Vec<PointId> = uuids.iter().map(|u| PointId::from(u.to_string())).collect();
         let response = self
-            .call(
-                "retrieve",
-                Some(collection),
+            .call("retrieve", Some(collection), || {
                 self.client.get_points(
-                    GetPointsBuilder::new(self.name(collection), point_ids)
+                    GetPointsBuilder::new(self.name(collection), point_ids.clone())
                         .with_payload(false)
                         .with_vectors(false),
-                ),
-            )
+                )
+            })
             .await?;
         let found: HashSet<Uuid> = response
             .result
@@ -773,7 +806,9 @@ impl VectorIndex for RemoteQdrant {
             request = request.offset(offset);
         }
         let response = self
-            .call("scroll", Some(collection), self.client.scroll(request))
+            .call("scroll", Some(collection), || {
+                self.client.scroll(request.clone())
+            })
             .await?;
         let ids = response
             .result
@@ -788,12 +823,10 @@ impl VectorIndex for RemoteQdrant {
 
     async fn count(&self, collection: Collection) -> Result<u64, VectorError> {
         let response = self
-            .call(
-                "count",
-                Some(collection),
+            .call("count", Some(collection), || {
                 self.client
-                    .count(CountPointsBuilder::new(self.name(collection)).exact(true)),
-            )
+                    .count(CountPointsBuilder::new(self.name(collection)).exact(true))
+            })
             .await?;
         Ok(response.result.map_or(0, |result| result.count))
     }
@@ -804,7 +837,7 @@ impl VectorIndex for RemoteQdrant {
 
     async fn health(&self) -> Result<(), VectorError> {
         // Any failure here means Qdrant cannot serve us.
-        self.call("health check", None, self.client.health_check())
+        self.call_once("health check", None, self.client.health_check())
             .await
             .map_err(|err| match err {
                 VectorError::Backend(message) => VectorError::Unavailable(message),

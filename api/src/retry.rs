@@ -1,0 +1,108 @@
+//! Bounded retries with exponential backoff, for transient backend errors
+//! (a connection being re-established, a transaction that lost a race).
+//! Callers bound the whole loop by their backend timeout, so retries never
+//! turn an outage into a hang.
+
+use std::future::Future;
+use std::time::Duration;
+
+/// The wait before retry number `attempt` (1-based): `first`, doubling each
+/// time, never more than `max`.
+pub fn backoff(attempt: u32, first: Duration, max: Duration) -> Duration {
+    first
+        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+        .min(max)
+}
+
+/// Run `op`; while it fails and `retry_after(error, attempt)` gives a delay,
+/// wait that long and run it again. `attempt` counts failures so far (1 for
+/// the first), so the policy decides both what is transient and how often.
+pub async fn with_retries<T, E, F, Fut>(
+    mut op: F,
+    mut retry_after: impl FnMut(&E, u32) -> Option<Duration>,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut failures = 0;
+    loop {
+        match op().await {
+            Ok(value) => return Ok(value),
+            Err(error) => {
+                failures += 1;
+                match retry_after(&error, failures) {
+                    Some(delay) => {
+                        tracing::debug!(
+                            attempt = failures,
+                            ?delay,
+                            "transient backend error, retrying"
+                        );
+                        tokio::time::sleep(delay).await;
+                    }
+                    None => return Err(error),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let ms = Duration::from_millis;
+        let delays: Vec<_> = (1..=6).map(|n| backoff(n, ms(50), ms(500))).collect();
+        assert_eq!(
+            delays,
+            [ms(50), ms(100), ms(200), ms(400), ms(500), ms(500)]
+        );
+        assert_eq!(backoff(u32::MAX, ms(50), ms(500)), ms(500));
+    }
+
+    #[tokio::test]
+    async fn retries_transient_errors_until_the_policy_stops() {
+        let calls = AtomicU32::new(0);
+        let result: Result<(), &str> = with_retries(
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err("down")
+            },
+            |_, n| (n < 3).then(|| Duration::from_millis(1)),
+        )
+        .await;
+        assert_eq!(result, Err("down"));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn stops_at_the_first_success_or_permanent_error() {
+        let calls = AtomicU32::new(0);
+        let result = with_retries(
+            || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0 => Err("transient"),
+                    n => Ok(n),
+                }
+            },
+            |e, _| (*e == "transient").then(|| Duration::from_millis(1)),
+        )
+        .await;
+        assert_eq!(result, Ok(1));
+
+        let calls = AtomicU32::new(0);
+        let result: Result<(), &str> = with_retries(
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err("permanent")
+            },
+            |e, _| (*e == "transient").then(|| Duration::from_millis(1)),
+        )
+        .await;
+        assert_eq!(result, Err("permanent"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,283 @@
+//! The API as stateless replicas on a real SurrealDB server and a real
+//! Qdrant server: `vectadb provision` and the schema check at start, two
+//! instances sharing the servers, and outages of either server.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::json;
+use vectadb::store::schema::SCHEMA_VERSION;
+use vectadb::store::surreal::SurrealStore;
+use vectadb::store::Table;
+use vectadb::vectors::Collection;
+use vectadb_tests::process::{vectadb_command, Server};
+use vectadb_tests::{test_config, Backends, Servers, TestApp};
+
+/// Run a `vectadb` command to completion (at most a minute): exit success,
+/// stdout, stderr.
+fn run(args: &[&str], servers: &Servers, dir: &std::path::Path) -> (bool, String, String) {
+    let mut child = vectadb_command(dir, &servers.env())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn vectadb");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "`vectadb {}` did not finish within a minute",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("output");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn provision_then_serve_and_the_version_check_on_servers() {
+    let servers = Servers::start().await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // Unprovisioned: serve refuses, saying what to run.
+    let (ok, _, stderr) = run(&["serve"], &servers, dir.path());
+    assert!(!ok, "serve started on an unprovisioned database");
+    assert!(stderr.contains("vectadb provision"), "{stderr}");
+
+    let (ok, first, stderr) = run(&["provision"], &servers, dir.path());
+    assert!(ok, "{stderr}");
+    assert!(
+        first.contains(&format!("schema version {SCHEMA_VERSION} created")),
+        "{first}"
+    );
+    assert!(first.contains(&servers.surreal.url()), "{first}");
+    assert!(
+        first.contains("collection agents created") && first.contains("collection tasks created"),
+        "{first}"
+    );
+    assert!(first.contains("changes applied"), "{first}");
+
+    let (ok, second, stderr) = run(&["provision"], &servers, dir.path());
+    assert!(ok, "{stderr}");
+    assert!(
+        second.contains(&format!("schema version {SCHEMA_VERSION} already in place")),
+        "{second}"
+    );
+    assert_eq!(second.matches("already present").count(), 2, "{second}");
+    assert!(second.contains("nothing to change"), "{second}");
+
+    // A database from a newer VectaDB: refused, naming both versions.
+    let config = servers.configure(test_config(dir.path()));
+    let store = SurrealStore::connect(&config.surreal()).await.unwrap();
+    store
+        .record_schema_version(SCHEMA_VERSION + 1)
+        .await
+        .unwrap();
+    let (ok, _, stderr) = run(&["serve"], &servers, dir.path());
+    assert!(!ok, "serve started on a newer schema");
+    assert!(
+        stderr.contains(&format!("schema version {}", SCHEMA_VERSION + 1))
+            && stderr.contains(&format!("version {SCHEMA_VERSION}")),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(&["provision"], &servers, dir.path());
+    assert!(!ok, "provision downgraded a newer schema");
+    assert!(
+        stderr.contains(&format!("{}", SCHEMA_VERSION + 1)),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn two_instances_on_the_same_servers_see_each_others_writes() {
+    let servers = Servers::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = run(&["provision"], &servers, dir.path());
+    assert!(ok, "{stderr}");
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let env = servers.env();
+    let (a, b) = tokio::join!(
+        Server::start_with(dir_a.path(), &env),
+        Server::start_with(dir_b.path(), &env)
+    );
+
+    let (status, agent) = a
+        .call(
+            "POST",
+            "/api/v1/agents",
+            Some(&json!({"role": "sommelier", "goal": "pair wines with dinner menus"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{agent}");
+    let id = agent["id"].as_str().unwrap().to_string();
+    let (status, task) = a
+        .call(
+            "POST",
+            "/api/v1/tasks",
+            Some(&json!({"agent_id": id, "description": "choose a red for the lamb"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{task}");
+
+    // B reads what A wrote, finds it by meaning, and walks its trace.
+    let (status, got) = b.call("GET", &format!("/api/v1/agents/{id}"), None).await;
+    assert_eq!((status, &got), (200, &agent));
+    let (_, hits) = b
+        .call(
+            "POST",
+            "/api/v1/similar/agents",
+            Some(&json!({"query": "wine expert", "threshold": 0.3})),
+        )
+        .await;
+    assert_eq!(hits["results"][0]["id"], id, "{hits}");
+    let (status, trace) = b.call("GET", &format!("/api/v1/traces/{id}"), None).await;
+    assert_eq!(status, 200, "{trace}");
+    assert_eq!(trace["tasks"][0]["id"], task["id"], "{trace}");
+
+    // And the other way round.
+    let (status, other) = b
+        .call(
+            "POST",
+            "/api/v1/agents",
+            Some(&json!({"role": "cheesemonger", "goal": "age cheddar"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let (_, list) = a.call("GET", "/api/v1/agents", None).await;
+    assert_eq!(list["total"], 2, "{list}");
+    let (status, _) = a
+        .call(
+            "DELETE",
+            &format!("/api/v1/agents/{}", other["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = b
+        .call(
+            "GET",
+            &format!("/api/v1/agents/{}", other["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+/// The 503 a backend outage gets: quick, naming the backend.
+async fn assert_unavailable(t: &TestApp, backend: &str) {
+    let started = Instant::now();
+    let (status, body) = t
+        .post(
+            "/api/v1/agents",
+            json!({"role": "night porter", "goal": "mind the door"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(backend), "{body}");
+    // Bounded by the backend timeout (2 s here), never a hang.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn outages_of_either_server_give_503_lose_nothing_and_heal_without_a_restart() {
+    let mut t = TestApp::on_with(Backends::Servers, |mut c| {
+        c.backend_timeout_ms = 2_000;
+        c
+    })
+    .await;
+    let keeper = t
+        .agent("lighthouse keeper", "keep the lamp lit through storms")
+        .await;
+
+    // Qdrant goes down: writes fail without leaving a document behind.
+    t.servers.as_mut().unwrap().qdrant.kill();
+    assert_unavailable(&t, "Qdrant").await;
+    let (status, health) = t.get("/health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{health}");
+    assert_eq!(
+        health["components"]["vector_index"]["status"], "down",
+        "{health}"
+    );
+    assert_eq!(
+        health["components"]["document_store"]["status"], "up",
+        "{health}"
+    );
+    assert_eq!(t.store.count(Table::Agent).await.unwrap(), 1);
+    t.servers.as_mut().unwrap().qdrant.restart().await;
+
+    // SurrealDB goes down: writes fail without leaving a vector behind.
+    t.servers.as_mut().unwrap().surreal.kill();
+    assert_unavailable(&t, "SurrealDB").await;
+    let (status, health) = t.get("/health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{health}");
+    assert_eq!(
+        health["components"]["document_store"]["status"], "down",
+        "{health}"
+    );
+    assert_eq!(
+        health["components"]["vector_index"]["status"], "up",
+        "{health}"
+    );
+    assert_eq!(t.vectors.count(Collection::Agents).await.unwrap(), 1);
+
+    // Both back: the same API process serves again (the clients reconnect).
+    t.servers.as_mut().unwrap().surreal.restart().await;
+    let (status, got) = t.get(&format!("/api/v1/agents/{keeper}")).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    let ferry = t
+        .agent("ferry captain", "carry passengers across the bay")
+        .await;
+    let (_, hits) = t
+        .post(
+            "/api/v1/similar/agents",
+            json!({"query": "someone who tends a lighthouse", "threshold": 0.3}),
+        )
+        .await;
+    assert_eq!(hits["results"][0]["id"], keeper, "{hits}");
+    assert_eq!(t.get("/api/v1/agents").await.1["total"], 2);
+    assert_eq!(t.vectors.count(Collection::Agents).await.unwrap(), 2);
+    assert_eq!(t.get("/health").await.0, StatusCode::OK);
+    assert_ne!(keeper, ferry);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_retried_not_reported() {
+    let servers = Servers::start().await;
+    let surreal = vectadb_tests::proxy::Proxy::start(servers.surreal.port).await;
+    let qdrant = vectadb_tests::proxy::Proxy::start(servers.qdrant.grpc_port).await;
+    let t = TestApp::on_servers(servers, |mut c| {
+        c.surreal_url = Some(format!("ws://127.0.0.1:{}", surreal.port));
+        c.qdrant_url = Some(format!("http://127.0.0.1:{}", qdrant.port));
+        c
+    })
+    .await;
+    let id = t
+        .agent("glassblower", "shape molten glass into vases")
+        .await;
+
+    for round in 0..3 {
+        assert!(surreal.cut() > 0 && qdrant.cut() > 0, "nothing to cut");
+        let (status, got) = t.get(&format!("/api/v1/agents/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "round {round}: {got}");
+        let (status, hits) = t
+            .post(
+                "/api/v1/similar/agents",
+                json!({"query": "an artisan who works with glass", "threshold": 0.3}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "round {round}: {hits}");
+        assert_eq!(hits["results"][0]["id"], id, "round {round}: {hits}");
+    }
+}
