@@ -10,7 +10,8 @@
 //! - `router`: fans writes out to both stores and merges reads;
 //!   `repair` reconciles the two after the fact; `retry` is the backoff
 //!   both backend adapters use for transient errors.
-//! - `http`: the axum Router (one module per resource) and its error mapping.
+//! - `http`: the axum Router (one module per resource) and its error mapping;
+//!   `lambda` (feature `lambda`): the same Router under `lambda_http`.
 //! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus;
 //!   `provisioned`: what `vectadb provision` reports.
 #![forbid(unsafe_code)]
@@ -21,6 +22,8 @@ pub mod domain;
 pub mod embed;
 pub mod error;
 pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod metrics;
 pub mod provisioned;
 pub mod repair;

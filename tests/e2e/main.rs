@@ -31,6 +31,7 @@ mod bad_input;
 mod dual_write;
 mod durability;
 mod embedding_parity;
+mod lambda;
 mod logs;
 mod ops;
 mod provision;

@@ -76,6 +76,7 @@ pub async fn model() -> Arc<dyn Embedder> {
 
 pub mod contract;
 pub mod faults;
+pub mod lambda;
 pub mod process;
 pub mod proxy;
 pub mod qdrant_server;

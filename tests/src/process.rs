@@ -40,7 +40,12 @@ pub fn workspace_binary(name: &str, env_var: &str) -> PathBuf {
 /// VectaDB settings from `env` (none inherited from the test runner) and
 /// `RUST_LOG=warn`.
 pub fn vectadb_command(data_dir: &Path, env: &[(&str, String)]) -> Command {
-    let mut command = Command::new(binary());
+    command_for(&binary(), data_dir, env)
+}
+
+/// Like [`vectadb_command`] for another binary of this workspace.
+pub fn command_for(binary: &Path, data_dir: &Path, env: &[(&str, String)]) -> Command {
+    let mut command = Command::new(binary);
     for var in [
         "SURREAL_URL",
         "SURREAL_USER",

@@ -28,6 +28,13 @@ pub enum ApiError {
     },
     /// Content type other than JSON.
     UnsupportedMediaType,
+    /// A response over the platform's payload limit (AWS Lambda's 6 MB).
+    ResponseTooLarge {
+        size: usize,
+        limit: usize,
+    },
+    /// A failure outside the library (details are logged).
+    Internal,
     Library(Error),
 }
 
@@ -77,6 +84,16 @@ impl ApiError {
                 "send the body as JSON (Content-Type: application/json)".into(),
                 Some("body".into()),
             ),
+            ApiError::ResponseTooLarge { size, limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "the response ({size} bytes) does not fit in the {limit}-byte payload limit \
+                     of AWS Lambda; ask for less (a smaller `limit`, or filters)"
+                ),
+                None,
+            ),
+            ApiError::Internal => internal(),
             ApiError::Library(error) => library_parts(error),
         }
     }

@@ -1,0 +1,54 @@
+//! `vectadb-lambda`: the API as an AWS Lambda function (Function URL, API
+//! Gateway REST or HTTP API), on SurrealDB and Qdrant servers. Configured by
+//! the same environment variables as `vectadb serve` (see README), plus
+//! `LAMBDA_PATH_PREFIX`. The model and clients are created once per
+//! execution environment, before the first invocation is taken.
+#![forbid(unsafe_code)]
+
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use vectadb::config::Config;
+use vectadb::lambda::{self, LambdaConfig};
+
+#[derive(Parser)]
+#[command(name = "vectadb-lambda", version, about = "VectaDB on AWS Lambda")]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(flatten)]
+    lambda: LambdaConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let started = Instant::now();
+    // CloudWatch takes stderr/stdout lines; no colours, no timestamps (Lambda adds its own).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL")
+                .or_else(|_| EnvFilter::try_from_default_env())
+                .unwrap_or_else(|_| EnvFilter::new("info,surrealdb=warn")),
+        )
+        .with_ansi(false)
+        .without_time()
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    lambda::check_config(&cli.config)?;
+    let state = vectadb::app::build(&cli.config)
+        .await
+        .context("starting VectaDB")?;
+    tracing::info!(
+        init_ms = started.elapsed().as_millis() as u64,
+        surreal = cli.config.surreal_url.as_deref().unwrap_or_default(),
+        qdrant = cli.config.qdrant_url.as_deref().unwrap_or_default(),
+        "cold start: model and backend clients ready"
+    );
+    lambda::run(state, &cli.lambda)
+        .await
+        .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
+}

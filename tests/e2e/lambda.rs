@@ -1,0 +1,274 @@
+//! AWS Lambda: Function URL, API Gateway HTTP API (v2) and REST (v1) events
+//! through the handler in-process, Lambda's payload limit, and the real
+//! `vectadb-lambda` binary against a local Runtime API and real servers.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use vectadb::lambda::{LambdaConfig, LambdaService, PAYLOAD_LIMIT};
+use vectadb_tests::lambda::{event, invoke, FakeRuntime, Reply};
+use vectadb_tests::process::{command_for, workspace_binary};
+use vectadb_tests::{Servers, TestApp};
+
+const KEEPER: &str = "lambda-keeper";
+
+fn service(t: &TestApp) -> LambdaService {
+    vectadb::lambda::service(t.state.clone(), &LambdaConfig::default())
+}
+
+async fn call(t: &TestApp, fixture: &str, request_id: &str) -> Reply {
+    invoke(service(t), event(fixture), request_id).await
+}
+
+#[tokio::test]
+async fn events_of_every_kind_run_through_the_same_router() {
+    let t = TestApp::new().await;
+
+    // Function URL (payload 2.0): create, with the request id echoed.
+    let reply = call(&t, "furl_create_agent", "req-create").await;
+    assert_eq!(reply.status(), 201, "{:?}", reply);
+    assert_eq!(reply.json()["id"], KEEPER);
+    assert_eq!(reply.json()["metadata"]["shift"], "night");
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(reply.header("x-request-id").as_deref(), Some("req-create"));
+
+    // REST API (v1) on stage "prod" with a base64 body: the stage is not part of the route.
+    let reply = call(&t, "rest_create_task_base64", "req-task").await;
+    assert_eq!(reply.status(), 201, "{:?}", reply);
+    assert_eq!(reply.json()["agent_id"], KEEPER);
+    assert_eq!(
+        reply.json()["description"],
+        "trim the wick and polish the lens"
+    );
+    assert_eq!(reply.header("x-request-id").as_deref(), Some("req-task"));
+
+    // HTTP API (v2) with a base64 JSON array of logs.
+    let reply = call(&t, "httpapi_logs_base64", "req-logs").await;
+    assert_eq!(reply.status(), 201, "{:?}", reply);
+
+    let reply = call(&t, "furl_get_agent", "req-get").await;
+    assert_eq!(reply.status(), 200, "{:?}", reply);
+    assert_eq!(reply.json()["role"], "lighthouse keeper");
+
+    // Query strings: raw (v2) and multi-value (v1); a named HTTP API stage in the path.
+    let reply = call(&t, "httpapi_list_agents", "req-list").await;
+    assert_eq!(reply.status(), 200, "{:?}", reply);
+    assert_eq!(reply.json()["total"], 1);
+    let reply = call(&t, "httpapi_staged_list_logs", "req-warn").await;
+    assert_eq!(reply.status(), 200, "{:?}", reply);
+    let logs = reply.json();
+    assert_eq!(logs["total"], 1, "{logs}");
+    assert_eq!(logs["items"][0]["message"], "fog rolling in", "{logs}");
+    let reply = call(&t, "rest_list_tasks_multi_query", "req-tasks").await;
+    assert_eq!(reply.status(), 200, "{:?}", reply);
+    assert_eq!(reply.json()["items"][0]["id"], "lambda-task");
+
+    let reply = call(&t, "rest_similar_agents", "req-similar").await;
+    assert_eq!(reply.status(), 200, "{:?}", reply);
+    assert_eq!(reply.json()["results"][0]["id"], KEEPER, "{:?}", reply);
+
+    let reply = call(&t, "furl_trace", "req-trace").await;
+    assert_eq!(reply.status(), 200, "{:?}", reply);
+    let trace = reply.json();
+    assert_eq!(trace["tasks"][0]["id"], "lambda-task", "{trace}");
+    assert_eq!(
+        trace["tasks"][0]["logs"].as_array().unwrap().len(),
+        2,
+        "{trace}"
+    );
+
+    // Errors keep their status and JSON body through Lambda.
+    let reply = call(&t, "furl_create_agent_missing_role", "req-bad").await;
+    assert_eq!(reply.status(), 400, "{:?}", reply);
+    assert_eq!(reply.json()["error"]["field"], "role", "{:?}", reply);
+    let reply = call(&t, "furl_get_unknown_agent", "req-404").await;
+    assert_eq!(reply.status(), 404, "{:?}", reply);
+    assert_eq!(reply.json()["error"]["code"], "not_found");
+    let reply = call(&t, "rest_unknown_route", "req-route").await;
+    assert_eq!(reply.status(), 404, "{:?}", reply);
+    assert_eq!(reply.header("x-request-id").as_deref(), Some("req-route"));
+}
+
+#[tokio::test]
+async fn a_configured_base_path_is_stripped() {
+    let t = TestApp::new().await;
+    t.agent("ferry captain", "carry passengers across the bay")
+        .await;
+    let lambda = LambdaConfig {
+        path_prefix: Some("/vectadb/".into()),
+    };
+    let mut list = event("httpapi_list_agents");
+    list["rawPath"] = json!("/vectadb/api/v1/agents");
+    let reply = invoke(
+        vectadb::lambda::service(t.state.clone(), &lambda),
+        list,
+        "r1",
+    )
+    .await;
+    assert_eq!(reply.status(), 200, "{:?}", reply);
+    assert_eq!(reply.json()["total"], 1);
+    // Without the prefix the path is left alone.
+    let reply = invoke(
+        vectadb::lambda::service(t.state.clone(), &lambda),
+        event("httpapi_list_agents"),
+        "r2",
+    )
+    .await;
+    assert_eq!(reply.status(), 200, "{:?}", reply);
+}
+
+#[tokio::test]
+async fn lambdas_payload_limit_is_a_clear_413_both_ways() {
+    let t = TestApp::new().await;
+    let agent = t.agent("archivist", "keep every record").await;
+
+    // A request body over 6 MB: 413 naming the body, nothing stored.
+    let message = "x".repeat(60 * 1024);
+    let batch: Vec<Value> = (0..110)
+        .map(|_| json!({"agent_id": agent, "level": "info", "message": message}))
+        .collect();
+    let mut request = event("furl_create_agent");
+    request["rawPath"] = json!("/api/v1/logs");
+    request["requestContext"]["http"]["path"] = json!("/api/v1/logs");
+    request["body"] = json!(Value::from(batch.clone()).to_string());
+    assert!(request["body"].as_str().unwrap().len() > PAYLOAD_LIMIT);
+    let reply = invoke(service(&t), request, "big-request").await;
+    assert_eq!(reply.status(), 413, "{:?}", reply.0["body"]);
+    assert_eq!(reply.json()["error"]["field"], "body");
+    assert_eq!(t.get("/api/v1/logs").await.1["total"], 0);
+
+    // Over 6 MB of logs stored (outside Lambda, in two batches), then listed
+    // through Lambda: more than fits gets a 413 saying why; a page that fits works.
+    for chunk in batch.chunks(55) {
+        let (status, body) = t.post("/api/v1/logs", Value::from(chunk.to_vec())).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut list = event("httpapi_list_agents");
+    list["rawPath"] = json!("/api/v1/logs");
+    list["rawQueryString"] = json!("limit=200");
+    let reply = invoke(service(&t), list.clone(), "big-response").await;
+    assert_eq!(reply.status(), 413);
+    let error = reply.json()["error"].clone();
+    assert_eq!(error["code"], "payload_too_large", "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("AWS Lambda"),
+        "{error}"
+    );
+    list["rawQueryString"] = json!("limit=50");
+    let reply = invoke(service(&t), list, "page").await;
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.json()["items"].as_array().unwrap().len(), 50);
+}
+
+/// The `vectadb-lambda` command with the four variables the Lambda runtime
+/// requires, pointed at `runtime`.
+fn lambda_command(
+    dir: &std::path::Path,
+    runtime: &str,
+    env: &[(&str, String)],
+) -> std::process::Command {
+    let mut command = command_for(
+        &workspace_binary("vectadb-lambda", "VECTADB_LAMBDA_BIN"),
+        dir,
+        env,
+    );
+    command
+        .env("AWS_LAMBDA_RUNTIME_API", runtime)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "vectadb")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("RUST_LOG", "info,surrealdb=warn");
+    command
+}
+
+#[tokio::test]
+async fn the_lambda_binary_serves_invocations_from_the_runtime_api() {
+    let servers = Servers::start().await;
+    vectadb::app::provision(&servers.configure(vectadb_tests::test_config(
+        tempfile::tempdir().unwrap().path(),
+    )))
+    .await
+    .unwrap();
+    let runtime = FakeRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("lambda.log");
+    let mut child = lambda_command(dir.path(), &runtime.address, &servers.env())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("lambda.err")).unwrap())
+        .spawn()
+        .expect("spawn vectadb-lambda");
+    let read_log = || {
+        std::fs::read_to_string(&log).unwrap_or_default()
+            + &std::fs::read_to_string(dir.path().join("lambda.err")).unwrap_or_default()
+    };
+    let limit = Duration::from_secs(60);
+
+    let first = runtime
+        .invoke("inv-1", event("furl_create_agent"), limit)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", read_log()));
+    let first = Reply(first);
+    assert_eq!(first.status(), 201, "{:?}\n{}", first, read_log());
+    assert_eq!(first.json()["id"], KEEPER);
+    assert_eq!(first.header("x-request-id").as_deref(), Some("inv-1"));
+
+    // Warm invocations: the same process, clients and model.
+    let second = Reply(
+        runtime
+            .invoke("inv-2", event("rest_create_task_base64"), limit)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(second.status(), 201, "{:?}", second);
+    let third = Reply(
+        runtime
+            .invoke("inv-3", event("rest_similar_agents"), limit)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(third.status(), 200, "{:?}", third);
+    assert_eq!(third.json()["results"][0]["id"], KEEPER, "{:?}", third);
+    let fourth = Reply(
+        runtime
+            .invoke("inv-4", event("furl_trace"), limit)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        fourth.json()["tasks"][0]["id"],
+        "lambda-task",
+        "{:?}",
+        fourth
+    );
+    let bad = Reply(
+        runtime
+            .invoke("inv-5", event("furl_create_agent_missing_role"), limit)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(bad.status(), 400, "{:?}", bad);
+    assert!(child.try_wait().unwrap().is_none(), "the function exited");
+
+    let output = read_log();
+    assert_eq!(output.matches("cold start").count(), 1, "{output}");
+    assert!(output.contains("request_id=inv-3"), "{output}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn the_lambda_binary_refuses_embedded_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = lambda_command(dir.path(), "127.0.0.1:9", &[])
+        .output()
+        .expect("run vectadb-lambda");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("SURREAL_URL") && stderr.contains("QDRANT_URL"),
+        "{stderr}"
+    );
+}
