@@ -272,3 +272,57 @@ async fn the_lambda_binary_refuses_embedded_backends() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_sam_template_sets_only_settings_vectadb_reads() {
+    use clap::CommandFactory;
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: vectadb::config::Config,
+        #[command(flatten)]
+        lambda: LambdaConfig,
+    }
+    let known: std::collections::HashSet<String> = Cli::command()
+        .get_arguments()
+        .filter_map(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .chain(["RUST_LOG".to_string()])
+        .collect();
+    let path = vectadb_tests::repo_root().join("deploy/lambda/template.yaml");
+    let template = std::fs::read_to_string(&path).unwrap();
+    // The keys indented under `Variables:`.
+    let mut set = Vec::new();
+    let mut lines = template.lines().skip_while(|l| l.trim() != "Variables:");
+    let header = lines.next().expect("an Environment.Variables section");
+    let depth = header.len() - header.trim_start().len();
+    for line in lines {
+        let indent = line.len() - line.trim_start().len();
+        if line.trim().is_empty() || indent <= depth {
+            break;
+        }
+        set.push(line.trim().split(':').next().unwrap().to_string());
+    }
+    for key in &set {
+        assert!(known.contains(key), "{key} is not a VectaDB setting");
+    }
+    for required in [
+        "SURREAL_URL",
+        "SURREAL_USER",
+        "SURREAL_PASS",
+        "QDRANT_URL",
+        "MODELS_DIR",
+    ] {
+        assert!(
+            set.iter().any(|k| k == required),
+            "{required} is not set: {set:?}"
+        );
+    }
+    // The code is what scripts/package-lambda.sh stages.
+    let script =
+        std::fs::read_to_string(vectadb_tests::repo_root().join("scripts/package-lambda.sh"))
+            .unwrap();
+    assert!(template.contains("CodeUri: ../../dist/lambda/x86_64/"));
+    assert!(script.contains(r#"stage="dist/lambda/$arch""#));
+    assert!(template.contains("Handler: bootstrap") && script.contains(r#""$stage/bootstrap""#));
+}
