@@ -40,3 +40,7 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace
 fi
+# The benchmark in quick mode, as a smoke check of every benchmarked path on
+# both backends (timings are reported, never asserted).
+RUST_LOG=error "${CARGO_TARGET_DIR:-target}/debug/vectadb-bench" --quick \
+    --out "${CARGO_TARGET_DIR:-target}/bench-quick.md"

@@ -16,16 +16,20 @@ pub fn binary() -> PathBuf {
 }
 
 /// A binary of this workspace: `$env_var` when set, else
-/// `target/<profile>/<name>` next to this test binary's `deps/` folder.
+/// `target/<profile>/<name>`, found from the running binary's location.
 pub fn workspace_binary(name: &str, env_var: &str) -> PathBuf {
     if let Some(path) = std::env::var_os(env_var).filter(|v| !v.is_empty()) {
         return PathBuf::from(path);
     }
+    // Test binaries live in target/<profile>/deps, other binaries (the
+    // benchmark) in target/<profile> itself.
     let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps");
+    let dir = exe.parent().expect("binary in a directory");
+    let profile_dir = if dir.ends_with("deps") {
+        dir.parent().expect("target/<profile>")
+    } else {
+        dir
+    };
     let bin = profile_dir.join(name);
     assert!(
         bin.exists(),

@@ -1,0 +1,685 @@
+//! `vectadb-bench`: the plan's performance table, measured through real HTTP
+//! on the embedded default and on real SurrealDB and Qdrant servers, with
+//! the raw backend call measured in the same run next to each row, then a
+//! mixed load held at a fixed rate and the most the API sustains.
+//!
+//! ```sh
+//! cargo run --release -p vectadb-tests --bin vectadb-bench -- [--quick] [--backends both|embedded|servers] [--out FILE]
+//! ```
+//! Prints Markdown (the tables in BENCHMARKS.md); `--quick` is CI's smoke
+//! run (small sizes, a few seconds of load; no timing is asserted).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use vectadb::domain::{Agent, Log};
+use vectadb::vectors::{Collection, VectorFilter, VectorPoint};
+use vectadb_tests::datagen::{self, Rng};
+use vectadb_tests::process::http_request;
+use vectadb_tests::{Backends, TestApp};
+
+struct Options {
+    quick: bool,
+    backends: Vec<Backends>,
+    out: Option<std::path::PathBuf>,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut options = Options {
+        quick: false,
+        backends: vec![Backends::Embedded, Backends::Servers],
+        out: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--backends" => {
+                options.backends = match args.next().as_deref() {
+                    Some("both") => vec![Backends::Embedded, Backends::Servers],
+                    Some("embedded") => vec![Backends::Embedded],
+                    Some("servers") => vec![Backends::Servers],
+                    other => bail!("--backends both|embedded|servers, not {other:?}"),
+                }
+            }
+            "--out" => options.out = Some(args.next().context("--out FILE")?.into()),
+            other => bail!("unknown argument {other:?} (--quick, --backends, --out)"),
+        }
+    }
+    Ok(options)
+}
+
+/// Sizes and durations of one run.
+struct Plan {
+    samples: usize,
+    agent_sizes: Vec<usize>,
+    log_batches: usize,
+    load_seconds: u64,
+    window_seconds: u64,
+    max_seconds: u64,
+    rate: u64,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                samples: 30,
+                agent_sizes: vec![1_000, 5_000],
+                log_batches: 5,
+                load_seconds: 10,
+                window_seconds: 5,
+                max_seconds: 3,
+                rate: 100,
+            }
+        } else {
+            Plan {
+                samples: 300,
+                agent_sizes: vec![10_000, 100_000],
+                log_batches: 30,
+                load_seconds: 60,
+                window_seconds: 10,
+                max_seconds: 20,
+                rate: 100,
+            }
+        }
+    }
+}
+
+/// Latency percentiles of a set of samples.
+struct Stats {
+    n: usize,
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+    per_second: f64,
+}
+
+impl Stats {
+    fn of(mut samples: Vec<Duration>, wall: Duration) -> Stats {
+        samples.sort();
+        let at = |q: f64| {
+            samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1]
+        };
+        Stats {
+            n: samples.len(),
+            p50: at(0.50),
+            p95: at(0.95),
+            p99: at(0.99),
+            per_second: samples.len() as f64 / wall.as_secs_f64(),
+        }
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+/// Time `n` sequential runs of `op`.
+async fn measure<F, Fut>(n: usize, mut op: F) -> anyhow::Result<Stats>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut samples = Vec::with_capacity(n);
+    let started = Instant::now();
+    for i in 0..n {
+        let t = Instant::now();
+        op(i).await?;
+        samples.push(t.elapsed());
+    }
+    Ok(Stats::of(samples, started.elapsed()))
+}
+
+/// The report: one Markdown table per backend.
+struct Report {
+    lines: Vec<String>,
+}
+
+impl Report {
+    fn row(&mut self, what: &str, target: &str, stats: &Stats, raw: &str) {
+        let line = format!(
+            "| {what} | {target} | {} | {} | {} | {} | {:.0}/s | {raw} |",
+            stats.n,
+            ms(stats.p50),
+            ms(stats.p95),
+            ms(stats.p99),
+            stats.per_second
+        );
+        println!("{line}");
+        self.lines.push(line);
+    }
+
+    fn text(&mut self, text: String) {
+        println!("{text}");
+        self.lines.push(text);
+    }
+}
+
+/// An HTTP request to the app: status and JSON, failing on a non-2xx.
+async fn call(port: u16, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+    let (status, value) = http_request(port, method, path, "", body).await?;
+    if !(200..300).contains(&status) {
+        bail!("{method} {path}: {status} {value}");
+    }
+    Ok(value)
+}
+
+fn agent_doc(value: &Value) -> anyhow::Result<Agent> {
+    let mut value = value.clone();
+    let now = Utc::now().to_rfc3339();
+    value["created_at"] = json!(now);
+    value["updated_at"] = json!(now);
+    Ok(serde_json::from_value(value)?)
+}
+
+fn normalised(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}
+
+async fn run_backend(backends: Backends, plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let t = TestApp::on(backends).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let app = t.app.clone();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let result = measure_all(&t, port, plan, report, backends).await;
+    // The server's copy of the app goes first: Qdrant Edge flushes on drop,
+    // and the test app's directory must still be there.
+    server.abort();
+    let _ = server.await;
+    result
+}
+
+async fn measure_all(
+    t: &TestApp,
+    port: u16,
+    plan: &Plan,
+    report: &mut Report,
+    backends: Backends,
+) -> anyhow::Result<()> {
+    let model = vectadb_tests::model().await;
+    let (store, vectors) = (t.store.clone(), t.vectors.clone());
+    let name = match backends {
+        Backends::Embedded => {
+            "embedded (SurrealDB surrealkv + Qdrant Edge, in process)".to_string()
+        }
+        Backends::Servers => {
+            "servers (SurrealDB server over ws:// + Qdrant server over gRPC, loopback)".to_string()
+        }
+    };
+    report.text(format!("\n### {name}\n"));
+    report.text("| Operation | Plan target | n | p50 ms | p95 ms | p99 ms | throughput | raw backend call in the same run (p50 ms) |".into());
+    report.text("|---|---|---|---|---|---|---|---|".into());
+    let n = plan.samples;
+
+    // Embedding alone, and create agent end to end.
+    let texts: Vec<String> = (0..n as u64)
+        .map(|i| {
+            let a = datagen::agent("e", i);
+            format!(
+                "Role: {}\nGoal: {}",
+                a["role"].as_str().unwrap(),
+                a["goal"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let embed = measure(n, |i| {
+        let model = model.clone();
+        let text = texts[i].clone();
+        async move {
+            model.embed(vec![text]).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    report.row("embed one agent text (model alone)", "", &embed, "");
+    let raw_store = measure(n, |i| {
+        let store = store.clone();
+        async move {
+            store
+                .create_agent(&agent_doc(&datagen::agent("raw", i as u64))?)
+                .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let point = |id: String, vector: Vec<f32>| VectorPoint {
+        id: id.clone(),
+        vector,
+        agent_id: id,
+        status: None,
+    };
+    let unit = normalised(vec![1.0; 384]);
+    let raw_vec = measure(n, |i| {
+        let vectors = vectors.clone();
+        let p = point(format!("raw-{i}"), unit.clone());
+        async move {
+            vectors.upsert(Collection::Agents, vec![p]).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let create = measure(n, |i| async move {
+        call(
+            port,
+            "POST",
+            "/api/v1/agents",
+            Some(&datagen::agent("http", i as u64)),
+        )
+        .await
+        .map(|_| ())
+    })
+    .await?;
+    report.row(
+        "create agent (HTTP, embed + both writes)",
+        "< 50 (Python ~100)",
+        &create,
+        &format!(
+            "SurrealDB create {} · vector upsert {} · embed {}",
+            ms(raw_store.p50),
+            ms(raw_vec.p50),
+            ms(embed.p50)
+        ),
+    );
+
+    // A pool of real embeddings: loaded agents are noisy copies of them.
+    let pool_texts: Vec<String> = (0..256u64)
+        .map(|i| {
+            let a = datagen::agent("pool", i);
+            format!(
+                "Role: {}\nGoal: {}",
+                a["role"].as_str().unwrap(),
+                a["goal"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let pool = model.embed(pool_texts).await?;
+    let queries: Vec<String> = (0..n as u64).map(datagen::query).collect();
+    let query_vectors = model
+        .embed(queries.iter().take(64).cloned().collect())
+        .await?;
+
+    // The trace agent: 20 tasks × 10 thoughts × 50 logs.
+    let trace_agent = "bench-trace";
+    call(port, "POST", "/api/v1/agents", Some(&json!({"id": trace_agent, "role": "research assistant", "goal": "analyse clinical trial abstracts with citations"}))).await?;
+    for task_no in 0..20u64 {
+        let task = call(
+            port,
+            "POST",
+            "/api/v1/tasks",
+            Some(&datagen::task(trace_agent, task_no)),
+        )
+        .await?;
+        let task_id = task["id"].as_str().context("task id")?.to_string();
+        for step in 0..10u64 {
+            call(
+                port,
+                "POST",
+                "/api/v1/thoughts",
+                Some(&datagen::thought(
+                    trace_agent,
+                    &task_id,
+                    task_no * 10 + step,
+                )),
+            )
+            .await?;
+        }
+        let logs: Vec<Value> = (0..50u64)
+            .map(|j| datagen::log(trace_agent, Some(&task_id), task_no * 50 + j))
+            .collect();
+        call(port, "POST", "/api/v1/logs", Some(&Value::from(logs))).await?;
+    }
+    let trace = measure(n, |_| async move {
+        call(port, "GET", &format!("/api/v1/traces/{trace_agent}"), None)
+            .await
+            .map(|_| ())
+    })
+    .await?;
+    let raw_trace = measure(n, |_| {
+        let store = store.clone();
+        async move {
+            store.trace(trace_agent).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    report.row(
+        "trace: 20 tasks × 10 thoughts × 50 logs (HTTP)",
+        "< 15 (Python ~80)",
+        &trace,
+        &format!("SurrealDB trace query {}", ms(raw_trace.p50)),
+    );
+
+    // A 1,000-log batch.
+    let batches: Vec<Value> = (0..plan.log_batches as u64)
+        .map(|b| {
+            Value::from(
+                (0..1000u64)
+                    .map(|j| datagen::log(trace_agent, None, 1_000_000 + b * 1000 + j))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let ingest = measure(plan.log_batches, |i| {
+        let batch = batches[i].clone();
+        async move {
+            call(port, "POST", "/api/v1/logs", Some(&batch))
+                .await
+                .map(|_| ())
+        }
+    })
+    .await?;
+    let raw_ingest = measure(plan.log_batches, |b| {
+        let store = store.clone();
+        async move {
+            let logs: Vec<Log> = (0..1000u64)
+                .map(|j| {
+                    let mut l = datagen::log(trace_agent, None, 2_000_000 + b as u64 * 1000 + j);
+                    l["id"] = json!(format!("raw-{b}-{j}"));
+                    l["timestamp"] = json!(Utc::now().to_rfc3339());
+                    serde_json::from_value(l)
+                })
+                .collect::<Result<_, _>>()?;
+            store.insert_logs(&logs).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    report.row(
+        "1,000-log batch (HTTP)",
+        "< 100 (Python ~500)",
+        &ingest,
+        &format!("SurrealDB insert of 1,000 logs {}", ms(raw_ingest.p50)),
+    );
+
+    // Similarity at each size (agents loaded straight into the stores).
+    let mut loaded = 0usize;
+    for &size in &plan.agent_sizes {
+        let started = Instant::now();
+        let ids: Vec<usize> = (loaded..size).collect();
+        futures::stream::iter(ids.chunks(500).map(|chunk| chunk.to_vec()))
+            .map(|chunk| {
+                let (store, vectors, pool) = (store.clone(), vectors.clone(), &pool);
+                async move {
+                    let mut points = Vec::with_capacity(chunk.len());
+                    for &i in &chunk {
+                        let mut rng = Rng::new(i as u64);
+                        let base = &pool[i % pool.len()];
+                        points.push(point(
+                            format!("load-{i}"),
+                            normalised(base.iter().map(|x| x + 0.03 * rng.signed()).collect()),
+                        ));
+                    }
+                    futures::stream::iter(chunk.iter().map(|&i| {
+                        let store = store.clone();
+                        async move {
+                            store
+                                .create_agent(&agent_doc(&datagen::agent("load", i as u64))?)
+                                .await
+                                .map_err(anyhow::Error::from)
+                        }
+                    }))
+                    .buffer_unordered(16)
+                    .collect::<Vec<_>>()
+                    .await
+                    .into_iter()
+                    .collect::<Result<Vec<_>, _>>()?;
+                    vectors.upsert(Collection::Agents, points).await?;
+                    anyhow::Ok(())
+                }
+            })
+            .buffer_unordered(2)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        loaded = size;
+        let load_time = started.elapsed();
+        report.text(format!(
+            "| *loaded {size} agents (documents + vectors) in {:.1} s* | | | | | | | |",
+            load_time.as_secs_f64()
+        ));
+        let total = vectors.count(Collection::Agents).await?;
+        let search = measure(n, |i| {
+            let vectors = vectors.clone();
+            let q = query_vectors[i % query_vectors.len()].clone();
+            async move {
+                vectors
+                    .search(Collection::Agents, q, 10, 0.0, &VectorFilter::default())
+                    .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        report.row(
+            &format!("vector search alone, {total} agent vectors"),
+            if size >= 100_000 {
+                "< 20 (Python ~200)"
+            } else {
+                "< 10 (Python ~50)"
+            },
+            &search,
+            "",
+        );
+        let similar = measure(n, |i| {
+            let body = json!({"query": queries[i], "limit": 10, "threshold": 0.2});
+            async move {
+                call(port, "POST", "/api/v1/similar/agents", Some(&body))
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .await?;
+        report.row(
+            &format!("similar agents (HTTP: embed + search + documents), {total} agents"),
+            "",
+            &similar,
+            &format!("vector search {} · embed {}", ms(search.p50), ms(embed.p50)),
+        );
+        let combined = measure(n, |i| {
+            let body = json!({"query": queries[i], "limit": 3, "threshold": 0.2});
+            async move {
+                let hits = call(port, "POST", "/api/v1/similar/agents", Some(&body)).await?;
+                for hit in hits["results"].as_array().into_iter().flatten() {
+                    call(
+                        port,
+                        "GET",
+                        &format!("/api/v1/traces/{}", hit["id"].as_str().unwrap_or_default()),
+                        None,
+                    )
+                    .await?;
+                }
+                Ok(())
+            }
+        })
+        .await?;
+        report.row(
+            &format!("similar agents + their traces (top 3), {total} agents"),
+            "< 30 (Python ~150)",
+            &combined,
+            "",
+        );
+    }
+
+    // Mixed load at a fixed rate, per window, then the most it sustains.
+    let agents = loaded.max(1);
+    let mixed = move |i: u64| async move {
+        let mut rng = Rng::new(i ^ 0x5eed);
+        let agent = format!("load-{}", rng.below(agents));
+        match i % 20 {
+            0..=9 => call(port, "GET", &format!("/api/v1/agents/{agent}"), None).await,
+            10..=11 => call(port, "GET", "/api/v1/agents?limit=20", None).await,
+            12..=14 => {
+                call(
+                    port,
+                    "POST",
+                    "/api/v1/similar/agents",
+                    Some(&json!({"query": datagen::query(i), "threshold": 0.2})),
+                )
+                .await
+            }
+            15 => call(port, "GET", &format!("/api/v1/traces/{agent}"), None).await,
+            16..=17 => {
+                call(
+                    port,
+                    "POST",
+                    "/api/v1/tasks",
+                    Some(&datagen::task(&agent, i)),
+                )
+                .await
+            }
+            _ => {
+                call(
+                    port,
+                    "POST",
+                    "/api/v1/logs",
+                    Some(&Value::from(
+                        (0..10)
+                            .map(|j| datagen::log(&agent, None, i * 10 + j))
+                            .collect::<Vec<_>>(),
+                    )),
+                )
+                .await
+            }
+        }
+        .map(|_| ())
+    };
+    report.text(format!("\nMixed load (50% get agent, 10% list, 15% similar, 5% trace, 10% create task, 10% 10-log batch) held at {} req/s for {} s:\n", plan.rate, plan.load_seconds));
+    report
+        .text("| Window | requests | errors | achieved req/s | p50 ms | p95 ms | p99 ms |".into());
+    report.text("|---|---|---|---|---|---|---|".into());
+    let results: Arc<tokio::sync::Mutex<Vec<(Duration, Duration, bool)>>> = Arc::default();
+    let started = Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / plan.rate));
+    let mut handles = Vec::new();
+    for i in 0..plan.rate * plan.load_seconds {
+        ticker.tick().await;
+        let results = results.clone();
+        let at = started.elapsed();
+        handles.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let ok = mixed(i).await.is_ok();
+            results.lock().await.push((at, t.elapsed(), ok));
+        }));
+    }
+    for handle in handles {
+        handle.await?;
+    }
+    let results = results.lock().await.clone();
+    for window in 0..plan.load_seconds.div_ceil(plan.window_seconds) {
+        let (from, to) = (
+            Duration::from_secs(window * plan.window_seconds),
+            Duration::from_secs((window + 1) * plan.window_seconds),
+        );
+        let in_window: Vec<_> = results
+            .iter()
+            .filter(|(at, _, _)| *at >= from && *at < to)
+            .collect();
+        if in_window.is_empty() {
+            continue;
+        }
+        let errors = in_window.iter().filter(|(_, _, ok)| !ok).count();
+        let stats = Stats::of(in_window.iter().map(|(_, l, _)| *l).collect(), to - from);
+        report.text(format!(
+            "| {}–{} s | {} | {errors} | {:.0} | {} | {} | {} |",
+            from.as_secs(),
+            to.as_secs(),
+            stats.n,
+            stats.per_second,
+            ms(stats.p50),
+            ms(stats.p95),
+            ms(stats.p99)
+        ));
+    }
+    let workers = 8u64;
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(plan.max_seconds);
+    let latencies: Vec<Vec<(Duration, bool)>> = futures::future::join_all((0..workers).map(|_| {
+        let counter = counter.clone();
+        async move {
+            let mut mine = Vec::new();
+            while Instant::now() < deadline {
+                let i = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 10_000_000;
+                let t = Instant::now();
+                let ok = mixed(i).await.is_ok();
+                mine.push((t.elapsed(), ok));
+            }
+            mine
+        }
+    }))
+    .await;
+    let all: Vec<(Duration, bool)> = latencies.into_iter().flatten().collect();
+    let errors = all.iter().filter(|(_, ok)| !ok).count();
+    let stats = Stats::of(
+        all.iter().map(|(l, _)| *l).collect(),
+        Duration::from_secs(plan.max_seconds),
+    );
+    report.text(format!("\nMost it sustains ({workers} concurrent clients, same mix, {} s): **{:.0} req/s**, p50 {} ms, p99 {} ms, {errors} errors.", plan.max_seconds, stats.per_second, ms(stats.p50), ms(stats.p99)));
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+                    / 1024
+                    / 1024
+            })
+        })
+        .unwrap_or(0);
+    format!("{cpu}, {cores} cores, {memory} GiB RAM")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = options()?;
+    let plan = Plan::new(options.quick);
+    let mut report = Report { lines: Vec::new() };
+    report.text(format!(
+        "## Run of {} ({})\n",
+        Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        if options.quick { "--quick" } else { "full" }
+    ));
+    report.text(format!(
+        "Machine: {}. Build: {}. Command: `{}`.",
+        machine(),
+        if cfg!(debug_assertions) {
+            "debug (dependencies at opt-level 2)"
+        } else {
+            "release"
+        },
+        std::env::args().collect::<Vec<_>>().join(" ")
+    ));
+    for backends in &options.backends {
+        run_backend(*backends, &plan, &mut report).await?;
+    }
+    if let Some(out) = options.out {
+        std::fs::write(&out, report.lines.join("\n") + "\n")
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
