@@ -4,6 +4,7 @@
 //! index always give the same text; no randomness crate needed.
 
 use serde_json::{json, Value};
+use vectadb::embed::text::capitalise;
 
 /// A small, fast pseudo-random sequence (SplitMix64) seeded per item.
 #[derive(Clone)]
@@ -263,14 +264,6 @@ pub fn log(agent_id: &str, task_id: Option<&str>, i: u64) -> Value {
 pub fn query(i: u64) -> String {
     let mut rng = Rng::new(i.wrapping_mul(977).wrapping_add(1));
     format!("someone who can {} {}", rng.pick(VERBS), rng.pick(OBJECTS))
-}
-
-fn capitalise(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

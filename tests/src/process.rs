@@ -246,6 +246,38 @@ impl ChildServer {
         self.child.try_wait().ok().flatten()
     }
 
+    /// Poll `ready` (given the log so far) every 50 ms until it holds; fail
+    /// with the log if the process exits or `timeout` passes first.
+    pub async fn wait_until<Fut>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut ready: impl FnMut(String) -> Fut,
+    ) -> Result<(), String>
+    where
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if ready(self.log()).await {
+                return Ok(());
+            }
+            if let Some(status) = self.exited() {
+                return Err(format!(
+                    "it exited during start-up ({status}); its log:\n{}",
+                    self.log()
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "it was not {what} within {timeout:?}; its log:\n{}",
+                    self.log()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Kill it now (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -151,38 +151,31 @@ impl QdrantServer {
     }
 
     async fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if self.ready().await {
-                return Ok(());
-            }
-            if let Some(status) = self.process.exited() {
-                return Err(format!(
-                    "it exited during start-up ({status}); its log:\n{}",
-                    self.log()
-                ));
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "it was not ready (GET /readyz 200 and the gRPC port open) within \
-                     {READY_TIMEOUT:?}; its log:\n{}",
-                    self.log()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let (http, grpc) = (self.http_port, self.grpc_port);
+        let key = self.key_header();
+        let what = "ready (GET /readyz 200 and the gRPC port open)";
+        self.process
+            .wait_until(what, READY_TIMEOUT, move |log| {
+                let key = key.clone();
+                // REST says ready, and the gRPC port, which Qdrant binds a little
+                // after the REST one, is ours and accepts connections.
+                async move {
+                    matches!(
+                        crate::process::http_request(http, "GET", "/readyz", &key, None).await,
+                        Ok((200, _))
+                    ) && log.contains(&format!("gRPC listening on {grpc}"))
+                        && TcpStream::connect(("127.0.0.1", grpc)).await.is_ok()
+                }
+            })
+            .await
     }
 
-    /// REST says ready (`GET /readyz`), and the gRPC port, which Qdrant binds a little
-    /// after the REST one, is ours and accepts connections.
-    async fn ready(&self) -> bool {
-        matches!(self.get("/readyz").await, Ok((200, _)))
-            && self
-                .log()
-                .contains(&format!("gRPC listening on {}", self.grpc_port))
-            && TcpStream::connect(("127.0.0.1", self.grpc_port))
-                .await
-                .is_ok()
+    /// The `api-key` header line, if the server has a key.
+    fn key_header(&self) -> String {
+        self.api_key
+            .as_ref()
+            .map(|key| format!("api-key: {key}\r\n"))
+            .unwrap_or_default()
     }
 
     /// The gRPC URL VectaDB connects to.
@@ -207,12 +200,7 @@ impl QdrantServer {
         path: &str,
         body: Option<&Value>,
     ) -> std::io::Result<(u16, Value)> {
-        let key = self
-            .api_key
-            .as_ref()
-            .map(|key| format!("api-key: {key}\r\n"))
-            .unwrap_or_default();
-        crate::process::http_request(self.http_port, method, path, &key, body).await
+        crate::process::http_request(self.http_port, method, path, &self.key_header(), body).await
     }
 
     /// Create a collection over REST with the given `vectors` config (e.g.

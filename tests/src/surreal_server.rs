@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::TcpStream;
 
@@ -91,29 +91,19 @@ impl SurrealServer {
     }
 
     async fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if TcpStream::connect(("127.0.0.1", self.port)).await.is_ok()
-                && matches!(
-                    crate::process::http_request(self.port, "GET", "/health", "", None).await,
-                    Ok((200, _))
-                )
-            {
-                return Ok(());
-            }
-            if let Some(status) = self.process.exited() {
-                return Err(format!(
-                    "it exited during start-up ({status}); its log:\n{}",
-                    self.log()
-                ));
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "it did not answer GET /health within {READY_TIMEOUT:?}; its log:\n{}",
-                    self.log()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let port = self.port;
+        self.process
+            .wait_until(
+                "answering GET /health",
+                READY_TIMEOUT,
+                move |_| async move {
+                    TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+                        && matches!(
+                            crate::process::http_request(port, "GET", "/health", "", None).await,
+                            Ok((200, _))
+                        )
+                },
+            )
+            .await
     }
 }

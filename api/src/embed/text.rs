@@ -42,8 +42,12 @@ fn render(value: &Value) -> Option<String> {
 
 /// `preferred_tools` → `Preferred tools`.
 fn label(key: &str) -> String {
-    let spaced = key.replace(['_', '-'], " ");
-    let mut chars = spaced.chars();
+    capitalise(&key.replace(['_', '-'], " "))
+}
+
+/// `text` with its first letter in upper case.
+pub fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
