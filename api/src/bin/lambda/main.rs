@@ -3,7 +3,10 @@
 //! the same environment variables as `vectadb serve` (see README), plus
 //! `LAMBDA_PATH_PREFIX`. The model and clients are created once per
 //! execution environment, before the first invocation is taken.
-#![forbid(unsafe_code)]
+// Not `forbid`: `glibc_compat` exports one C symbol (`no_mangle`).
+#![deny(unsafe_code)]
+
+mod glibc_compat;
 
 use std::time::Instant;
 
