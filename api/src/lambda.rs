@@ -96,13 +96,22 @@ pub async fn run(state: AppState, lambda: &LambdaConfig) -> Result<(), lambda_ht
     lambda_http::run(service(state, lambda)).await
 }
 
+/// API Gateway's stage and request id, from the request context lambda_http attaches.
+fn gateway(request: &Request) -> (Option<String>, Option<String>) {
+    match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV1(context)) => {
+            (context.stage.clone(), context.request_id.clone())
+        }
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            (context.stage.clone(), context.request_id.clone())
+        }
+        _ => (None, None),
+    }
+}
+
 /// The API Gateway stage, when the path carries it.
 fn stage(request: &Request) -> Option<String> {
-    let stage = match request.extensions().get::<RequestContext>()? {
-        RequestContext::ApiGatewayV1(context) => context.stage.clone(),
-        RequestContext::ApiGatewayV2(context) => context.stage.clone(),
-        _ => None,
-    }?;
+    let stage = gateway(request).0?;
     (stage != "$default" && !stage.is_empty()).then_some(stage)
 }
 
@@ -145,12 +154,7 @@ async fn request_ids(request: Request, next: Next) -> Response {
         .get::<lambda_http::Context>()
         .map(|context| context.request_id.clone())
         .unwrap_or_default();
-    let gateway_id = match request.extensions().get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV1(context)) => context.request_id.clone(),
-        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
-        _ => None,
-    }
-    .unwrap_or_default();
+    let gateway_id = gateway(&request).1.unwrap_or_default();
     let span = tracing::info_span!(
         "invocation",
         request_id = %lambda_id,

@@ -126,17 +126,16 @@ async fn acknowledged_writes_survive_sigkill() {
 async fn provision_and_repair_commands() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let output = vectadb_tests::process::vectadb_command(dir.path(), &[])
-            .args(args)
-            .output()
-            .expect("run vectadb");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let mut command = vectadb_tests::process::vectadb_command(dir.path(), &[]);
+        command.args(args);
+        let finished =
+            vectadb_tests::process::run_to_end(command, std::time::Duration::from_secs(120));
         assert!(
-            output.status.success(),
-            "{args:?}: {stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
+            finished.success,
+            "{args:?}: {}\n{}",
+            finished.stdout, finished.stderr
         );
-        stdout
+        finished.stdout
     };
     let first = run(&["provision"]);
     assert!(first.contains("schema version 1 created"), "{first}");

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use vectadb::lambda::{LambdaConfig, LambdaService, PAYLOAD_LIMIT};
-use vectadb_tests::lambda::{event, invoke, FakeRuntime, Reply};
-use vectadb_tests::process::{command_for, workspace_binary};
+use vectadb_tests::lambda::{event, function_command, invoke, FakeRuntime, Reply};
+use vectadb_tests::process::workspace_binary;
 use vectadb_tests::{Servers, TestApp};
 
 const KEEPER: &str = "lambda-keeper";
@@ -163,24 +163,15 @@ async fn lambdas_payload_limit_is_a_clear_413_both_ways() {
     assert_eq!(reply.json()["items"].as_array().unwrap().len(), 50);
 }
 
-/// The `vectadb-lambda` command with the four variables the Lambda runtime
-/// requires, pointed at `runtime`.
+/// The built `vectadb-lambda`, pointed at `runtime`.
 fn lambda_command(
     dir: &std::path::Path,
     runtime: &str,
     env: &[(&str, String)],
 ) -> std::process::Command {
-    let mut command = command_for(
-        &workspace_binary("vectadb-lambda", "VECTADB_LAMBDA_BIN"),
-        dir,
-        env,
-    );
-    command
-        .env("AWS_LAMBDA_RUNTIME_API", runtime)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "vectadb")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("RUST_LOG", "info,surrealdb=warn");
+    let binary = workspace_binary("vectadb-lambda", "VECTADB_LAMBDA_BIN");
+    let mut command = function_command(&binary, dir, runtime, 1024, env);
+    command.env("RUST_LOG", "info,surrealdb=warn");
     command
 }
 

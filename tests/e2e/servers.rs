@@ -10,35 +10,16 @@ use vectadb::store::schema::SCHEMA_VERSION;
 use vectadb::store::surreal::SurrealStore;
 use vectadb::store::Table;
 use vectadb::vectors::Collection;
-use vectadb_tests::process::{vectadb_command, Server};
+use vectadb_tests::process::{run_to_end, vectadb_command, Server};
 use vectadb_tests::{test_config, Backends, Servers, TestApp};
 
-/// Run a `vectadb` command to completion (at most a minute): exit success,
-/// stdout, stderr.
+/// Run a `vectadb` command against `servers` to its end (at most a
+/// minute): exit success, stdout, stderr.
 fn run(args: &[&str], servers: &Servers, dir: &std::path::Path) -> (bool, String, String) {
-    let mut child = vectadb_command(dir, &servers.env())
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn vectadb");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!(
-                "`vectadb {}` did not finish within a minute",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().expect("output");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let mut command = vectadb_command(dir, &servers.env());
+    command.args(args);
+    let finished = run_to_end(command, Duration::from_secs(60));
+    (finished.success, finished.stdout, finished.stderr)
 }
 
 #[tokio::test]

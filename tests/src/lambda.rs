@@ -19,6 +19,25 @@ use vectadb::lambda::lambda_http::request::LambdaRequest;
 use vectadb::lambda::lambda_http::{Adapter, Context, LambdaEvent};
 use vectadb::lambda::LambdaService;
 
+/// `binary` (vectadb-lambda) as Lambda starts it: the four variables its
+/// runtime requires, pointed at the Runtime API at `runtime`, plus `env`
+/// and the test models (see `process::command_for`).
+pub fn function_command(
+    binary: &std::path::Path,
+    dir: &std::path::Path,
+    runtime: &str,
+    memory_mb: u32,
+    env: &[(&str, String)],
+) -> std::process::Command {
+    let mut command = crate::process::command_for(binary, dir, env);
+    command
+        .env("AWS_LAMBDA_RUNTIME_API", runtime)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "vectadb")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string())
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+    command
+}
+
 /// A fixture event from `tests/lambda/events/<name>.json`.
 pub fn event(name: &str) -> Value {
     let path = crate::repo_root()

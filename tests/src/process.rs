@@ -69,6 +69,44 @@ pub fn command_for(binary: &Path, data_dir: &Path, env: &[(&str, String)]) -> Co
     command
 }
 
+/// How a command that ran to its end went.
+pub struct Finished {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run `command` to its end, capturing its output; kill it and fail the
+/// test if it takes longer than `limit`.
+pub fn run_to_end(mut command: Command, limit: Duration) -> Finished {
+    let what = format!("{command:?}");
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let pid = child.id().to_string();
+    // Reading both pipes while waiting: a chatty child never blocks on a full pipe.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(output) => {
+            let output = output.unwrap_or_else(|e| panic!("waiting for {what}: {e}"));
+            Finished {
+                success: output.status.success(),
+                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            }
+        }
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("{what} did not finish within {limit:?}");
+        }
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

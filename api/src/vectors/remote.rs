@@ -202,7 +202,7 @@ impl RemoteQdrant {
     /// key shows up on the next call.)
     async fn ping(&self) -> Result<(), VectorError> {
         let reply = self
-            .call_once("health check", None, self.client.health_check())
+            .call_with("health check", None, 0, || self.client.health_check())
             .await
             .map_err(|mut err| {
                 if let VectorError::Unavailable(message) | VectorError::Backend(message) = &mut err
@@ -240,6 +240,22 @@ impl RemoteQdrant {
     where
         Fut: std::future::Future<Output = Result<T, QdrantError>>,
     {
+        self.call_with(what, collection, UNAVAILABLE_RETRIES, request)
+            .await
+    }
+
+    /// [`RemoteQdrant::call`] with at most `retries` retries (0 for health checks,
+    /// which answer now rather than after a backoff).
+    async fn call_with<T, Fut>(
+        &self,
+        what: &str,
+        collection: Option<Collection>,
+        retries: u32,
+        request: impl Fn() -> Fut,
+    ) -> Result<T, VectorError>
+    where
+        Fut: std::future::Future<Output = Result<T, QdrantError>>,
+    {
         let attempts = retry::with_retries(
             || async {
                 request()
@@ -247,30 +263,17 @@ impl RemoteQdrant {
                     .map_err(|err| self.error(what, collection, err))
             },
             |error, failures| match error {
-                VectorError::Unavailable(_) if failures <= UNAVAILABLE_RETRIES => Some(
-                    retry::backoff(failures, Duration::from_millis(100), Duration::from_secs(1)),
-                ),
+                VectorError::Unavailable(_) if failures <= retries => Some(retry::backoff(
+                    failures,
+                    Duration::from_millis(100),
+                    Duration::from_secs(1),
+                )),
                 _ => None,
             },
         );
         tokio::time::timeout(self.timeout, attempts)
             .await
             .unwrap_or_else(|_| Err(self.timed_out(what, collection)))
-    }
-
-    /// Run one client call once (health checks answer now, not after retries),
-    /// bounded by `timeout`.
-    async fn call_once<T>(
-        &self,
-        what: &str,
-        collection: Option<Collection>,
-        request: impl std::future::Future<Output = Result<T, QdrantError>>,
-    ) -> Result<T, VectorError> {
-        match tokio::time::timeout(self.timeout, request).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(self.error(what, collection, err)),
-            Err(_) => Err(self.timed_out(what, collection)),
-        }
     }
 
     fn timed_out(&self, what: &str, collection: Option<Collection>) -> VectorError {
@@ -837,7 +840,7 @@ impl VectorIndex for RemoteQdrant {
 
     async fn health(&self) -> Result<(), VectorError> {
         // Any failure here means Qdrant cannot serve us.
-        self.call_once("health check", None, self.client.health_check())
+        self.call_with("health check", None, 0, || self.client.health_check())
             .await
             .map_err(|err| match err {
                 VectorError::Backend(message) => VectorError::Unavailable(message),

@@ -8,8 +8,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use vectadb_tests::lambda::{event, FakeRuntime, Reply};
-use vectadb_tests::process::command_for;
+use vectadb_tests::lambda::{event, function_command, FakeRuntime, Reply};
 use vectadb_tests::Servers;
 
 #[tokio::main]
@@ -29,14 +28,10 @@ async fn main() -> anyhow::Result<()> {
     for run in 0..runs {
         let runtime = FakeRuntime::start().await;
         let started = Instant::now();
-        let mut child = command_for(&binary, dir.path(), &servers.env())
-            .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "vectadb")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .with_context(|| format!("running {}", binary.display()))?;
+        let mut child =
+            function_command(&binary, dir.path(), &runtime.address, 2048, &servers.env())
+                .spawn()
+                .with_context(|| format!("running {}", binary.display()))?;
         let reply = runtime
             .invoke(
                 &format!("cold-{run}"),
