@@ -10,7 +10,7 @@ use crate::metrics::Metrics;
 use crate::provisioned::Provisioned;
 use crate::router::VectaRouter;
 use crate::store::schema::{self, SchemaAction};
-use crate::store::surreal::SurrealStore;
+use crate::store::surreal::{SurrealConfig, SurrealStore};
 use crate::store::{DocumentStore, StoreError};
 use crate::vectors::edge::EdgeVectors;
 use crate::vectors::remote::RemoteQdrant;
@@ -104,42 +104,65 @@ pub async fn provision_store(store: &SurrealStore) -> Result<Provisioned, Startu
 /// idempotently. Returns what is now in place and whether anything changed,
 /// for people and for the operator.
 pub async fn provision(config: &Config) -> Result<Provisioned, StartupError> {
+    if let Some(url) = &config.qdrant_url {
+        return provision_servers(&ServerTargets {
+            surreal: config.surreal(),
+            qdrant_url: url.clone(),
+            qdrant_api_key: config.qdrant_api_key.clone(),
+            collections: config.collections(),
+            embedding_dim: config.embedding_dim,
+        })
+        .await;
+    }
     let store = SurrealStore::connect(&config.surreal()).await?;
     let mut report = provision_store(&store).await?;
     let names = config.collections();
-    match &config.qdrant_url {
-        Some(url) => {
-            let (_, collections) = RemoteQdrant::provision(
-                url,
-                config.qdrant_api_key.as_deref(),
-                &names,
-                config.embedding_dim,
-                config.backend_timeout(),
-            )
-            .await
-            .map_err(|e| dimension_error(e, url, &names))?;
-            report.extend(collections);
-        }
-        None => {
-            let dir = config.qdrant_dir();
-            let existed = [&names.agents, &names.tasks]
-                .iter()
-                .all(|name| dir.join(name).is_dir());
-            let vectors = open_vectors(config).await?;
-            vectors.flush().await?;
-            report.step(
-                format!(
-                    "Qdrant Edge {}: collections {} and {} {} ({}-dimensional, cosine, keyword indexes on agent_id and status)",
-                    dir.display(),
-                    names.agents,
-                    names.tasks,
-                    if existed { "already present" } else { "created" },
-                    vectors.dimension()
-                ),
-                !existed,
-            );
-        }
-    }
+    let dir = config.qdrant_dir();
+    let existed = [&names.agents, &names.tasks]
+        .iter()
+        .all(|name| dir.join(name).is_dir());
+    let vectors = open_vectors(config).await?;
+    vectors.flush().await?;
+    report.step(
+        format!(
+            "Qdrant Edge {}: collections {} and {} {} ({}-dimensional, cosine, keyword indexes on agent_id and status)",
+            dir.display(),
+            names.agents,
+            names.tasks,
+            if existed { "already present" } else { "created" },
+            vectors.dimension()
+        ),
+        !existed,
+    );
+    Ok(report)
+}
+
+/// A SurrealDB server and a Qdrant server to provision (what `vectadb
+/// provision` does with QDRANT_URL set, and what the operator does once a
+/// `VectaDB` resource's backends are up).
+#[derive(Debug, Clone)]
+pub struct ServerTargets {
+    pub surreal: SurrealConfig,
+    pub qdrant_url: String,
+    pub qdrant_api_key: Option<String>,
+    pub collections: CollectionNames,
+    pub embedding_dim: usize,
+}
+
+/// Provision a SurrealDB server and a Qdrant server, idempotently.
+pub async fn provision_servers(targets: &ServerTargets) -> Result<Provisioned, StartupError> {
+    let store = SurrealStore::connect(&targets.surreal).await?;
+    let mut report = provision_store(&store).await?;
+    let (_, collections) = RemoteQdrant::provision(
+        &targets.qdrant_url,
+        targets.qdrant_api_key.as_deref(),
+        &targets.collections,
+        targets.embedding_dim,
+        targets.surreal.timeout,
+    )
+    .await
+    .map_err(|e| dimension_error(e, &targets.qdrant_url, &targets.collections))?;
+    report.extend(collections);
     Ok(report)
 }
 

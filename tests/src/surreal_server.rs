@@ -23,7 +23,7 @@ pub struct SurrealServer {
     pub port: u16,
 }
 
-fn command(dir: &Path, port: u16) -> Command {
+fn command(dir: &Path, port: u16, user: &str, pass: &str) -> Command {
     let mut command = Command::new(workspace_binary(
         "surreal-test-server",
         "SURREAL_TEST_SERVER_BIN",
@@ -37,7 +37,7 @@ fn command(dir: &Path, port: u16) -> Command {
     command
         .arg("start")
         .args(["--bind", &format!("127.0.0.1:{port}")])
-        .args(["--user", USER, "--pass", PASS])
+        .args(["--user", user, "--pass", pass])
         .args(["--log", "warn", "--no-banner"])
         .arg(format!("surrealkv://{}", dir.join("data").display()));
     command
@@ -48,11 +48,17 @@ impl SurrealServer {
     /// when picked but may be taken before the server binds: then it exits
     /// and we retry on another.
     pub async fn start() -> SurrealServer {
+        SurrealServer::start_with_credentials(USER, PASS).await
+    }
+
+    /// Start a server whose root user is `user` / `pass`.
+    pub async fn start_with_credentials(user: &str, pass: &str) -> SurrealServer {
         let mut failures = Vec::new();
         for _ in 0..3 {
             let port = free_port();
+            let (user, pass) = (user.to_string(), pass.to_string());
             let process = ChildServer::spawn(tempfile::tempdir().expect("tempdir"), move |dir| {
-                command(dir, port)
+                command(dir, port, &user, &pass)
             });
             let mut server = SurrealServer { process, port };
             match server.wait_ready().await {

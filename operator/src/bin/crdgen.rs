@@ -1,0 +1,6 @@
+//! Prints the `VectaDB` CRD (what `crds/vectadb.yaml` holds).
+#![forbid(unsafe_code)]
+
+fn main() {
+    print!("{}", vectadb_operator::crd::crd_yaml());
+}

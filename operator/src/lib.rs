@@ -1,0 +1,28 @@
+//! The VectaDB Kubernetes operator.
+//!
+//! Where things live:
+//! - `crd`: the `VectaDB` custom resource (spec, defaults, status);
+//!   `validate`: checks that name the offending field.
+//! - `names`: object names, labels and owner references;
+//!   `objects`: the Kubernetes objects built from a resource (pure);
+//!   `credentials`: generated or referenced Secrets.
+//! - `apply`: server-side apply that sends nothing when nothing changed.
+//! - `provision`: schema and collections, with `vectadb provision`'s code.
+//! - `status`: conditions and phase; `controller`: reconcile, cleanup,
+//!   error policy and the watch loop; `metrics`: `/metrics` and `/health`.
+//! - `config`: the operator binary's flags. `operator/rbac.yaml` lists the
+//!   permissions all of this needs.
+#![forbid(unsafe_code)]
+
+pub mod apply;
+pub mod config;
+pub mod controller;
+pub mod crd;
+pub mod credentials;
+pub mod error;
+pub mod metrics;
+pub mod names;
+pub mod objects;
+pub mod provision;
+pub mod status;
+pub mod validate;

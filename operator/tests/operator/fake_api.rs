@@ -1,0 +1,406 @@
+//! An in-memory Kubernetes API server under a real `kube::Client` (a tower
+//! service): it stores objects by path, answers GET/LIST/POST/PATCH
+//! (server-side apply, merge and JSON patch)/DELETE as the API server does
+//! for the calls the operator makes, honours finalizers and the status
+//! subresource, and records every call so tests can assert on the exact
+//! requests and objects.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use http::{Request, Response, StatusCode};
+use kube::client::Body;
+use serde_json::{json, Value};
+
+/// One request the client sent.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub content_type: Option<String>,
+    pub body: Option<Value>,
+}
+
+impl Call {
+    pub fn is_write(&self) -> bool {
+        self.method != "GET"
+    }
+
+    /// The RBAC verb this call needs.
+    pub fn verb(&self) -> &'static str {
+        let target = Target::parse(&self.path).expect("a resource path");
+        match (self.method.as_str(), target.name.is_some()) {
+            ("GET", true) => "get",
+            ("GET", false) if self.query.contains("watch=") => "watch",
+            ("GET", false) => "list",
+            ("POST", _) => "create",
+            ("PATCH", _) => "patch",
+            ("PUT", _) => "update",
+            ("DELETE", true) => "delete",
+            ("DELETE", false) => "deletecollection",
+            (other, _) => panic!("unexpected method {other}"),
+        }
+    }
+
+    /// `(api group, resource[/subresource])`, as RBAC rules name them.
+    pub fn resource(&self) -> (String, String) {
+        let target = Target::parse(&self.path).expect("a resource path");
+        let resource = match target.sub {
+            Some(sub) => format!("{}/{sub}", target.plural),
+            None => target.plural,
+        };
+        (target.group, resource)
+    }
+}
+
+/// What a path addresses.
+#[derive(Debug, Clone)]
+struct Target {
+    group: String,
+    plural: String,
+    collection: String,
+    name: Option<String>,
+    sub: Option<String>,
+}
+
+impl Target {
+    fn parse(path: &str) -> Option<Target> {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let group = match *segments.first()? {
+            "api" => String::new(),
+            "apis" => segments.get(1)?.to_string(),
+            _ => return None,
+        };
+        let ns_at = segments.iter().position(|s| *s == "namespaces")?;
+        let plural = segments.get(ns_at + 2)?.to_string();
+        Some(Target {
+            group,
+            plural,
+            collection: format!("/{}", segments[..ns_at + 3].join("/")),
+            name: segments.get(ns_at + 3).map(|s| s.to_string()),
+            sub: segments.get(ns_at + 4).map(|s| s.to_string()),
+        })
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Object path → object.
+    objects: BTreeMap<String, Value>,
+    calls: Vec<Call>,
+    version: u64,
+}
+
+/// The fake API server; clones share state.
+#[derive(Clone, Default)]
+pub struct FakeApi {
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeApi {
+    pub fn new() -> FakeApi {
+        FakeApi::default()
+    }
+
+    /// A client whose every request this fake answers.
+    pub fn client(&self) -> kube::Client {
+        let fake = self.clone();
+        let service = tower::service_fn(move |request: Request<Body>| {
+            let fake = fake.clone();
+            async move { Ok::<_, Infallible>(fake.handle(request).await) }
+        });
+        kube::Client::new(service, "default")
+    }
+
+    /// Every call so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// The calls so far, forgetting them.
+    pub fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(&mut self.state.lock().unwrap().calls)
+    }
+
+    /// The object at `path` (`/apis/apps/v1/namespaces/ns/statefulsets/x`).
+    pub fn get(&self, path: &str) -> Option<Value> {
+        self.state.lock().unwrap().objects.get(path).cloned()
+    }
+
+    /// Objects under a collection path, by name.
+    pub fn list(&self, collection: &str) -> BTreeMap<String, Value> {
+        let prefix = format!("{collection}/");
+        self.state
+            .lock()
+            .unwrap()
+            .objects
+            .iter()
+            .filter(|(path, _)| path.starts_with(&prefix))
+            .map(|(path, object)| (path[prefix.len()..].to_string(), object.clone()))
+            .collect()
+    }
+
+    /// Create an object as `kubectl create` would (uid, generation...).
+    pub fn create(&self, collection: &str, object: Value) -> Value {
+        let mut state = self.state.lock().unwrap();
+        create(&mut state, collection, object).expect("object created")
+    }
+
+    /// Change a stored object in place (what kubelet or a user would do);
+    /// bumps its resourceVersion.
+    pub fn update(&self, path: &str, change: impl FnOnce(&mut Value)) {
+        let mut state = self.state.lock().unwrap();
+        state.version += 1;
+        let version = state.version;
+        let object = state
+            .objects
+            .get_mut(path)
+            .unwrap_or_else(|| panic!("no object at {path}"));
+        change(object);
+        object["metadata"]["resourceVersion"] = json!(version.to_string());
+    }
+
+    async fn handle(&self, request: Request<Body>) -> Response<Body> {
+        let method = request.method().to_string();
+        let path = request.uri().path().to_string();
+        let query = request.uri().query().unwrap_or("").to_string();
+        let content_type = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = request
+            .into_body()
+            .collect_bytes()
+            .await
+            .expect("request body");
+        let body: Option<Value> = (!bytes.is_empty())
+            .then(|| serde_json::from_slice(&bytes).expect("request bodies are JSON"));
+        let call = Call {
+            method,
+            path,
+            query,
+            content_type,
+            body,
+        };
+        let mut state = self.state.lock().unwrap();
+        state.calls.push(call.clone());
+        let (status, value) = match serve(&mut state, &call) {
+            Ok(value) => (StatusCode::OK, value),
+            Err((status, message)) => (status, failure(status, &message)),
+        };
+        Response::builder()
+            .status(status)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_vec(&value).unwrap()))
+            .unwrap()
+    }
+}
+
+type Served = Result<Value, (StatusCode, String)>;
+
+fn failure(status: StatusCode, message: &str) -> Value {
+    let reason = match status {
+        StatusCode::NOT_FOUND => "NotFound",
+        StatusCode::CONFLICT => "AlreadyExists",
+        StatusCode::UNPROCESSABLE_ENTITY => "Invalid",
+        _ => "BadRequest",
+    };
+    json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {},
+        "status": "Failure", "message": message, "reason": reason, "code": status.as_u16()
+    })
+}
+
+fn serve(state: &mut State, call: &Call) -> Served {
+    let target = Target::parse(&call.path)
+        .ok_or((StatusCode::NOT_FOUND, format!("no route {}", call.path)))?;
+    let query = query_params(&call.query);
+    let selector = query.get("labelSelector").cloned().unwrap_or_default();
+    let object_path = |name: &str| format!("{}/{name}", target.collection);
+    match (call.method.as_str(), &target.name) {
+        ("GET", Some(name)) => state
+            .objects
+            .get(&object_path(name))
+            .cloned()
+            .ok_or((StatusCode::NOT_FOUND, format!("{name} not found"))),
+        ("GET", None) => Ok(json!({
+            "kind": "List", "apiVersion": "v1",
+            "metadata": { "resourceVersion": state.version.to_string() },
+            "items": matching(state, &target.collection, &selector)
+                .into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        })),
+        ("POST", None) => create(
+            state,
+            &target.collection,
+            call.body.clone().unwrap_or_default(),
+        ),
+        ("PATCH", Some(name)) => patch(state, &object_path(name), &target, call),
+        ("DELETE", Some(name)) => delete(state, &object_path(name)),
+        ("DELETE", None) => {
+            let doomed = matching(state, &target.collection, &selector);
+            let mut items = Vec::new();
+            for (path, _) in doomed {
+                items.push(delete(state, &path)?);
+            }
+            Ok(json!({ "kind": "List", "apiVersion": "v1", "metadata": {}, "items": items }))
+        }
+        (method, _) => Err((
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} {}", call.path),
+        )),
+    }
+}
+
+fn query_params(query: &str) -> BTreeMap<String, String> {
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// Objects in `collection` whose labels match `selector` (`k=v,k2=v2`).
+fn matching(state: &State, collection: &str, selector: &str) -> Vec<(String, Value)> {
+    let wanted: Vec<(&str, &str)> = selector
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.split_once('=').expect("equality selectors only"))
+        .collect();
+    let prefix = format!("{collection}/");
+    state
+        .objects
+        .iter()
+        .filter(|(path, _)| path.starts_with(&prefix) && !path[prefix.len()..].contains('/'))
+        .filter(|(_, object)| {
+            wanted
+                .iter()
+                .all(|(k, v)| object["metadata"]["labels"][*k].as_str() == Some(*v))
+        })
+        .map(|(p, o)| (p.clone(), o.clone()))
+        .collect()
+}
+
+fn create(state: &mut State, collection: &str, mut object: Value) -> Served {
+    let name = object["metadata"]["name"]
+        .as_str()
+        .ok_or((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "metadata.name is required".to_string(),
+        ))?
+        .to_string();
+    let path = format!("{collection}/{name}");
+    if state.objects.contains_key(&path) {
+        return Err((StatusCode::CONFLICT, format!("{name} already exists")));
+    }
+    state.version += 1;
+    let meta = &mut object["metadata"];
+    meta["uid"] = json!(format!("uid-{}", state.version));
+    meta["resourceVersion"] = json!(state.version.to_string());
+    meta["generation"] = json!(1);
+    meta["creationTimestamp"] = json!("2026-11-28T12:00:00Z");
+    if let Some(ns) = collection
+        .split('/')
+        .skip_while(|s| *s != "namespaces")
+        .nth(1)
+    {
+        meta["namespace"] = json!(ns);
+    }
+    state.objects.insert(path, object.clone());
+    Ok(object)
+}
+
+fn patch(state: &mut State, path: &str, target: &Target, call: &Call) -> Served {
+    let body = call.body.clone().unwrap_or_default();
+    let content_type = call.content_type.as_deref().unwrap_or("");
+    let Some(live) = state.objects.get(path).cloned() else {
+        if content_type.starts_with("application/apply-patch") && target.sub.is_none() {
+            return create(state, &target.collection, body);
+        }
+        return Err((StatusCode::NOT_FOUND, format!("{path} not found")));
+    };
+    let mut next = live.clone();
+    if content_type.starts_with("application/apply-patch") {
+        // The operator is the only field manager: what it applies replaces
+        // its fields; the server's own metadata and the status stay.
+        for (key, value) in body.as_object().expect("an object") {
+            match key.as_str() {
+                "metadata" => {
+                    for field in ["labels", "annotations", "ownerReferences"] {
+                        if let Some(v) = value.get(field) {
+                            next["metadata"][field] = v.clone();
+                        }
+                    }
+                }
+                "status" => {}
+                _ => next[key] = value.clone(),
+            }
+        }
+    } else if content_type.starts_with("application/merge-patch") {
+        json_patch::merge(&mut next, &body);
+    } else if content_type.starts_with("application/json-patch") {
+        let mut operations: json_patch::Patch =
+            serde_json::from_value(body).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
+        // The API server's JSON patch (evanphx/json-patch) passes a test
+        // for null at a path that does not exist; kube's finalizer helper
+        // relies on it.
+        operations.0.retain(|op| match op {
+            json_patch::PatchOperation::Test(test) => {
+                !(test.value.is_null() && next.pointer(test.path.as_str()).is_none())
+            }
+            _ => true,
+        });
+        json_patch::patch(&mut next, &operations)
+            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    } else {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("content type {content_type}"),
+        ));
+    }
+    // The status subresource changes only the status; the main resource
+    // never changes it.
+    if target.sub.as_deref() == Some("status") {
+        let status = next["status"].clone();
+        next = live.clone();
+        next["status"] = status;
+    } else if live.get("status").is_some() {
+        next["status"] = live["status"].clone();
+    }
+    if next.get("spec") != live.get("spec") {
+        let generation = live["metadata"]["generation"].as_i64().unwrap_or(1);
+        next["metadata"]["generation"] = json!(generation + 1);
+    }
+    state.version += 1;
+    next["metadata"]["resourceVersion"] = json!(state.version.to_string());
+    let finished = next["metadata"].get("deletionTimestamp").is_some()
+        && next["metadata"]["finalizers"]
+            .as_array()
+            .is_none_or(|f| f.is_empty());
+    if finished {
+        state.objects.remove(path);
+    } else {
+        state.objects.insert(path.to_string(), next.clone());
+    }
+    Ok(next)
+}
+
+fn delete(state: &mut State, path: &str) -> Served {
+    let mut object = state
+        .objects
+        .get(path)
+        .cloned()
+        .ok_or((StatusCode::NOT_FOUND, format!("{path} not found")))?;
+    let has_finalizers = object["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| !f.is_empty());
+    state.version += 1;
+    if has_finalizers {
+        object["metadata"]["deletionTimestamp"] = json!("2026-11-28T13:00:00Z");
+        object["metadata"]["resourceVersion"] = json!(state.version.to_string());
+        state.objects.insert(path.to_string(), object.clone());
+    } else {
+        state.objects.remove(path);
+    }
+    Ok(object)
+}
