@@ -8,12 +8,14 @@ cd "$(dirname "$0")/.."
 export MODELS_DIR="${MODELS_DIR:-$PWD/models}"
 python3 scripts/fetch-models.py "$MODELS_DIR"
 
-# Python onnxruntime on the same model file: the reference vectors.
+# Python onnxruntime on the same model file: the reference vectors; the real
+# Helm engine and the Kubernetes schemas for the deployment tests.
 venv="${VECTADB_TEST_VENV:-$PWD/.venv-test}"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/parity/requirements.txt
+"$venv/bin/pip" install --quiet --disable-pip-version-check \
+    -r tests/parity/requirements.txt -r tests/deploy/requirements.txt
 export VECTADB_TEST_PYTHON="$venv/bin/python"
 
 # The remote-backend tests run a real Qdrant server (QDRANT_BIN, else the
@@ -34,6 +36,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 # The restart/crash tests run the real binary, the remote tests the SurrealDB
 # test server: build every binary with the tests.
 cargo build --workspace --bins --tests
+# The Helm charts, docker-compose.yml and the container build files: lint,
+# render, validate against Kubernetes' schemas, settings against the binaries.
+"$venv/bin/python" -m pytest -q -p no:cacheprovider tests/deploy
 # nextest runs each test in its own process, in parallel; cargo test otherwise.
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --no-fail-fast
