@@ -7,8 +7,7 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-# The whole workspace in one profile, so features unify as in CI.
-RUN cargo build --release --locked --workspace --bins \
+RUN cargo build --release --locked -p vectadb --bin vectadb \
     && cp target/release/vectadb /vectadb
 
 FROM python:3.12-slim-bookworm AS models

@@ -5,7 +5,7 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --workspace --bins \
+RUN cargo build --release --locked -p vectadb-operator --bin vectadb-operator \
     && cp target/release/vectadb-operator /vectadb-operator
 
 FROM debian:bookworm-slim

@@ -857,30 +857,30 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError> {
-        // Tasks by the agent->runs->task edges; each chain's thoughts and
-        // each task's logs by their indexed fields, in order.
+        // Four reads, each one index range (the agent by id; its tasks,
+        // thoughts and logs by their agent_id indexes), grouped here: no
+        // sub-select per task.
         let sql = format!(
-            "SELECT
-                 {{ {agent} }} AS agent,
-                 (SELECT {task},
-                     (SELECT {thought} FROM thought WHERE chain = string::concat($id, '/', $parent.id)
-                         ORDER BY step) AS thoughts,
-                     (SELECT {log} FROM log WHERE task_id = $parent.id ORDER BY timestamp, id) AS logs
-                  FROM ->runs->task ORDER BY created_at, id) AS tasks,
-                 (SELECT {thought} FROM thought WHERE chain = string::concat($id, '/') ORDER BY step) AS thoughts,
-                 (SELECT {log} FROM log WHERE agent_id = $id AND task_id = NONE ORDER BY timestamp, id) AS logs
-             FROM type::record('agent', $id);",
-            agent = AGENT_OBJECT,
+            "SELECT {agent} FROM type::record('agent', $id);
+             SELECT {task} FROM task WHERE agent_id = $id ORDER BY created_at, id;
+             SELECT {thought} FROM thought WHERE agent_id = $id ORDER BY step;
+             SELECT {log} FROM log WHERE agent_id = $id ORDER BY timestamp, id;",
+            agent = AGENT_FIELDS,
             task = TASK_FIELDS,
             thought = THOUGHT_FIELDS,
             log = LOG_FIELDS,
         );
         let mut response = self.run(&sql, json!({ "id": agent_id })).await?;
-        let value = take_json(&mut response, 0)?;
-        let Some(row) = value.as_array().and_then(|rows| rows.first()).cloned() else {
+        let Some(agent) = take_rows::<Agent>(&mut response, 0, "agent")?
+            .into_iter()
+            .next()
+        else {
             return Ok(None);
         };
-        decode_trace(row).map(Some)
+        let tasks: Vec<Task> = take_rows(&mut response, 1, "task")?;
+        let thoughts: Vec<Thought> = take_rows(&mut response, 2, "thought")?;
+        let logs: Vec<Log> = take_rows(&mut response, 3, "log")?;
+        Ok(Some(assemble_trace(agent, tasks, thoughts, logs)))
     }
 
     async fn count(&self, table: Table) -> Result<u64, StoreError> {
@@ -897,10 +897,6 @@ impl DocumentStore for SurrealStore {
         self.run("RETURN 1;", json!({})).await.map(|_| ())
     }
 }
-
-/// The agent's own fields as an object literal (for the trace query).
-const AGENT_OBJECT: &str = "id: record::id(id), role: role, goal: goal, metadata: metadata, \
-     created_at: created_at, updated_at: updated_at";
 
 /// The chain a thought belongs to: its agent's thoughts within one task, or
 /// outside any task. Unique with the step, so two writers cannot both take
@@ -923,53 +919,45 @@ fn already_exists(error: StoreError, table: &'static str, id: &str) -> StoreErro
     }
 }
 
-fn decode_trace(row: Value) -> Result<Trace, StoreError> {
-    let mut row = match row {
-        Value::Object(map) => map,
-        _ => {
-            return Err(StoreError::Decode {
-                table: "agent",
-                message: "trace row is not an object".into(),
-            })
+/// A trace from an agent's tasks (in creation order), thoughts (in step
+/// order) and logs (in time order): each thought and log under its task,
+/// or under the agent when it has none.
+fn assemble_trace(agent: Agent, tasks: Vec<Task>, thoughts: Vec<Thought>, logs: Vec<Log>) -> Trace {
+    let mut by_task: std::collections::HashMap<String, (Vec<Thought>, Vec<Log>)> = tasks
+        .iter()
+        .map(|t| (t.id.clone(), Default::default()))
+        .collect();
+    let mut agent_thoughts = Vec::new();
+    let mut agent_logs = Vec::new();
+    for thought in thoughts {
+        match thought.task_id.as_ref().and_then(|t| by_task.get_mut(t)) {
+            Some(group) => group.0.push(thought),
+            None if thought.task_id.is_none() => agent_thoughts.push(thought),
+            None => {}
         }
-    };
-    let mut take = |key: &str| row.remove(key).unwrap_or(Value::Null);
-    let agent = decode("agent", take("agent"))?;
-    let thoughts = decode_list("thought", take("thoughts"))?;
-    let logs = decode_list("log", take("logs"))?;
-    let tasks = match take("tasks") {
-        Value::Array(tasks) => tasks
-            .into_iter()
-            .map(|task| {
-                let mut task: Map<String, Value> = match task {
-                    Value::Object(m) => m,
-                    _ => Map::new(),
-                };
-                let thoughts = decode_list("thought", task.remove("thoughts").unwrap_or_default())?;
-                let logs = decode_list("log", task.remove("logs").unwrap_or_default())?;
-                Ok(crate::domain::TraceTask {
-                    task: decode("task", Value::Object(task))?,
-                    thoughts,
-                    logs,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?,
-        _ => Vec::new(),
-    };
-    Ok(Trace {
+    }
+    for log in logs {
+        match log.task_id.as_ref().and_then(|t| by_task.get_mut(t)) {
+            Some(group) => group.1.push(log),
+            None if log.task_id.is_none() => agent_logs.push(log),
+            None => {}
+        }
+    }
+    let tasks = tasks
+        .into_iter()
+        .map(|task| {
+            let (thoughts, logs) = by_task.remove(&task.id).unwrap_or_default();
+            crate::domain::TraceTask {
+                task,
+                thoughts,
+                logs,
+            }
+        })
+        .collect();
+    Trace {
         agent,
         tasks,
-        thoughts,
-        logs,
-    })
-}
-
-fn decode_list<T: DeserializeOwned>(
-    table: &'static str,
-    value: Value,
-) -> Result<Vec<T>, StoreError> {
-    match value {
-        Value::Array(items) => items.into_iter().map(|v| decode(table, v)).collect(),
-        _ => Ok(Vec::new()),
+        thoughts: agent_thoughts,
+        logs: agent_logs,
     }
 }
