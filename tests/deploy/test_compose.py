@@ -1,5 +1,6 @@
 """docker-compose.yml and the container build files: their settings are the
 programs' settings, and their health checks work against the real servers."""
+import contextlib
 import os
 import re
 import socket
@@ -66,20 +67,25 @@ def test_start_order_and_health_checks():
     assert SERVICES["api"]["ports"] == ["127.0.0.1:8080:8080"], "loopback only by default"
 
 
+@contextlib.contextmanager
+def running(command: list, env: dict, cwd=None):
+    """A server process for the length of the block, killed after."""
+    server = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        server.kill()
+        server.wait()
+
+
 @pytest.fixture
 def surreal_port():
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURREAL_")}
-    with tempfile.TemporaryDirectory() as _:
-        server = subprocess.Popen(
-            [str(binary("surreal-test-server")), "start", "--bind", f"127.0.0.1:{port}",
-             "--user", "root", "--pass", "root", "--no-banner", "memory"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            yield port
-        finally:
-            server.kill()
-            server.wait()
+    command = [str(binary("surreal-test-server")), "start", "--bind", f"127.0.0.1:{port}",
+               "--user", "root", "--pass", "root", "--no-banner", "memory"]
+    with running(command, env):
+        yield port
 
 
 def test_surrealdb_health_check_works(surreal_port):
@@ -105,13 +111,8 @@ def qdrant_port():
         env = dict(os.environ, QDRANT__SERVICE__HOST="127.0.0.1", QDRANT__SERVICE__HTTP_PORT=str(http),
                    QDRANT__SERVICE__GRPC_PORT=str(grpc), QDRANT__STORAGE__STORAGE_PATH=storage,
                    QDRANT__TELEMETRY_DISABLED="true")
-        server = subprocess.Popen([QDRANT_BIN], env=env, cwd=storage,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
+        with running([QDRANT_BIN], env, cwd=storage):
             yield http
-        finally:
-            server.kill()
-            server.wait()
 
 
 def test_qdrant_health_check_works(qdrant_port):

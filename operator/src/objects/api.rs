@@ -9,8 +9,7 @@ use k8s_openapi::api::autoscaling::v2::{
     MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    Container, EmptyDirVolumeSource, PodSpec, PodTemplateSpec, Probe, Service, TCPSocketAction,
-    Volume, VolumeMount,
+    Container, EmptyDirVolumeSource, PodSpec, PodTemplateSpec, Service, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -18,7 +17,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{
     container_security, env, http_probe, pod_security, port, qdrant, resources_or, secret_env,
-    service, surrealdb, Cluster, API_PORT,
+    service, surrealdb, tcp_probe, Cluster, API_PORT,
 };
 use crate::crd::{ServiceType, VectaDB};
 use crate::names::{owned_meta, Component, Names};
@@ -80,24 +79,8 @@ pub fn deployment(db: &VectaDB, credentials: &Credentials, cluster: &Cluster) ->
         // Ready when both backends answer; alive while it accepts
         // connections (a backend outage must not restart every pod).
         readiness_probe: Some(http_probe("/health", "http", 5, 3)),
-        liveness_probe: Some(Probe {
-            tcp_socket: Some(TCPSocketAction {
-                port: IntOrString::String("http".into()),
-                ..TCPSocketAction::default()
-            }),
-            period_seconds: Some(10),
-            failure_threshold: Some(3),
-            ..Probe::default()
-        }),
-        startup_probe: Some(Probe {
-            tcp_socket: Some(TCPSocketAction {
-                port: IntOrString::String("http".into()),
-                ..TCPSocketAction::default()
-            }),
-            period_seconds: Some(2),
-            failure_threshold: Some(30),
-            ..Probe::default()
-        }),
+        liveness_probe: Some(tcp_probe("http", 10, 3)),
+        startup_probe: Some(tcp_probe("http", 2, 30)),
         resources: Some(resources_or(&spec.resources, "500m", "512Mi", "1Gi")),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![VolumeMount {

@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
     PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec,
     Probe, ResourceRequirements, SecretKeySelector, SecurityContext, Service, ServicePort,
-    ServiceSpec, VolumeResourceRequirements,
+    ServiceSpec, TCPSocketAction, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -97,6 +97,18 @@ pub fn http_probe(path: &str, port: &str, period: i32, failures: i32) -> Probe {
         period_seconds: Some(period),
         failure_threshold: Some(failures),
         timeout_seconds: Some(3),
+        ..Probe::default()
+    }
+}
+
+pub fn tcp_probe(port: &str, period: i32, failures: i32) -> Probe {
+    Probe {
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::String(port.into()),
+            ..TCPSocketAction::default()
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(failures),
         ..Probe::default()
     }
 }
