@@ -185,6 +185,10 @@ impl FakeApi {
             content_type,
             body,
         };
+        if call.query.contains("watch=true") {
+            self.state.lock().unwrap().calls.push(call.clone());
+            return self.watch(&call).await;
+        }
         let mut state = self.state.lock().unwrap();
         state.calls.push(call.clone());
         let (status, value) = match serve(&mut state, &call) {
@@ -195,6 +199,48 @@ impl FakeApi {
             .status(status)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(Body::from(serde_json::to_vec(&value).unwrap()))
+            .unwrap()
+    }
+}
+
+impl FakeApi {
+    /// A watch: the objects of the collection (matching its label selector)
+    /// changed since the watch's resourceVersion, as MODIFIED events; when
+    /// none has, an empty stream after a pause (the watcher then watches
+    /// again), as a watch that times out would.
+    async fn watch(&self, call: &Call) -> Response<Body> {
+        let target = Target::parse(&call.path).expect("a collection path");
+        let query = query_params(&call.query);
+        let since: u64 = query
+            .get("resourceVersion")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let selector = query.get("labelSelector").cloned().unwrap_or_default();
+        let mut lines = Vec::new();
+        for _ in 0..4 {
+            {
+                let state = self.state.lock().unwrap();
+                for (_, object) in matching(&state, &target.collection, &selector) {
+                    let version: u64 = object["metadata"]["resourceVersion"]
+                        .as_str()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    if version > since {
+                        let event = json!({ "type": "MODIFIED", "object": object });
+                        lines.extend(serde_json::to_vec(&event).unwrap());
+                        lines.push(b'\n');
+                    }
+                }
+            }
+            if !lines.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Response::builder()
+            .status(StatusCode::OK)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Body::from(lines))
             .unwrap()
     }
 }

@@ -78,3 +78,60 @@ async fn metrics_count_reconciles() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_watch_loop_reconciles_what_it_finds() {
+    let h = Harness::new("demo", json!({}));
+    let ctx = h.ctx.clone();
+    let running =
+        tokio::spawn(async move { vectadb_operator::controller::run(ctx, Some(super::NS)).await });
+    // The controller lists and watches VectaDBs (and the StatefulSets and
+    // Deployments it owns), then reconciles `demo`: finalizer, then objects.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while h.names("statefulsets").len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing reconciled after {} calls",
+            h.fake.calls().len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    running.abort();
+    assert!(h.metrics.watching.load(Ordering::Relaxed));
+    assert_eq!(
+        h.resource().metadata.finalizers,
+        Some(vec![vectadb_operator::controller::FINALIZER.to_string()])
+    );
+    assert_eq!(
+        h.status().phase,
+        Some(vectadb_operator::crd::Phase::Pending)
+    );
+    let watched: BTreeSet<String> = h
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.query.contains("watch=true"))
+        .map(|c| c.resource().1)
+        .collect();
+    assert_eq!(
+        watched,
+        BTreeSet::from([
+            "vectadbs".into(),
+            "statefulsets".into(),
+            "deployments".into()
+        ])
+    );
+    let owned_watch = h
+        .fake
+        .calls()
+        .into_iter()
+        .find(|c| c.query.contains("watch=true") && c.path.ends_with("/statefulsets"))
+        .unwrap();
+    assert!(
+        owned_watch
+            .query
+            .contains("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dvectadb-operator"),
+        "{}",
+        owned_watch.query
+    );
+}
