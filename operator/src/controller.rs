@@ -244,44 +244,49 @@ async fn apply(db: &VectaDB, ctx: &Context) -> Result<Action> {
         endpoint: None,
         provisioned: None,
     };
-    if observed.surrealdb.ok && observed.qdrant.ok {
-        let wanted = provision::wanted(db);
-        if provision::needed(db) {
-            let targets = ctx
-                .endpoints
-                .targets(db, &credentials, ctx.provision_timeout);
-            match provision::run(&targets).await {
-                Ok(report) => {
-                    ctx.metrics.provisionings.with_label_values(&["ok"]).inc();
-                    ctx.event(
-                        db,
-                        EventType::Normal,
-                        ("Provisioned", "Provision"),
-                        report.lines.join("; "),
-                        None,
-                    )
-                    .await;
-                    observed.provisioned = Some(wanted.clone());
-                }
-                Err(error) => {
-                    ctx.metrics
-                        .provisionings
-                        .with_label_values(&["error"])
-                        .inc();
-                    observed.schema = Check::not_yet("ProvisioningFailed", error.to_string());
-                    set_status(ctx, db, observed.status(db)).await?;
-                    ctx.event(
-                        db,
-                        EventType::Warning,
-                        ("ProvisioningFailed", "Provision"),
-                        error.to_string(),
-                        None,
-                    )
-                    .await;
-                    return Err(error);
-                }
+    // Provisioning needs both servers up; once done (for this schema and
+    // layout) the API is managed whatever the servers' state, so an outage
+    // of a server pod does not freeze changes to the API.
+    let wanted = provision::wanted(db);
+    let mut provisioned = !provision::needed(db);
+    if !provisioned && observed.surrealdb.ok && observed.qdrant.ok {
+        let targets = ctx
+            .endpoints
+            .targets(db, &credentials, ctx.provision_timeout);
+        match provision::run(&targets).await {
+            Ok(report) => {
+                ctx.metrics.provisionings.with_label_values(&["ok"]).inc();
+                ctx.event(
+                    db,
+                    EventType::Normal,
+                    ("Provisioned", "Provision"),
+                    report.lines.join("; "),
+                    None,
+                )
+                .await;
+                observed.provisioned = Some(wanted.clone());
+                provisioned = true;
+            }
+            Err(error) => {
+                ctx.metrics
+                    .provisionings
+                    .with_label_values(&["error"])
+                    .inc();
+                observed.schema = Check::not_yet("ProvisioningFailed", error.to_string());
+                set_status(ctx, db, observed.status(db)).await?;
+                ctx.event(
+                    db,
+                    EventType::Warning,
+                    ("ProvisioningFailed", "Provision"),
+                    error.to_string(),
+                    None,
+                )
+                .await;
+                return Err(error);
             }
         }
+    }
+    if provisioned {
         observed.schema = Check::ok(
             "Provisioned",
             format!(

@@ -516,7 +516,38 @@ async fn new_resource_to_ready_then_unchanged_and_changed_specs() {
     assert!(h.reasons().contains(&"Updated".to_string()));
     calls.extend(changed);
 
-    // 7. Deleted with dataOnDelete: Delete (covers the cleanup calls too).
+    // 7. A SurrealDB pod goes down: Pending, the schema stays provisioned
+    //    (not redone), and the API is still managed (a change applies).
+    h.fake
+        .update(&object_path("statefulsets", "demo-surrealdb"), |set| {
+            set["status"]["readyReplicas"] = json!(0);
+        });
+    h.edit_spec(|spec| spec["api"]["maxReplicas"] = json!(7));
+    h.reconcile().await.unwrap();
+    assert_eq!(h.status().phase, Some(Phase::Pending));
+    assert_eq!(
+        condition_state(&h, SURREALDB_READY),
+        ("False".into(), "PodsStarting".into())
+    );
+    assert_eq!(
+        condition_state(&h, SCHEMA_PROVISIONED),
+        ("True".into(), "Provisioned".into())
+    );
+    assert_eq!(
+        condition_state(&h, READY),
+        ("False".into(), "PodsStarting".into())
+    );
+    assert_eq!(
+        h.object("horizontalpodautoscalers", "demo-api")["spec"]["maxReplicas"],
+        7
+    );
+    h.pods_ready("demo-surrealdb");
+    h.reconcile().await.unwrap();
+    assert_eq!(h.status().phase, Some(Phase::Ready));
+    assert_eq!(h.metrics.provisionings.with_label_values(&["ok"]).get(), 1);
+    calls.extend(h.fake.take_calls());
+
+    // 8. Deleted with dataOnDelete: Delete (covers the cleanup calls too).
     h.edit_spec(|spec| spec["dataOnDelete"] = json!("Delete"));
     h.reconcile().await.unwrap();
     h.delete();
