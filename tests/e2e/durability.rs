@@ -138,7 +138,11 @@ async fn provision_and_repair_commands() {
         finished.stdout
     };
     let first = run(&["provision"]);
-    assert!(first.contains("schema version 1 created"), "{first}");
+    let version = vectadb::store::schema::SCHEMA_VERSION;
+    assert!(
+        first.contains(&format!("schema version {version} created")),
+        "{first}"
+    );
     assert!(
         first.contains("collections agents and tasks created (384-dimensional"),
         "{first}"
@@ -146,7 +150,7 @@ async fn provision_and_repair_commands() {
     assert!(first.contains("provisioned: changes applied"), "{first}");
     let second = run(&["provision"]);
     assert!(
-        second.contains("schema version 1 already in place"),
+        second.contains(&format!("schema version {version} already in place")),
         "{second}"
     );
     assert!(

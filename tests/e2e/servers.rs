@@ -262,3 +262,61 @@ async fn a_dropped_connection_is_retried_not_reported() {
         assert_eq!(hits["results"][0]["id"], id, "round {round}: {hits}");
     }
 }
+
+#[tokio::test]
+async fn provision_upgrades_a_version_1_database_and_keeps_its_data() {
+    use vectadb::store::DocumentStore;
+    let servers = Servers::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = servers.configure(test_config(dir.path()));
+    let store = SurrealStore::connect(&config.surreal()).await.unwrap();
+    vectadb::app::provision_store(&store).await.unwrap();
+
+    // What version 1 left behind: an agent, a log and its `emits` edge.
+    let raw = surrealdb::engine::any::connect(servers.surreal.url())
+        .await
+        .unwrap();
+    raw.signin(surrealdb::opt::auth::Root {
+        username: vectadb_tests::surreal_server::USER.into(),
+        password: vectadb_tests::surreal_server::PASS.into(),
+    })
+    .await
+    .unwrap();
+    raw.use_ns(&config.surreal_namespace)
+        .use_db(&config.surreal_database)
+        .await
+        .unwrap();
+    raw.query(
+        "CREATE agent:old SET role = 'r', goal = 'g', metadata = {}, created_at = time::now(), updated_at = time::now();
+         CREATE log:old SET agent_id = 'old', level = 'info', message = 'm', metadata = {}, timestamp = time::now();
+         DEFINE TABLE emits TYPE RELATION FROM agent | task | thought TO log ENFORCED;
+         RELATE agent:old->emits->log:old;",
+    )
+    .await
+    .unwrap()
+    .check()
+    .unwrap();
+    store.record_schema_version(1).await.unwrap();
+    assert!(store.describe().await.unwrap()["tables"]["emits"].is_object());
+
+    // `serve` refuses it until it is provisioned; provisioning upgrades it.
+    let refused = vectadb::app::prepare_store(&store, false)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("version 1"), "{refused}");
+    let report = vectadb::app::provision_store(&store).await.unwrap();
+    assert!(report.changed);
+    assert!(
+        report.lines[0].contains(&format!(
+            "schema upgraded from version 1 to {SCHEMA_VERSION}"
+        )),
+        "{report:?}"
+    );
+    assert!(store.describe().await.unwrap()["tables"]["emits"].is_null());
+    assert_eq!(store.schema_version().await.unwrap(), Some(SCHEMA_VERSION));
+    vectadb::app::prepare_store(&store, false).await.unwrap();
+    assert!(store.get_agent("old").await.unwrap().is_some());
+    let logs = store.get_logs(&["old".to_string()]).await.unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].message, "m");
+}

@@ -9,8 +9,9 @@ use super::StoreError;
 
 /// The schema statements, one definition for every mode.
 pub const SCHEMA: &str = include_str!("schema.surql");
-/// Bumped whenever `schema.surql` changes incompatibly.
-pub const SCHEMA_VERSION: u64 = 1;
+/// Bumped whenever `schema.surql` changes incompatibly. 2: no per-log
+/// `emits` edge (provisioning a version 1 database removes it).
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Names that may be used as namespace/database identifiers.
 pub fn is_identifier(name: &str) -> bool {

@@ -527,17 +527,6 @@ fn log_row(log: &Log) -> Value {
     })
 }
 
-/// The owner a log's `emits` edge starts from: its most specific owner.
-fn log_owner(log: &Log) -> (&'static str, &str) {
-    if let Some(thought) = &log.thought_id {
-        ("thought", thought)
-    } else if let Some(task) = &log.task_id {
-        ("task", task)
-    } else {
-        ("agent", &log.agent_id)
-    }
-}
-
 #[async_trait]
 impl DocumentStore for SurrealStore {
     async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError> {
@@ -764,24 +753,12 @@ impl DocumentStore for SurrealStore {
             return Ok(());
         }
         let rows: Vec<Value> = logs.iter().map(log_row).collect();
-        let edges: Vec<Value> = logs
-            .iter()
-            .map(|log| {
-                let (table, owner) = log_owner(log);
-                json!({ "tb": table, "owner": owner, "log": log.id })
-            })
-            .collect();
         self.run_write(
-            "BEGIN TRANSACTION;
-             INSERT INTO log array::map($rows, |$r| $r.{
+            "INSERT INTO log array::map($rows, |$r| $r.{
                  id, agent_id, task_id, thought_id, level, message, metadata,
                  timestamp: <datetime>$r.timestamp
-             }) RETURN NONE;
-             INSERT RELATION INTO emits array::map($edges, |$e| {
-                 in: type::record($e.tb, $e.owner), out: type::record('log', $e.log)
-             }) RETURN NONE;
-             COMMIT TRANSACTION;",
-            json!({ "rows": rows, "edges": edges }),
+             }) RETURN NONE;",
+            json!({ "rows": rows }),
         )
         .await
         .map_err(|e| match e {
