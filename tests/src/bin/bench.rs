@@ -350,11 +350,40 @@ async fn measure_all(
         }
     })
     .await?;
+    // Where the rest of the request goes: the response's JSON, encoded by
+    // the server (the typed trace) and parsed by the client.
+    let typed = store
+        .trace(trace_agent)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the trace agent has no trace"))?;
+    let body = serde_json::to_vec(&typed)?;
+    let encode = measure(n, |_| {
+        let typed = &typed;
+        async move {
+            serde_json::to_vec(typed)?;
+            Ok(())
+        }
+    })
+    .await?;
+    let parse = measure(n, |_| {
+        let body = &body;
+        async move {
+            let _: Value = serde_json::from_slice(body)?;
+            Ok(())
+        }
+    })
+    .await?;
     report.row(
         "trace: 20 tasks × 10 thoughts × 50 logs (HTTP)",
         "< 15 (Python ~80)",
         &trace,
-        &format!("SurrealDB trace query {}", ms(raw_trace.p50)),
+        &format!(
+            "SurrealDB trace query {} · JSON of {} KB: encode {} · parse {}",
+            ms(raw_trace.p50),
+            body.len() / 1024,
+            ms(encode.p50),
+            ms(parse.p50)
+        ),
     );
 
     // A 1,000-log batch.
