@@ -27,7 +27,7 @@ use crate::crd::{DataOnDelete, Phase, VectaDB, VectaDBStatus};
 use crate::credentials;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::names::{api_endpoint, is_owned_by, Names, MANAGED_BY_LABEL, MANAGER};
+use crate::names::{is_owned_by, Names, MANAGED_BY_LABEL, MANAGER};
 use crate::objects::{api, qdrant, surrealdb, Cluster};
 use crate::provision::{self, Endpoints};
 use crate::status::{self, Check, Observation};
@@ -305,7 +305,7 @@ async fn apply(db: &VectaDB, ctx: &Context) -> Result<Action> {
         let deployment =
             apply_object(ctx, db, api::deployment(db, &credentials, &ctx.cluster)).await?;
         observed.api = deployment_ready(&deployment);
-        observed.endpoint = Some(api_endpoint(&Names::of(db), &ctx.cluster.domain));
+        observed.endpoint = Some(api::url(&Names::of(db), &ctx.cluster));
     }
 
     let was_ready = db.status.as_ref().and_then(|s| s.phase) == Some(Phase::Ready);

@@ -112,16 +112,6 @@ pub fn owner_reference(db: &VectaDB) -> OwnerReference {
         .expect("a VectaDB read from the API server has a name and uid")
 }
 
-/// The API's in-cluster URL.
-pub fn api_endpoint(names: &Names, cluster_domain: &str) -> String {
-    format!(
-        "http://{}.{}.svc.{cluster_domain}:{}",
-        names.component(Component::Api),
-        names.namespace,
-        crate::objects::API_PORT
-    )
-}
-
 pub fn is_owned_by(meta: &ObjectMeta, db: &VectaDB) -> bool {
     let uid = db.meta().uid.as_deref();
     meta.owner_references

@@ -60,10 +60,11 @@ pub fn validate(db: &VectaDB) -> Vec<SpecError> {
         ("spec.surrealdb.namespace", &spec.surrealdb.namespace),
         ("spec.surrealdb.database", &spec.surrealdb.database),
     ] {
-        if !is_identifier(value) {
+        // The rule the store applies when it selects them.
+        if !vectadb::store::schema::is_identifier(value) {
             fail(
                 field,
-                format!("{value:?} must be letters, digits and underscores"),
+                format!("{value:?} must be letters, digits and underscores (at most 64)"),
             );
         }
     }
@@ -149,10 +150,6 @@ pub fn validate(db: &VectaDB) -> Vec<SpecError> {
         );
     }
     errors
-}
-
-fn is_identifier(value: &str) -> bool {
-    !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_collection_name(value: &str) -> bool {

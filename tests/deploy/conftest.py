@@ -39,12 +39,16 @@ def operator_settings() -> set:
     return env_settings(str(binary("vectadb-operator")))
 
 
+def manifests(chart: str, values: dict, namespace: str = "observability") -> dict:
+    """What the real Helm engine renders for `values`, by template path."""
+    with helm.Chart.load(str(CHARTS / chart)) as loaded:
+        return loaded.render(values, name="rel", namespace=namespace, is_install=True)
+
+
 def render(chart: str, values: dict, namespace: str = "observability") -> list:
     """Every object the chart renders with `values` (NOTES.txt left out)."""
-    with helm.Chart.load(str(CHARTS / chart)) as loaded:
-        manifests = loaded.render(values, name="rel", namespace=namespace, is_install=True)
     objects = []
-    for path, text in sorted(manifests.items()):
+    for path, text in sorted(manifests(chart, values, namespace).items()):
         if path.endswith("NOTES.txt"):
             continue
         objects.extend(doc for doc in yaml.safe_load_all(text) if doc)
@@ -52,9 +56,7 @@ def render(chart: str, values: dict, namespace: str = "observability") -> list:
 
 
 def notes(chart: str, values: dict) -> str:
-    with helm.Chart.load(str(CHARTS / chart)) as loaded:
-        manifests = loaded.render(values, name="rel", namespace="observability", is_install=True)
-    return next(text for path, text in manifests.items() if path.endswith("NOTES.txt"))
+    return next(text for path, text in manifests(chart, values).items() if path.endswith("NOTES.txt"))
 
 
 def by_kind(objects: list, kind: str) -> list:

@@ -25,6 +25,14 @@ use crate::objects::secrets::{
     Credentials, QDRANT_API_KEY_KEY, SURREAL_PASS_KEY, SURREAL_USER_KEY,
 };
 
+/// The API's in-cluster URL (what `status.endpoint` says).
+pub fn url(names: &Names, cluster: &Cluster) -> String {
+    format!(
+        "http://{}:{API_PORT}",
+        cluster.service_host(names, &names.component(Component::Api))
+    )
+}
+
 /// The API image's unprivileged user.
 pub const API_UID: i64 = 10001;
 
