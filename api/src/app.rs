@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::embed::{minilm::MiniLm, EmbedError, Embedder};
 use crate::http::AppState;
+use crate::indexer::IndexerSettings;
 use crate::metrics::Metrics;
 use crate::provisioned::Provisioned;
 use crate::router::VectaRouter;
@@ -14,7 +15,7 @@ use crate::store::surreal::{SurrealConfig, SurrealStore};
 use crate::store::{DocumentStore, StoreError};
 use crate::vectors::edge::EdgeVectors;
 use crate::vectors::remote::RemoteQdrant;
-use crate::vectors::CollectionNames;
+use crate::vectors::{Collection, CollectionNames};
 use crate::vectors::{VectorError, VectorIndex};
 
 #[derive(Debug, thiserror::Error)]
@@ -118,19 +119,24 @@ pub async fn provision(config: &Config) -> Result<Provisioned, StartupError> {
     let mut report = provision_store(&store).await?;
     let names = config.collections();
     let dir = config.qdrant_dir();
-    let existed = [&names.agents, &names.tasks]
+    let existed = Collection::ALL
         .iter()
-        .all(|name| dir.join(name).is_dir());
+        .all(|c| dir.join(names.name(*c)).is_dir());
     let vectors = open_vectors(config).await?;
     vectors.flush().await?;
+    let listed: Vec<&str> = Collection::ALL.iter().map(|c| names.name(*c)).collect();
     report.step(
         format!(
-            "Qdrant Edge {}: collections {} and {} {} ({}-dimensional, cosine, keyword indexes on agent_id and status)",
+            "Qdrant Edge {}: collections {} {} ({}-dimensional, cosine, {})",
             dir.display(),
-            names.agents,
-            names.tasks,
-            if existed { "already present" } else { "created" },
-            vectors.dimension()
+            listed.join(", "),
+            if existed {
+                "already present"
+            } else {
+                "created"
+            },
+            vectors.dimension(),
+            crate::vectors::INDEXES_DESCRIBED
         ),
         !existed,
     );
@@ -250,11 +256,20 @@ pub fn state(
         config.search_defaults(),
         config.limits(),
     )?;
+    let indexer = Arc::new(router.indexer(IndexerSettings::default()));
     Ok(AppState {
         router: Arc::new(router),
         metrics: Arc::new(Metrics::new()),
+        indexer,
         max_body_bytes: config.max_body_bytes,
     })
+}
+
+/// Run the indexer in the background (until the runtime stops): queued
+/// logs and thoughts, including a backlog left by an earlier run, get
+/// embedded.
+pub fn start_indexer(state: &AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(state.indexer.clone().run())
 }
 
 /// Everything the config names, opened and checked.
@@ -267,5 +282,10 @@ pub async fn build(config: &Config) -> Result<AppState, StartupError> {
     };
     let vectors = open_vectors(config).await?;
     let store = open_store(config).await?;
+    if config.surreal_is_embedded() {
+        // This process owns the store: leases left by a previous run of it
+        // (killed mid-job) are void, so its backlog resumes at once.
+        store.release_embed_leases().await?;
+    }
     state(config, store, vectors, embedder)
 }

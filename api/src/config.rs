@@ -57,6 +57,10 @@ pub struct Config {
     pub qdrant_agent_collection: String,
     #[arg(long, env = "QDRANT_TASK_COLLECTION", default_value = "tasks")]
     pub qdrant_task_collection: String,
+    #[arg(long, env = "QDRANT_LOG_COLLECTION", default_value = "logs")]
+    pub qdrant_log_collection: String,
+    #[arg(long, env = "QDRANT_THOUGHT_COLLECTION", default_value = "thoughts")]
+    pub qdrant_thought_collection: String,
 
     /// Model name; its last path segment names the folder under MODELS_DIR.
     #[arg(
@@ -133,6 +137,8 @@ impl Config {
         CollectionNames {
             agents: self.qdrant_agent_collection.clone(),
             tasks: self.qdrant_task_collection.clone(),
+            logs: self.qdrant_log_collection.clone(),
+            thoughts: self.qdrant_thought_collection.clone(),
         }
     }
 

@@ -8,6 +8,8 @@
 //!   process, a Qdrant server over gRPC).
 //! - `embed`: the embedder trait, the MiniLM adapter and the embedded texts.
 //! - `router`: fans writes out to both stores and merges reads;
+//!   `indexer` embeds logs and thoughts from the durable queue, off the
+//!   request path;
 //!   `repair` reconciles the two after the fact; `retry` is the backoff
 //!   both backend adapters use for transient errors.
 //! - `http`: the axum Router (one module per resource) and its error mapping;
@@ -22,6 +24,7 @@ pub mod domain;
 pub mod embed;
 pub mod error;
 pub mod http;
+pub mod indexer;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod metrics;

@@ -78,6 +78,11 @@ async fn main() -> anyhow::Result<()> {
                     &report.agent_vectors_deleted,
                 ),
                 ("orphan task vectors deleted", &report.task_vectors_deleted),
+                ("orphan log vectors deleted", &report.log_vectors_deleted),
+                (
+                    "orphan thought vectors deleted",
+                    &report.thought_vectors_deleted,
+                ),
             ] {
                 println!(
                     "{what}: {}{}",
@@ -133,6 +138,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "reconciled"
         );
     }
+    let indexer = vectadb::app::start_indexer(&state);
     let listener = TcpListener::bind(config.listen_addr())
         .await
         .with_context(|| format!("binding {}", config.listen_addr()))?;
@@ -140,6 +146,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     axum::serve(listener, vectadb::http::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // Whatever it was embedding stays queued for the next start.
+    indexer.abort();
     router.flush().await.context("flushing vectors")?;
     if let Some((marker, _)) = marker {
         marker.release().context("clearing the run marker")?;

@@ -1,7 +1,8 @@
 //! Prometheus metrics: one registry per app, so tests can read exact values.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
@@ -11,6 +12,10 @@ pub struct Metrics {
     pub logs_ingested: IntCounterVec,
     pub errors: IntCounterVec,
     pub documents: IntGaugeVec,
+    pub vectors: IntGaugeVec,
+    pub embed_backlog: IntGauge,
+    /// A counter in meaning (it only grows), sampled from the indexer at scrape.
+    pub embedded: IntGauge,
 }
 
 impl Metrics {
@@ -51,12 +56,33 @@ impl Metrics {
             &["kind"],
         )
         .expect("static metric definition");
+        let vectors = IntGaugeVec::new(
+            Opts::new(
+                "vectors",
+                "Vectors stored, by collection (sampled at scrape)",
+            ),
+            &["collection"],
+        )
+        .expect("static metric definition");
+        let embed_backlog = IntGauge::new(
+            "embed_backlog",
+            "Logs and thoughts stored but not yet embedded (sampled at scrape)",
+        )
+        .expect("static metric definition");
+        let embedded = IntGauge::new(
+            "embedded_documents",
+            "Logs and thoughts this process has embedded since it started",
+        )
+        .expect("static metric definition");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(logs_ingested.clone()),
             Box::new(errors.clone()),
             Box::new(documents.clone()),
+            Box::new(vectors.clone()),
+            Box::new(embed_backlog.clone()),
+            Box::new(embedded.clone()),
         ] {
             registry
                 .register(collector)
@@ -69,6 +95,9 @@ impl Metrics {
             logs_ingested,
             errors,
             documents,
+            vectors,
+            embed_backlog,
+            embedded,
         }
     }
 

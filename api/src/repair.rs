@@ -20,6 +20,8 @@ pub struct RepairReport {
     pub tasks_reembedded: Vec<String>,
     pub agent_vectors_deleted: Vec<String>,
     pub task_vectors_deleted: Vec<String>,
+    pub log_vectors_deleted: Vec<String>,
+    pub thought_vectors_deleted: Vec<String>,
 }
 
 impl RepairReport {
@@ -28,6 +30,8 @@ impl RepairReport {
             && self.tasks_reembedded.is_empty()
             && self.agent_vectors_deleted.is_empty()
             && self.task_vectors_deleted.is_empty()
+            && self.log_vectors_deleted.is_empty()
+            && self.thought_vectors_deleted.is_empty()
     }
 }
 
@@ -35,23 +39,32 @@ impl RepairReport {
 const PAGE: usize = 500;
 
 impl VectaRouter {
-    /// Repair both collections. `grace` is how long a vector must stay
-    /// orphaned before it is deleted.
+    /// Repair every collection: agents and tasks without vectors are
+    /// re-embedded (logs and thoughts are embedded from the durable queue
+    /// anyway), and vectors without documents are deleted. `grace` is how
+    /// long a vector must stay orphaned before it is deleted.
     pub async fn repair(&self, grace: Duration) -> Result<RepairReport> {
         let mut report = RepairReport {
             agents_reembedded: self.reembed_missing(Collection::Agents).await?,
             tasks_reembedded: self.reembed_missing(Collection::Tasks).await?,
             ..RepairReport::default()
         };
-        let agent_orphans = self.orphans(Collection::Agents).await?;
-        let task_orphans = self.orphans(Collection::Tasks).await?;
-        if !agent_orphans.is_empty() || !task_orphans.is_empty() {
+        let mut orphans = Vec::new();
+        for collection in Collection::ALL {
+            orphans.push((collection, self.orphans(collection).await?));
+        }
+        if orphans.iter().any(|(_, ids)| !ids.is_empty()) {
             tokio::time::sleep(grace).await;
         }
-        report.agent_vectors_deleted = self
-            .delete_orphans(Collection::Agents, agent_orphans)
-            .await?;
-        report.task_vectors_deleted = self.delete_orphans(Collection::Tasks, task_orphans).await?;
+        for (collection, candidates) in orphans {
+            let deleted = self.delete_orphans(collection, candidates).await?;
+            *match collection {
+                Collection::Agents => &mut report.agent_vectors_deleted,
+                Collection::Tasks => &mut report.task_vectors_deleted,
+                Collection::Logs => &mut report.log_vectors_deleted,
+                Collection::Thoughts => &mut report.thought_vectors_deleted,
+            } = deleted;
+        }
         Ok(report)
     }
 
@@ -74,6 +87,7 @@ impl VectaRouter {
                         .collect();
                     (ids, missing)
                 }
+                Collection::Logs | Collection::Thoughts => return Ok(fixed),
                 Collection::Tasks => {
                     let page = self
                         .store
@@ -149,5 +163,7 @@ fn table_of(collection: Collection) -> Table {
     match collection {
         Collection::Agents => Table::Agent,
         Collection::Tasks => Table::Task,
+        Collection::Logs => Table::Log,
+        Collection::Thoughts => Table::Thought,
     }
 }

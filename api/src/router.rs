@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use serde::Serialize;
+use tokio::sync::Notify;
 
 use crate::domain::{
     validate, Agent, Log, LogFilter, NewAgent, NewLog, NewTask, NewThought, Page, Task, TaskFilter,
@@ -14,6 +15,7 @@ use crate::domain::{
 };
 use crate::embed::{text, Embedder};
 use crate::error::{Error, Result};
+use crate::indexer::{Indexer, IndexerSettings};
 use crate::store::{DocumentStore, StoreError, Table};
 use crate::vectors::{Collection, ScoredId, VectorFilter, VectorIndex, VectorPoint};
 
@@ -94,6 +96,8 @@ pub struct VectaRouter {
     pub(crate) embedder: Arc<dyn Embedder>,
     defaults: SearchDefaults,
     limits: Limits,
+    /// Wakes the indexer when logs or thoughts were queued for embedding.
+    wake_indexer: Arc<Notify>,
 }
 
 impl VectaRouter {
@@ -119,7 +123,19 @@ impl VectaRouter {
             embedder,
             defaults,
             limits,
+            wake_indexer: Arc::new(Notify::new()),
         })
+    }
+
+    /// The indexer that embeds what this router queues (see [`Indexer`]).
+    pub fn indexer(&self, settings: IndexerSettings) -> Indexer {
+        Indexer::new(
+            self.store.clone(),
+            self.vectors.clone(),
+            self.embedder.clone(),
+            self.wake_indexer.clone(),
+            settings,
+        )
     }
 
     async fn embed_one(&self, text: String) -> Result<Vec<f32>> {
@@ -149,6 +165,8 @@ impl VectaRouter {
                 let undo = match collection {
                     Collection::Agents => self.store.delete_agent(&id).await.map(|_| ()),
                     Collection::Tasks => self.store.delete_task(&id).await,
+                    // Embedded by the indexer, never written here.
+                    Collection::Logs | Collection::Thoughts => Ok(()),
                 };
                 if let Err(undo_error) = undo {
                     tracing::error!(%id, ?collection, %undo_error, "could not undo document write after vector write failed");
@@ -177,7 +195,7 @@ impl VectaRouter {
             id: agent.id.clone(),
             vector,
             agent_id: agent.id.clone(),
-            status: None,
+            ..VectorPoint::default()
         }
     }
 
@@ -187,6 +205,7 @@ impl VectaRouter {
             vector,
             agent_id: task.agent_id.clone(),
             status: Some(task.status.as_str().to_string()),
+            ..VectorPoint::default()
         }
     }
 
@@ -248,7 +267,9 @@ impl VectaRouter {
         self.vectors
             .delete(Collection::Agents, &[id.to_string()])
             .await?;
-        self.vectors.delete_by_agent(Collection::Tasks, id).await?;
+        for collection in [Collection::Tasks, Collection::Logs, Collection::Thoughts] {
+            self.vectors.delete_by_agent(collection, id).await?;
+        }
         Ok(())
     }
 
@@ -380,7 +401,10 @@ impl VectaRouter {
             }
         }
         match self.store.create_thought(request.clone()).await {
-            Ok(thought) => Ok((thought, Outcome::Created)),
+            Ok(thought) => {
+                self.wake_indexer.notify_one();
+                Ok((thought, Outcome::Created))
+            }
             Err(StoreError::AlreadyExists { id, .. }) => {
                 let existing = self
                     .store
@@ -475,7 +499,10 @@ impl VectaRouter {
                 }
             }
         }
-        self.store.insert_logs(&fresh).await?;
+        if !fresh.is_empty() {
+            self.store.insert_logs(&fresh).await?;
+            self.wake_indexer.notify_one();
+        }
         Ok(Ingested { logs: result, new })
     }
 
@@ -572,6 +599,22 @@ impl VectaRouter {
         Ok(merge(hits, documents, |t| &t.id))
     }
 
+    /// Logs by meaning (those embedded so far: see [`Indexer`]).
+    pub async fn similar_logs(&self, query: SimilarQuery) -> Result<Vec<Scored<Log>>> {
+        let hits = self.search(Collection::Logs, &query).await?;
+        let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+        let documents = self.store.get_logs(&ids).await?;
+        Ok(merge(hits, documents, |l| &l.id))
+    }
+
+    /// Thoughts by meaning (those embedded so far: see [`Indexer`]).
+    pub async fn similar_thoughts(&self, query: SimilarQuery) -> Result<Vec<Scored<Thought>>> {
+        let hits = self.search(Collection::Thoughts, &query).await?;
+        let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+        let documents = self.store.get_thoughts(&ids).await?;
+        Ok(merge(hits, documents, |t| &t.id))
+    }
+
     async fn search(&self, collection: Collection, query: &SimilarQuery) -> Result<Vec<ScoredId>> {
         validate::required_text("query", &query.query)?;
         let threshold = query.threshold.unwrap_or(self.defaults.threshold);
@@ -591,6 +634,15 @@ impl VectaRouter {
                 return Err(ValidationError::new(
                     "filter.status",
                     "must be one of pending, running, completed, failed",
+                )
+                .into());
+            }
+        }
+        if let (Some(since), Some(until)) = (query.filter.since, query.filter.until) {
+            if since >= until {
+                return Err(ValidationError::new(
+                    "filter.until",
+                    "must be later than filter.since",
                 )
                 .into());
             }
@@ -628,6 +680,10 @@ impl VectaRouter {
 
     pub async fn count_documents(&self, table: Table) -> Result<u64> {
         Ok(self.store.count(table).await?)
+    }
+
+    pub async fn count_vectors(&self, collection: Collection) -> Result<u64> {
+        Ok(self.vectors.count(collection).await?)
     }
 
     /// Make vector writes durable (documents are durable on commit).

@@ -290,12 +290,14 @@ async fn apply(db: &VectaDB, ctx: &Context) -> Result<Action> {
         observed.schema = Check::ok(
             "Provisioned",
             format!(
-                "schema version {} in {}/{}; collections {} and {} ({}-dimensional, cosine)",
+                "schema version {} in {}/{}; collections {}, {}, {} and {} ({}-dimensional, cosine)",
                 wanted.schema_version,
                 wanted.surreal_namespace,
                 wanted.surreal_database,
                 wanted.agents_collection,
                 wanted.tasks_collection,
+                wanted.logs_collection,
+                wanted.thoughts_collection,
                 wanted.vector_size
             ),
         );

@@ -139,6 +139,14 @@ pub struct CollectionsSpec {
     #[serde(default = "default_tasks_collection")]
     #[schemars(length(min = 1))]
     pub tasks: String,
+    /// Log entries, for semantic search over logs.
+    #[serde(default = "default_logs_collection")]
+    #[schemars(length(min = 1))]
+    pub logs: String,
+    /// Chain-of-thought steps, for semantic search over thoughts.
+    #[serde(default = "default_thoughts_collection")]
+    #[schemars(length(min = 1))]
+    pub thoughts: String,
     /// Must equal the embedding model's output size.
     #[serde(default = "default_vector_size")]
     #[schemars(range(min = 1))]
@@ -235,6 +243,13 @@ pub struct ProvisionedStatus {
     pub surreal_database: String,
     pub agents_collection: String,
     pub tasks_collection: String,
+    // Absent from statuses an older operator wrote (which then no longer
+    // match, so provisioning runs again); required, they would make those
+    // resources unreadable.
+    #[serde(default)]
+    pub logs_collection: String,
+    #[serde(default)]
+    pub thoughts_collection: String,
     pub vector_size: i32,
 }
 
@@ -294,6 +309,8 @@ impl Default for CollectionsSpec {
         Self {
             agents: default_agents_collection(),
             tasks: default_tasks_collection(),
+            logs: default_logs_collection(),
+            thoughts: default_thoughts_collection(),
             vector_size: DEFAULT_VECTOR_SIZE,
             distance: Distance::Cosine,
         }
@@ -344,6 +361,12 @@ fn default_agents_collection() -> String {
 }
 fn default_tasks_collection() -> String {
     "tasks".into()
+}
+fn default_logs_collection() -> String {
+    "logs".into()
+}
+fn default_thoughts_collection() -> String {
+    "thoughts".into()
 }
 fn default_vector_size() -> i32 {
     DEFAULT_VECTOR_SIZE

@@ -61,6 +61,8 @@ impl Endpoints {
             collections: CollectionNames {
                 agents: db.spec.collections.agents.clone(),
                 tasks: db.spec.collections.tasks.clone(),
+                logs: db.spec.collections.logs.clone(),
+                thoughts: db.spec.collections.thoughts.clone(),
             },
             embedding_dim: usize::try_from(db.spec.collections.vector_size).unwrap_or_default(),
         }
@@ -76,6 +78,8 @@ pub fn wanted(db: &VectaDB) -> ProvisionedStatus {
         surreal_database: db.spec.surrealdb.database.clone(),
         agents_collection: db.spec.collections.agents.clone(),
         tasks_collection: db.spec.collections.tasks.clone(),
+        logs_collection: db.spec.collections.logs.clone(),
+        thoughts_collection: db.spec.collections.thoughts.clone(),
         vector_size: db.spec.collections.vector_size,
     }
 }

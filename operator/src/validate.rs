@@ -88,25 +88,29 @@ pub fn validate(db: &VectaDB) -> Vec<SpecError> {
             format!("{} must be at least 1", spec.qdrant.replicas),
         );
     }
-    for (field, value) in [
-        ("spec.collections.agents", &spec.collections.agents),
-        ("spec.collections.tasks", &spec.collections.tasks),
-    ] {
+    let collections = [
+        ("agents", &spec.collections.agents),
+        ("tasks", &spec.collections.tasks),
+        ("logs", &spec.collections.logs),
+        ("thoughts", &spec.collections.thoughts),
+    ];
+    for (i, (kind, value)) in collections.iter().enumerate() {
+        let field = format!("spec.collections.{kind}");
         if !is_collection_name(value) {
             fail(
-                field,
+                &field,
                 format!("{value:?} must be 1-255 letters, digits, '-' or '_'"),
             );
         }
-    }
-    if spec.collections.agents == spec.collections.tasks {
-        fail(
-            "spec.collections.tasks",
-            format!(
-                "{:?} is also the agents collection; agents and tasks need a collection each",
-                spec.collections.tasks
-            ),
-        );
+        // Each name once, reported on the later field.
+        if let Some((earlier, _)) = collections[..i].iter().find(|(_, other)| other == value) {
+            fail(
+                &field,
+                format!(
+                    "{value:?} is also the {earlier} collection; {earlier} and {kind} need a collection each"
+                ),
+            );
+        }
     }
     match model_dimension(&spec.embedding.model) {
         None => fail(

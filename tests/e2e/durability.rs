@@ -144,7 +144,7 @@ async fn provision_and_repair_commands() {
         "{first}"
     );
     assert!(
-        first.contains("collections agents and tasks created (384-dimensional"),
+        first.contains("collections agents, tasks, logs, thoughts created (384-dimensional"),
         "{first}"
     );
     assert!(first.contains("provisioned: changes applied"), "{first}");
@@ -154,7 +154,7 @@ async fn provision_and_repair_commands() {
         "{second}"
     );
     assert!(
-        second.contains("collections agents and tasks already present"),
+        second.contains("collections agents, tasks, logs, thoughts already present"),
         "{second}"
     );
     assert!(

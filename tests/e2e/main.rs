@@ -38,6 +38,7 @@ mod provision;
 mod remote_qdrant;
 mod repair;
 mod rpc;
+mod semantic;
 mod servers;
 mod similar;
 mod startup;

@@ -29,7 +29,7 @@ async fn repair_restores_missing_vectors_and_drops_orphans(backends: Backends) {
         id: id.into(),
         vector: vec![0.05; 384],
         agent_id: "nobody".into(),
-        status: None,
+        ..VectorPoint::default()
     };
     t.vectors
         .upsert(Collection::Agents, vec![orphan("ghost-agent")])

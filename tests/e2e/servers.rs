@@ -40,7 +40,9 @@ async fn provision_then_serve_and_the_version_check_on_servers() {
     );
     assert!(first.contains(&servers.surreal.url()), "{first}");
     assert!(
-        first.contains("collection agents created") && first.contains("collection tasks created"),
+        ["agents", "tasks", "logs", "thoughts"]
+            .iter()
+            .all(|c| first.contains(&format!("collection {c} created"))),
         "{first}"
     );
     assert!(first.contains("changes applied"), "{first}");
@@ -51,7 +53,7 @@ async fn provision_then_serve_and_the_version_check_on_servers() {
         second.contains(&format!("schema version {SCHEMA_VERSION} already in place")),
         "{second}"
     );
-    assert_eq!(second.matches("already present").count(), 2, "{second}");
+    assert_eq!(second.matches("already present").count(), 4, "{second}");
     assert!(second.contains("nothing to change"), "{second}");
 
     // A database from a newer VectaDB: refused, naming both versions.

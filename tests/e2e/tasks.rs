@@ -85,6 +85,7 @@ async fn patch_updates_status_output_and_reembeds_only_on_text_change(backends: 
     let hits = |status: &str| VectorFilter {
         agent_id: None,
         status: Some(status.into()),
+        ..VectorFilter::default()
     };
     let embed = vectadb_tests::model().await;
     let v = embed

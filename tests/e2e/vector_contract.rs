@@ -193,7 +193,7 @@ async fn connect_with_a_wrong_api_key_fails_clearly() {
     let (_, report) = RemoteQdrant::provision(&url, Some("the-right-key"), &names, DIM, TIMEOUT)
         .await
         .expect("provision with the key");
-    assert_eq!(report.lines.len(), 2, "{report:?}");
+    assert_eq!(report.lines.len(), Collection::ALL.len(), "{report:?}");
 
     for key in [Some("a-wrong-key"), None] {
         let err = RemoteQdrant::connect(&url, key, &names, DIM, TIMEOUT)
@@ -264,7 +264,7 @@ async fn provision_is_idempotent_and_creates_keyword_indexes() {
     let (vectors, report) = RemoteQdrant::provision(&url, None, &names, DIM, TIMEOUT)
         .await
         .expect("provision");
-    assert_eq!(report.lines.len(), 2, "{report:?}");
+    assert_eq!(report.lines.len(), Collection::ALL.len(), "{report:?}");
     assert!(report.changed, "{report:?}");
     assert!(
         report.lines[0].contains(&names.agents) && report.lines[0].contains("created"),
@@ -275,17 +275,12 @@ async fn provision_is_idempotent_and_creates_keyword_indexes() {
         "{report:?}"
     );
 
-    for name in [&names.agents, &names.tasks] {
+    for name in [&names.agents, &names.tasks, &names.logs, &names.thoughts] {
         let info = server.collection(name).await.expect("collection exists");
         let params = &info["config"]["params"]["vectors"];
         assert_eq!(params["size"], 384, "{info}");
         assert_eq!(params["distance"], "Cosine", "{info}");
-        for field in vectadb::vectors::INDEXED_PAYLOAD_FIELDS {
-            assert_eq!(
-                info["payload_schema"][field]["data_type"], "keyword",
-                "{field} in {name}: {info}"
-            );
-        }
+        assert_indexes(&info, name);
     }
 
     vectors
@@ -310,6 +305,7 @@ async fn provision_is_idempotent_and_creates_keyword_indexes() {
     let bare = CollectionNames {
         agents: names.agents.clone(),
         tasks: format!("{}_bare", names.tasks),
+        ..names.clone()
     };
     server
         .create_collection(&bare.tasks, json!({"size": 384, "distance": "Cosine"}))
@@ -324,10 +320,19 @@ async fn provision_is_idempotent_and_creates_keyword_indexes() {
     );
     assert!(report.changed, "{report:?}");
     let info = server.collection(&bare.tasks).await.expect("collection");
-    for field in vectadb::vectors::INDEXED_PAYLOAD_FIELDS {
+    assert_indexes(&info, &bare.tasks);
+}
+
+/// Every filtered payload field carries the index of its type.
+fn assert_indexes(info: &serde_json::Value, name: &str) {
+    for (field, index) in vectadb::vectors::indexed_fields() {
+        let expected = match index {
+            vectadb::vectors::IndexType::Keyword => "keyword",
+            vectadb::vectors::IndexType::Integer => "integer",
+        };
         assert_eq!(
-            info["payload_schema"][field]["data_type"], "keyword",
-            "{info}"
+            info["payload_schema"][field]["data_type"], expected,
+            "{field} in {name}: {info}"
         );
     }
 }
@@ -344,6 +349,7 @@ async fn collections_of_another_kind_are_refused() {
     let dot = CollectionNames {
         agents: names.agents.clone(),
         tasks: format!("{}_dot", names.tasks),
+        ..names.clone()
     };
     server
         .create_collection(&dot.tasks, json!({"size": 384, "distance": "Dot"}))
@@ -351,6 +357,7 @@ async fn collections_of_another_kind_are_refused() {
     let named = CollectionNames {
         agents: names.agents.clone(),
         tasks: format!("{}_named", names.tasks),
+        ..names.clone()
     };
     server
         .create_collection(
@@ -379,6 +386,7 @@ async fn collections_of_another_kind_are_refused() {
     let same = CollectionNames {
         agents: names.agents.clone(),
         tasks: names.agents.clone(),
+        ..names.clone()
     };
     let err = RemoteQdrant::connect(&url, None, &same, DIM, TIMEOUT)
         .await

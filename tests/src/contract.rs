@@ -48,6 +48,7 @@ pub fn point(id: &str, vector: Vec<f32>, agent_id: &str, status: Option<&str>) -
         vector,
         agent_id: agent_id.to_string(),
         status: status.map(str::to_string),
+        ..VectorPoint::default()
     }
 }
 
@@ -113,6 +114,7 @@ async fn matching(
     let filter = VectorFilter {
         agent_id: agent_id.map(str::to_string),
         status: status.map(str::to_string),
+        ..VectorFilter::default()
     };
     let hits = search(index, query(), 100, -1.0, filter).await;
     sorted(hits.into_iter().map(|hit| hit.id).collect())
@@ -221,6 +223,7 @@ pub async fn filters_by_agent_id_and_status(index: &dyn VectorIndex) {
         VectorFilter {
             agent_id: None,
             status: Some("open".into()),
+            ..VectorFilter::default()
         },
     )
     .await;
@@ -233,6 +236,7 @@ pub async fn filters_by_agent_id_and_status(index: &dyn VectorIndex) {
         VectorFilter {
             agent_id: Some("agent00002".into()),
             status: None,
+            ..VectorFilter::default()
         },
     )
     .await;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use vectadb::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
 };
-use vectadb::store::{DocumentStore, StoreError, Table};
+use vectadb::store::{DocumentStore, EmbedJob, StoreError, Table};
 use vectadb::vectors::{
     Collection, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex, VectorPoint,
 };
@@ -204,5 +204,28 @@ impl DocumentStore for FailingStore {
     async fn health(&self) -> Result<(), StoreError> {
         self.check()?;
         self.inner.health().await
+    }
+    async fn lease_embed_jobs(
+        &self,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<EmbedJob>, StoreError> {
+        self.check()?;
+        self.inner.lease_embed_jobs(limit, lease).await
+    }
+    async fn settle_embed_job(
+        &self,
+        job: &str,
+        remaining: &[String],
+        lease: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.settle_embed_job(job, remaining, lease).await
+    }
+    async fn release_embed_leases(&self) -> Result<(), StoreError> {
+        self.inner.release_embed_leases().await
+    }
+    async fn embed_backlog(&self) -> Result<u64, StoreError> {
+        self.inner.embed_backlog().await
     }
 }

@@ -143,7 +143,12 @@ pub async fn http_request(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    // JSON, else the text itself (e.g. `/metrics`), else Null when empty.
+    let value = serde_json::from_str(body).unwrap_or_else(|_| match body {
+        "" => Value::Null,
+        text => Value::String(text.to_string()),
+    });
+    Ok((status, value))
 }
 
 /// A running server on its own port and data directory.

@@ -54,6 +54,8 @@ pub fn unique_names(prefix: &str) -> CollectionNames {
     CollectionNames {
         agents: format!("{prefix}_agents_{suffix}"),
         tasks: format!("{prefix}_tasks_{suffix}"),
+        logs: format!("{prefix}_logs_{suffix}"),
+        thoughts: format!("{prefix}_thoughts_{suffix}"),
     }
 }
 

@@ -17,6 +17,20 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
+    pub const ALL: [LogLevel; 6] = [
+        LogLevel::Trace,
+        LogLevel::Debug,
+        LogLevel::Info,
+        LogLevel::Warn,
+        LogLevel::Error,
+        LogLevel::Critical,
+    ];
+
+    /// This level and every more severe one.
+    pub fn and_above(self) -> Vec<LogLevel> {
+        Self::ALL.into_iter().filter(|l| *l >= self).collect()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             LogLevel::Trace => "trace",

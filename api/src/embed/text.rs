@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::domain::{Agent, Task};
+use crate::domain::{Agent, Log, Task, Thought};
 
 /// "Role: …\nGoal: …" followed by one line per textual metadata entry
 /// ("Skills: machine learning, statistics").
@@ -23,6 +23,17 @@ pub fn agent(agent: &Agent) -> String {
 /// A task is found by what it is about: its description.
 pub fn task(task: &Task) -> String {
     task.description.clone()
+}
+
+/// A log is found by its message; its level and time are filters, not
+/// meaning.
+pub fn log(log: &Log) -> String {
+    log.message.clone()
+}
+
+/// A thought is found by what it says.
+pub fn thought(thought: &Thought) -> String {
+    thought.content.clone()
 }
 
 /// Strings, numbers, booleans and arrays of them; nested objects are not

@@ -31,6 +31,8 @@ use error::{ApiError, ErrorKind};
 pub struct AppState {
     pub router: Arc<VectaRouter>,
     pub metrics: Arc<Metrics>,
+    /// Embeds queued logs and thoughts (its loop runs as a background task).
+    pub indexer: Arc<crate::indexer::Indexer>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
 }

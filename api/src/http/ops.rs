@@ -1,5 +1,5 @@
-//! `/health` (each backend and the model, 503 when any is down) and
-//! `/metrics` (Prometheus text).
+//! `/health` (each backend and the model, 503 when any is down, and the
+//! embedding backlog) and `/metrics` (Prometheus text).
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::AppState;
 use crate::store::Table;
+use crate::vectors::Collection;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,7 +26,7 @@ fn component(result: &Result<(), String>) -> serde_json::Value {
 }
 
 async fn health(State(state): State<AppState>) -> Response {
-    let health = state.router.health().await;
+    let (health, backlog) = tokio::join!(state.router.health(), state.indexer.backlog());
     let status = if health.is_ok() {
         StatusCode::OK
     } else {
@@ -38,7 +39,9 @@ async fn health(State(state): State<AppState>) -> Response {
             "document_store": component(&health.document_store),
             "vector_index": component(&health.vector_index),
             "embedding_model": component(&health.embedding_model),
-        }
+        },
+        // Logs and thoughts stored but not yet searchable by meaning.
+        "embedding_backlog": backlog.ok(),
     });
     (status, Json(body)).into_response()
 }
@@ -53,6 +56,31 @@ async fn metrics(State(state): State<AppState>) -> Response {
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
+    for collection in Collection::ALL {
+        if let Ok(n) = state.router.count_vectors(collection).await {
+            let label = match collection {
+                Collection::Agents => "agents",
+                Collection::Tasks => "tasks",
+                Collection::Logs => "logs",
+                Collection::Thoughts => "thoughts",
+            };
+            state
+                .metrics
+                .vectors
+                .with_label_values(&[label])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+    if let Ok(n) = state.indexer.backlog().await {
+        state
+            .metrics
+            .embed_backlog
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    state
+        .metrics
+        .embedded
+        .set(i64::try_from(state.indexer.embedded()).unwrap_or(i64::MAX));
     (
         [(
             header::CONTENT_TYPE,

@@ -1,5 +1,6 @@
-//! `/api/v1/similar/{agents,tasks}`: search by meaning, with threshold,
-//! limit and filters, answered with full documents and their similarity.
+//! `/api/v1/similar/{agents,tasks,logs,thoughts}`: search by meaning, with
+//! threshold, limit and filters, answered with full documents and their
+//! similarity. Logs and thoughts are found once the indexer embedded them.
 
 use axum::extract::State;
 use axum::routing::post;
@@ -9,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::extract::JsonBody;
 use super::AppState;
-use crate::domain::{Agent, Task, TaskStatus};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{validate, Agent, Log, LogLevel, Task, TaskStatus, Thought, ValidationError};
 use crate::router::{Scored, SimilarQuery};
 use crate::vectors::VectorFilter;
 
@@ -17,6 +20,125 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/similar/agents", post(agents))
         .route("/similar/tasks", post(tasks))
+        .route("/similar/logs", post(logs))
+        .route("/similar/thoughts", post(thoughts))
+}
+
+/// Body of `POST /similar/logs`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarLogsRequest {
+    pub query: String,
+    pub threshold: Option<f32>,
+    pub limit: Option<usize>,
+    #[serde(default)]
+    pub filter: LogSearchFilter,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSearchFilter {
+    pub agent_id: Option<String>,
+    pub task_id: Option<String>,
+    /// Exactly this level.
+    pub level: Option<LogLevel>,
+    /// This level or a more severe one.
+    pub min_level: Option<LogLevel>,
+    /// Inclusive.
+    pub since: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Body of `POST /similar/thoughts`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarThoughtsRequest {
+    pub query: String,
+    pub threshold: Option<f32>,
+    pub limit: Option<usize>,
+    #[serde(default)]
+    pub filter: ThoughtSearchFilter,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThoughtSearchFilter {
+    pub agent_id: Option<String>,
+    pub task_id: Option<String>,
+    pub kind: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+fn check_owners(
+    agent_id: &Option<String>,
+    task_id: &Option<String>,
+) -> Result<(), ValidationError> {
+    validate::optional_id("agent_id", agent_id.as_deref()).map_err(|e| e.within("filter"))?;
+    validate::optional_id("task_id", task_id.as_deref()).map_err(|e| e.within("filter"))
+}
+
+fn millis(time: Option<DateTime<Utc>>) -> Option<i64> {
+    time.map(|t| t.timestamp_millis())
+}
+
+impl TryFrom<SimilarLogsRequest> for SimilarQuery {
+    type Error = ValidationError;
+
+    fn try_from(r: SimilarLogsRequest) -> Result<Self, ValidationError> {
+        let f = r.filter;
+        check_owners(&f.agent_id, &f.task_id)?;
+        let levels = match (f.level, f.min_level) {
+            (Some(_), Some(_)) => {
+                return Err(ValidationError::new(
+                    "filter.min_level",
+                    "give filter.level or filter.min_level, not both",
+                ))
+            }
+            (Some(level), None) => Some(vec![level]),
+            (None, Some(min)) => Some(min.and_above()),
+            (None, None) => None,
+        };
+        Ok(SimilarQuery {
+            query: r.query,
+            threshold: r.threshold,
+            limit: r.limit,
+            filter: VectorFilter {
+                agent_id: f.agent_id,
+                task_id: f.task_id,
+                levels: levels.map(|l| l.iter().map(|l| l.as_str().to_string()).collect()),
+                since: millis(f.since),
+                until: millis(f.until),
+                ..VectorFilter::default()
+            },
+        })
+    }
+}
+
+impl TryFrom<SimilarThoughtsRequest> for SimilarQuery {
+    type Error = ValidationError;
+
+    fn try_from(r: SimilarThoughtsRequest) -> Result<Self, ValidationError> {
+        let f = r.filter;
+        check_owners(&f.agent_id, &f.task_id)?;
+        if let Some(kind) = &f.kind {
+            validate::required_text("filter.kind", kind)?;
+        }
+        Ok(SimilarQuery {
+            query: r.query,
+            threshold: r.threshold,
+            limit: r.limit,
+            filter: VectorFilter {
+                agent_id: f.agent_id,
+                task_id: f.task_id,
+                kind: f.kind,
+                since: millis(f.since),
+                until: millis(f.until),
+                ..VectorFilter::default()
+            },
+        })
+    }
 }
 
 /// Body of `POST /similar/agents`.
@@ -71,6 +193,7 @@ impl From<SimilarTasksRequest> for SimilarQuery {
             filter: VectorFilter {
                 agent_id: r.filter.agent_id,
                 status: r.filter.status.map(|s| s.as_str().to_string()),
+                ..VectorFilter::default()
             },
         }
     }
@@ -89,5 +212,23 @@ async fn tasks(
     JsonBody(request): JsonBody<SimilarTasksRequest>,
 ) -> Result<Json<Results<Task>>, ApiError> {
     let results = state.router.similar_tasks(request.into()).await?;
+    Ok(Json(Results { results }))
+}
+
+async fn logs(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<SimilarLogsRequest>,
+) -> Result<Json<Results<Log>>, ApiError> {
+    let query = SimilarQuery::try_from(request).map_err(crate::error::Error::from)?;
+    let results = state.router.similar_logs(query).await?;
+    Ok(Json(Results { results }))
+}
+
+async fn thoughts(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<SimilarThoughtsRequest>,
+) -> Result<Json<Results<Thought>>, ApiError> {
+    let query = SimilarQuery::try_from(request).map_err(crate::error::Error::from)?;
+    let results = state.router.similar_thoughts(query).await?;
     Ok(Json(Results { results }))
 }

@@ -11,6 +11,22 @@ use crate::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
 };
 
+/// What an embedding job holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbedKind {
+    Log,
+    Thought,
+}
+
+/// A queued embedding job: documents of one kind to embed.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct EmbedJob {
+    pub id: String,
+    pub kind: EmbedKind,
+    pub ids: Vec<String>,
+}
+
 /// Document tables, for existence checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -81,7 +97,8 @@ pub trait DocumentStore: Send + Sync {
     async fn delete_task(&self, id: &str) -> Result<(), StoreError>;
 
     /// Create a thought: settle its step and parent (the previous step of its
-    /// chain unless given) and write it with its edges, in one transaction.
+    /// chain unless given) and write it with its edges and its embedding
+    /// queue entry, in one transaction.
     async fn create_thought(&self, request: NewThought) -> Result<Thought, StoreError>;
     async fn get_thought(&self, id: &str) -> Result<Option<Thought>, StoreError>;
     /// The thoughts that exist among `ids`, in no particular order.
@@ -94,7 +111,8 @@ pub trait DocumentStore: Send + Sync {
         offset: usize,
     ) -> Result<Page<Thought>, StoreError>;
 
-    /// Insert logs and their edges in one transaction: all or none.
+    /// Insert logs, and queue them for embedding, in one transaction: all
+    /// or none.
     async fn insert_logs(&self, logs: &[Log]) -> Result<(), StoreError>;
     /// The stored logs among `ids`.
     async fn get_logs(&self, ids: &[String]) -> Result<Vec<Log>, StoreError>;
@@ -112,5 +130,25 @@ pub trait DocumentStore: Send + Sync {
     async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError>;
     /// Number of documents in a table.
     async fn count(&self, table: Table) -> Result<u64, StoreError>;
+
+    /// Lease up to `limit` embedding jobs no other worker holds, oldest
+    /// first, for `lease` (a worker that dies lets its lease expire).
+    async fn lease_embed_jobs(
+        &self,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<EmbedJob>, StoreError>;
+    /// Record a job's progress: the ids still to embed (renewing the lease),
+    /// or none left: the job is done and removed.
+    async fn settle_embed_job(
+        &self,
+        job: &str,
+        remaining: &[String],
+        lease: std::time::Duration,
+    ) -> Result<(), StoreError>;
+    /// Drop every lease (a single process owning an embedded store, at start).
+    async fn release_embed_leases(&self) -> Result<(), StoreError>;
+    /// Documents waiting to be embedded.
+    async fn embed_backlog(&self) -> Result<u64, StoreError>;
     async fn health(&self) -> Result<(), StoreError>;
 }

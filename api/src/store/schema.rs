@@ -10,8 +10,9 @@ use super::StoreError;
 /// The schema statements, one definition for every mode.
 pub const SCHEMA: &str = include_str!("schema.surql");
 /// Bumped whenever `schema.surql` changes incompatibly. 2: no per-log
-/// `emits` edge (provisioning a version 1 database removes it).
-pub const SCHEMA_VERSION: u64 = 2;
+/// `emits` edge (provisioning a version 1 database removes it). 3: the
+/// `embed_queue` table (logs and thoughts embedded off the request path).
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Names that may be used as namespace/database identifiers.
 pub fn is_identifier(name: &str) -> bool {

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use surrealdb::engine::any::Any;
 use surrealdb::Surreal;
 
-use super::{schema, DocumentStore, StoreError, Table};
+use super::{schema, DocumentStore, EmbedJob, StoreError, Table};
 use crate::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
 };
@@ -682,6 +682,8 @@ impl DocumentStore for SurrealStore {
                          LET $from = type::record('thought', $parent);
                          RELATE $from->leads_to->$thought RETURN NONE;
                      };
+                     CREATE embed_queue:ulid() SET kind = 'thought', ids = [$id],
+                         enqueued_at = time::now() RETURN NONE;
                      RETURN { step: $step, parent_id: $parent };
                      COMMIT TRANSACTION;",
                     json!({
@@ -753,12 +755,17 @@ impl DocumentStore for SurrealStore {
             return Ok(());
         }
         let rows: Vec<Value> = logs.iter().map(log_row).collect();
+        let ids: Vec<&str> = logs.iter().map(|l| l.id.as_str()).collect();
         self.run_write(
-            "INSERT INTO log array::map($rows, |$r| $r.{
+            "BEGIN TRANSACTION;
+             INSERT INTO log array::map($rows, |$r| $r.{
                  id, agent_id, task_id, thought_id, level, message, metadata,
                  timestamp: <datetime>$r.timestamp
-             }) RETURN NONE;",
-            json!({ "rows": rows }),
+             }) RETURN NONE;
+             CREATE embed_queue:ulid() SET kind = 'log', ids = $ids, enqueued_at = time::now()
+                 RETURN NONE;
+             COMMIT TRANSACTION;",
+            json!({ "rows": rows, "ids": ids }),
         )
         .await
         .map_err(|e| match e {
@@ -872,6 +879,70 @@ impl DocumentStore for SurrealStore {
 
     async fn health(&self) -> Result<(), StoreError> {
         self.run("RETURN 1;", json!({})).await.map(|_| ())
+    }
+
+    async fn lease_embed_jobs(
+        &self,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<EmbedJob>, StoreError> {
+        // One transaction: two workers that pick the same entries conflict
+        // and one of them runs again (and then skips what the other took).
+        let mut response = self
+            .run(
+                "BEGIN TRANSACTION;
+                 LET $free = (SELECT VALUE id FROM embed_queue
+                     WHERE leased_until IS NONE OR leased_until < time::now() LIMIT $limit);
+                 RETURN (UPDATE $free SET leased_until = time::now() + <duration>$lease
+                     RETURN record::id(id) AS id, kind, ids);
+                 COMMIT TRANSACTION;",
+                json!({ "limit": limit, "lease": format!("{}ms", lease.as_millis()) }),
+            )
+            .await?;
+        let rows = take_last(&mut response)?;
+        let rows = rows.as_array().cloned().unwrap_or_default();
+        rows.into_iter()
+            .map(|row| decode("embed_queue", row))
+            .collect()
+    }
+
+    async fn settle_embed_job(
+        &self,
+        job: &str,
+        remaining: &[String],
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let sql = if remaining.is_empty() {
+            "DELETE type::record('embed_queue', $job);"
+        } else {
+            "UPDATE type::record('embed_queue', $job) SET ids = $remaining,
+                 leased_until = time::now() + <duration>$lease RETURN NONE;"
+        };
+        self.run(
+            sql,
+            json!({ "job": job, "remaining": remaining, "lease": format!("{}ms", lease.as_millis()) }),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn release_embed_leases(&self) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE embed_queue SET leased_until = NONE WHERE leased_until IS NOT NONE RETURN NONE;",
+            json!({}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn embed_backlog(&self) -> Result<u64, StoreError> {
+        let mut response = self
+            .run(
+                "RETURN math::sum((SELECT VALUE array::len(ids) FROM embed_queue));",
+                json!({}),
+            )
+            .await?;
+        Ok(take_json(&mut response, 0)?.as_u64().unwrap_or(0))
     }
 }
 

@@ -10,18 +10,19 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use qdrant_edge::{
-    Condition, CountRequest, CreateIndex, Distance, EdgeConfig, EdgeShard, EdgeVectorParams,
-    FieldCondition, FieldIndexOperations, Filter, HasIdCondition, JsonPath, Match, NamedQuery,
-    OperationError, Payload, PayloadFieldSchema, PayloadOps, PayloadSchemaType, PointId,
-    PointInsertOperations, PointOperations, PointStructPersisted, QueryEnum, QueryRequest,
-    ScoringQuery, ScrollRequest, SetPayloadOp, UpdateOperation, VectorStructPersisted,
-    WithPayloadInterface, WithVector, DEFAULT_VECTOR_NAME,
+    AnyVariants, Condition, CountRequest, CreateIndex, Distance, EdgeConfig, EdgeShard,
+    EdgeVectorParams, FieldCondition, FieldIndexOperations, Filter, HasIdCondition, JsonPath,
+    Match, MatchAny, NamedQuery, OperationError, Payload, PayloadFieldSchema, PayloadOps,
+    PayloadSchemaType, PointId, PointInsertOperations, PointOperations, PointStructPersisted,
+    QueryEnum, QueryRequest, Range, ScoringQuery, ScrollRequest, SetPayloadOp, UpdateOperation,
+    VectorStructPersisted, WithPayloadInterface, WithVector, DEFAULT_VECTOR_NAME,
 };
 use uuid::Uuid;
 
 use super::{
-    top_hits, Collection, CollectionNames, IdPage, ScoredId, VectorError, VectorFilter,
-    VectorIndex, VectorPoint, INDEXED_PAYLOAD_FIELDS, PAYLOAD_AGENT_ID, PAYLOAD_ID, PAYLOAD_STATUS,
+    indexed_fields, top_hits, Collection, CollectionNames, IdPage, IndexType, ScoredId,
+    VectorError, VectorFilter, VectorIndex, VectorPoint, PAYLOAD_AGENT_ID, PAYLOAD_ID,
+    PAYLOAD_STATUS,
 };
 
 /// Namespace of the UUID v5 point ids derived from document ids. Never change it: existing
@@ -66,14 +67,14 @@ struct Shard {
 /// Qdrant Edge (in-process) vector index: one shard per collection.
 #[derive(Debug)]
 pub struct EdgeVectors {
-    agents: Arc<Shard>,
-    tasks: Arc<Shard>,
+    /// One shard per collection, in [`Collection::ALL`] order.
+    shards: Vec<Arc<Shard>>,
     dimension: usize,
 }
 
 impl EdgeVectors {
-    /// Open (or create) the shards `dir/<agents name>` and `dir/<tasks name>`: dense unnamed
-    /// vectors of `dimension` floats, cosine distance, keyword indexes on the filtered fields.
+    /// Open (or create) one shard per collection, `dir/<collection name>`: dense unnamed
+    /// vectors of `dimension` floats, cosine distance, indexes on the filtered fields.
     /// Blocking (file I/O); call it before serving or from `spawn_blocking`.
     pub fn open(
         dir: &Path,
@@ -85,10 +86,9 @@ impl EdgeVectors {
                 "qdrant-edge: vector dimension must be > 0".into(),
             ));
         }
-        if names.agents == names.tasks {
+        if let Some(name) = names.duplicate() {
             return Err(VectorError::Backend(format!(
-                "qdrant-edge: the agent and task collections must have different names (both are {:?})",
-                names.agents
+                "qdrant-edge: each collection needs its own name, and different names ({name:?} is given twice)"
             )));
         }
         std::fs::create_dir_all(dir).map_err(|err| {
@@ -97,20 +97,20 @@ impl EdgeVectors {
                 dir.display()
             ))
         })?;
-        let agents = Shard::open(dir, Collection::Agents, names.agents.clone(), dimension)?;
-        let tasks = Shard::open(dir, Collection::Tasks, names.tasks.clone(), dimension)?;
-        Ok(EdgeVectors {
-            agents: Arc::new(agents),
-            tasks: Arc::new(tasks),
-            dimension,
-        })
+        let mut shards = Vec::with_capacity(Collection::ALL.len());
+        for collection in Collection::ALL {
+            let name = names.name(collection).to_string();
+            shards.push(Arc::new(Shard::open(dir, collection, name, dimension)?));
+        }
+        Ok(EdgeVectors { shards, dimension })
     }
 
     fn shard(&self, collection: Collection) -> &Arc<Shard> {
-        match collection {
-            Collection::Agents => &self.agents,
-            Collection::Tasks => &self.tasks,
-        }
+        let index = Collection::ALL
+            .iter()
+            .position(|c| *c == collection)
+            .expect("every collection is in Collection::ALL");
+        &self.shards[index]
     }
 
     fn check_dimension(&self, collection: Collection, vector: &[f32]) -> Result<(), VectorError> {
@@ -207,15 +207,17 @@ impl Shard {
     fn ensure_payload_indexes(&self) -> Result<(), VectorError> {
         let existing = self.shard.info().payload_schema;
         let mut operations = Vec::new();
-        for field in INDEXED_PAYLOAD_FIELDS {
+        for (field, index) in indexed_fields() {
             let field_name = json_path(field)?;
             if !existing.contains_key(&field_name) {
+                let schema = match index {
+                    IndexType::Keyword => PayloadSchemaType::Keyword,
+                    IndexType::Integer => PayloadSchemaType::Integer,
+                };
                 operations.push(UpdateOperation::FieldIndexOperation(
                     FieldIndexOperations::CreateIndex(CreateIndex {
                         field_name,
-                        field_schema: Some(PayloadFieldSchema::FieldType(
-                            PayloadSchemaType::Keyword,
-                        )),
+                        field_schema: Some(PayloadFieldSchema::FieldType(schema)),
                     }),
                 ));
             }
@@ -330,11 +332,29 @@ fn keyword_condition(field: &str, value: &str) -> Result<Condition, VectorError>
 
 fn filter_of(filter: &VectorFilter) -> Result<Option<Filter>, VectorError> {
     let mut must = Vec::new();
-    if let Some(agent_id) = &filter.agent_id {
-        must.push(keyword_condition(PAYLOAD_AGENT_ID, agent_id)?);
-    }
-    if let Some(status) = &filter.status {
-        must.push(keyword_condition(PAYLOAD_STATUS, status)?);
+    for condition in filter.conditions() {
+        must.push(match condition {
+            super::Condition::Keyword(field, value) => keyword_condition(field, value)?,
+            super::Condition::AnyKeyword(field, values) => {
+                Condition::Field(FieldCondition::new_match(
+                    json_path(field)?,
+                    Match::Any(MatchAny {
+                        any: AnyVariants::Strings(values.iter().cloned().collect()),
+                    }),
+                ))
+            }
+            super::Condition::Range { field, gte, lt } => {
+                Condition::Field(FieldCondition::new_range(
+                    json_path(field)?,
+                    Range {
+                        lt: lt.map(|v| (v as f64).into()),
+                        gt: None,
+                        gte: gte.map(|v| (v as f64).into()),
+                        lte: None,
+                    },
+                ))
+            }
+        });
     }
     Ok((!must.is_empty()).then(|| Filter {
         must: Some(must),
@@ -343,13 +363,7 @@ fn filter_of(filter: &VectorFilter) -> Result<Option<Filter>, VectorError> {
 }
 
 fn payload_of(point: &VectorPoint) -> Payload {
-    let mut map = serde_json::Map::new();
-    map.insert(PAYLOAD_ID.into(), point.id.clone().into());
-    map.insert(PAYLOAD_AGENT_ID.into(), point.agent_id.clone().into());
-    if let Some(status) = &point.status {
-        map.insert(PAYLOAD_STATUS.into(), status.clone().into());
-    }
-    Payload(map)
+    Payload(point.payload())
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -691,6 +705,7 @@ mod tests {
             vector,
             agent_id: agent_id.to_string(),
             status: status.map(str::to_string),
+            ..VectorPoint::default()
         }
     }
 
@@ -739,16 +754,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn payload_fields_are_indexed_as_keywords() {
+    async fn payload_fields_are_indexed_by_type() {
         let dir = tempfile::tempdir().unwrap();
         let vectors = open(dir.path());
-        for shard in [&vectors.agents, &vectors.tasks] {
+        assert_eq!(vectors.shards.len(), Collection::ALL.len());
+        for shard in &vectors.shards {
             let schema = shard.shard.info().payload_schema;
-            for field in INDEXED_PAYLOAD_FIELDS {
+            for (field, index) in indexed_fields() {
                 let info = schema
                     .get(&json_path(field).unwrap())
                     .unwrap_or_else(|| panic!("{field} is not indexed in {}", shard.name));
-                assert_eq!(info.data_type, PayloadSchemaType::Keyword);
+                let expected = match index {
+                    IndexType::Keyword => PayloadSchemaType::Keyword,
+                    IndexType::Integer => PayloadSchemaType::Integer,
+                };
+                assert_eq!(info.data_type, expected, "{field} in {}", shard.name);
             }
         }
     }
@@ -792,6 +812,7 @@ mod tests {
                 &VectorFilter {
                     agent_id: Some("agent00001".into()),
                     status: Some("done".into()),
+                    ..VectorFilter::default()
                 },
             )
             .await
@@ -844,6 +865,8 @@ mod tests {
         let names = CollectionNames {
             agents: "a_vectors".into(),
             tasks: "t_vectors".into(),
+            logs: "l_vectors".into(),
+            thoughts: "th_vectors".into(),
         };
         let vectors = EdgeVectors::open(dir.path(), &names, DIM).unwrap();
         vectors.health().await.unwrap();
@@ -860,13 +883,15 @@ mod tests {
             .is_file());
 
         let same = CollectionNames {
-            agents: "x".into(),
-            tasks: "x".into(),
+            logs: "x".into(),
+            thoughts: "x".into(),
+            ..CollectionNames::default()
         };
         assert!(EdgeVectors::open(dir.path(), &same, DIM).is_err());
         let bad = CollectionNames {
             agents: "../escape".into(),
             tasks: "t".into(),
+            ..CollectionNames::default()
         };
         assert!(EdgeVectors::open(dir.path(), &bad, DIM).is_err());
         assert!(!dir.path().join("t").exists());

@@ -14,17 +14,27 @@ use serde::{Deserialize, Serialize};
 pub enum Collection {
     Agents,
     Tasks,
+    /// Embedded off the request path (see `indexer`).
+    Logs,
+    Thoughts,
 }
 
 impl Collection {
-    pub const ALL: [Collection; 2] = [Collection::Agents, Collection::Tasks];
+    pub const ALL: [Collection; 4] = [
+        Collection::Agents,
+        Collection::Tasks,
+        Collection::Logs,
+        Collection::Thoughts,
+    ];
 }
 
-/// Collection names, from config (`QDRANT_AGENT_COLLECTION`, `QDRANT_TASK_COLLECTION`).
+/// Collection names, from config (`QDRANT_{AGENT,TASK,LOG,THOUGHT}_COLLECTION`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CollectionNames {
     pub agents: String,
     pub tasks: String,
+    pub logs: String,
+    pub thoughts: String,
 }
 
 impl CollectionNames {
@@ -32,7 +42,18 @@ impl CollectionNames {
         match collection {
             Collection::Agents => &self.agents,
             Collection::Tasks => &self.tasks,
+            Collection::Logs => &self.logs,
+            Collection::Thoughts => &self.thoughts,
         }
+    }
+
+    /// The first name given to two collections, if any (each needs its own).
+    pub fn duplicate(&self) -> Option<&str> {
+        let mut seen = std::collections::HashSet::new();
+        Collection::ALL
+            .into_iter()
+            .map(|c| self.name(c))
+            .find(|name| !seen.insert(*name))
     }
 }
 
@@ -41,21 +62,57 @@ impl Default for CollectionNames {
         Self {
             agents: "agents".into(),
             tasks: "tasks".into(),
+            logs: "logs".into(),
+            thoughts: "thoughts".into(),
         }
     }
 }
 
 /// The one definition of the collections, used by every adapter (and by
-/// provisioning): cosine distance, and keyword payload indexes on the
-/// fields searches filter on.
+/// provisioning): cosine distance, keyword payload indexes on the fields
+/// searches match on and an integer index on the time they range over.
 pub const DISTANCE_COSINE: &str = "cosine";
 pub const PAYLOAD_ID: &str = "id";
 pub const PAYLOAD_AGENT_ID: &str = "agent_id";
 pub const PAYLOAD_STATUS: &str = "status";
-pub const INDEXED_PAYLOAD_FIELDS: [&str; 2] = [PAYLOAD_AGENT_ID, PAYLOAD_STATUS];
+pub const PAYLOAD_TASK_ID: &str = "task_id";
+pub const PAYLOAD_LEVEL: &str = "level";
+pub const PAYLOAD_KIND: &str = "kind";
+/// Milliseconds since the Unix epoch.
+pub const PAYLOAD_TIMESTAMP: &str = "timestamp";
+pub const KEYWORD_PAYLOAD_FIELDS: [&str; 5] = [
+    PAYLOAD_AGENT_ID,
+    PAYLOAD_STATUS,
+    PAYLOAD_TASK_ID,
+    PAYLOAD_LEVEL,
+    PAYLOAD_KIND,
+];
+pub const INTEGER_PAYLOAD_FIELDS: [&str; 1] = [PAYLOAD_TIMESTAMP];
+/// The indexes, said for people (provisioning reports).
+pub const INDEXES_DESCRIBED: &str =
+    "keyword indexes on agent_id, status, task_id, level and kind, an integer index on timestamp";
+
+/// An indexed payload field and the index type it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexType {
+    Keyword,
+    Integer,
+}
+
+/// Every indexed payload field with its index type.
+pub fn indexed_fields() -> impl Iterator<Item = (&'static str, IndexType)> {
+    KEYWORD_PAYLOAD_FIELDS
+        .into_iter()
+        .map(|f| (f, IndexType::Keyword))
+        .chain(
+            INTEGER_PAYLOAD_FIELDS
+                .into_iter()
+                .map(|f| (f, IndexType::Integer)),
+        )
+}
 
 /// One vector with the payload fields searches filter on.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct VectorPoint {
     /// The document id (a short nanoid string). Adapters map it to whatever
     /// point id their engine needs and return it unchanged from searches.
@@ -65,6 +122,37 @@ pub struct VectorPoint {
     pub agent_id: String,
     /// Task status, for task vectors.
     pub status: Option<String>,
+    /// The owning task, for logs and thoughts.
+    pub task_id: Option<String>,
+    /// Log level, for logs.
+    pub level: Option<String>,
+    /// Thought kind, for thoughts.
+    pub kind: Option<String>,
+    /// When it happened (logs, thoughts), in ms since the Unix epoch.
+    pub timestamp: Option<i64>,
+}
+
+impl VectorPoint {
+    /// The payload every adapter stores: the document id and the set fields.
+    pub fn payload(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        map.insert(PAYLOAD_ID.into(), self.id.clone().into());
+        map.insert(PAYLOAD_AGENT_ID.into(), self.agent_id.clone().into());
+        for (field, value) in [
+            (PAYLOAD_STATUS, &self.status),
+            (PAYLOAD_TASK_ID, &self.task_id),
+            (PAYLOAD_LEVEL, &self.level),
+            (PAYLOAD_KIND, &self.kind),
+        ] {
+            if let Some(value) = value {
+                map.insert(field.into(), value.clone().into());
+            }
+        }
+        if let Some(timestamp) = self.timestamp {
+            map.insert(PAYLOAD_TIMESTAMP.into(), timestamp.into());
+        }
+        map
+    }
 }
 
 /// Conditions a hit must satisfy (all that are set).
@@ -72,6 +160,53 @@ pub struct VectorPoint {
 pub struct VectorFilter {
     pub agent_id: Option<String>,
     pub status: Option<String>,
+    pub task_id: Option<String>,
+    /// Any of these levels.
+    pub levels: Option<Vec<String>>,
+    pub kind: Option<String>,
+    /// Inclusive lower bound on `timestamp` (ms).
+    pub since: Option<i64>,
+    /// Exclusive upper bound on `timestamp` (ms).
+    pub until: Option<i64>,
+}
+
+/// One condition of a [`VectorFilter`], for adapters to translate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition<'a> {
+    Keyword(&'static str, &'a str),
+    AnyKeyword(&'static str, &'a [String]),
+    Range {
+        field: &'static str,
+        gte: Option<i64>,
+        lt: Option<i64>,
+    },
+}
+
+impl VectorFilter {
+    pub fn conditions(&self) -> Vec<Condition<'_>> {
+        let mut all = Vec::new();
+        for (field, value) in [
+            (PAYLOAD_AGENT_ID, &self.agent_id),
+            (PAYLOAD_STATUS, &self.status),
+            (PAYLOAD_TASK_ID, &self.task_id),
+            (PAYLOAD_KIND, &self.kind),
+        ] {
+            if let Some(value) = value {
+                all.push(Condition::Keyword(field, value));
+            }
+        }
+        if let Some(levels) = &self.levels {
+            all.push(Condition::AnyKeyword(PAYLOAD_LEVEL, levels));
+        }
+        if self.since.is_some() || self.until.is_some() {
+            all.push(Condition::Range {
+                field: PAYLOAD_TIMESTAMP,
+                gte: self.since,
+                lt: self.until,
+            });
+        }
+        all
+    }
 }
 
 /// A page of ids from [`VectorIndex::scroll_ids`].

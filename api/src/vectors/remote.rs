@@ -16,7 +16,7 @@ use qdrant_client::qdrant::{
     CollectionInfo, Condition, CountPointsBuilder, CreateCollectionBuilder,
     CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FieldType, Filter,
     GetPointsBuilder, PayloadIncludeSelector, PayloadSchemaType, PointId, PointStruct,
-    PointsIdsList, Query, QueryPointsBuilder, ScrollPointsBuilder, SetPayloadPointsBuilder,
+    PointsIdsList, Query, QueryPointsBuilder, Range, ScrollPointsBuilder, SetPayloadPointsBuilder,
     UpsertPointsBuilder, Value, VectorParamsBuilder,
 };
 use qdrant_client::{Payload, Qdrant, QdrantError};
@@ -26,8 +26,9 @@ use uuid::Uuid;
 // The one mapping from document ids to point ids: both adapters must agree.
 use super::edge::point_id;
 use super::{
-    top_hits, Collection, CollectionNames, IdPage, ScoredId, VectorError, VectorFilter,
-    VectorIndex, VectorPoint, INDEXED_PAYLOAD_FIELDS, PAYLOAD_AGENT_ID, PAYLOAD_ID, PAYLOAD_STATUS,
+    indexed_fields, top_hits, Collection, CollectionNames, IdPage, IndexType, ScoredId,
+    VectorError, VectorFilter, VectorIndex, VectorPoint, PAYLOAD_AGENT_ID, PAYLOAD_ID,
+    PAYLOAD_STATUS,
 };
 use crate::provisioned::Provisioned;
 use crate::retry;
@@ -146,15 +147,14 @@ impl RemoteQdrant {
                 "Qdrant: vector dimension must be > 0".into(),
             ));
         }
-        if names.agents.is_empty() || names.tasks.is_empty() {
+        if Collection::ALL.iter().any(|c| names.name(*c).is_empty()) {
             return Err(VectorError::Backend(
                 "Qdrant: collection names must not be empty".into(),
             ));
         }
-        if names.agents == names.tasks {
+        if let Some(name) = names.duplicate() {
             return Err(VectorError::Backend(format!(
-                "Qdrant: the agent and task collections must have different names (both are {:?})",
-                names.agents
+                "Qdrant: each collection needs its own name, and different names ({name:?} is given twice)"
             )));
         }
         // An empty key (e.g. `QDRANT_API_KEY=`) means none. A key that is not a valid header
@@ -373,26 +373,31 @@ impl RemoteQdrant {
         Ok(())
     }
 
-    /// The filtered fields without a keyword index; another index type on one is an error.
+    /// The filtered fields without their index; another index type on one is an error.
     fn missing_indexes(
         &self,
         collection: Collection,
         info: &CollectionInfo,
-    ) -> Result<Vec<&'static str>, VectorError> {
+    ) -> Result<Vec<(&'static str, IndexType)>, VectorError> {
         let mut missing = Vec::new();
-        for field in INDEXED_PAYLOAD_FIELDS {
+        for (field, index) in indexed_fields() {
+            let wanted = match index {
+                IndexType::Keyword => PayloadSchemaType::Keyword,
+                IndexType::Integer => PayloadSchemaType::Integer,
+            };
             match info.payload_schema.get(field) {
-                None => missing.push(field),
-                Some(schema) if schema.data_type == PayloadSchemaType::Keyword as i32 => {}
+                None => missing.push((field, index)),
+                Some(schema) if schema.data_type == wanted as i32 => {}
                 Some(schema) => {
                     let found = PayloadSchemaType::try_from(schema.data_type)
                         .map(|t| t.as_str_name().to_string())
                         .unwrap_or_else(|_| schema.data_type.to_string());
                     return Err(VectorError::Backend(format!(
                         "Qdrant at {}: collection {:?} indexes payload field {field:?} as \
-                         {found}, VectaDB needs a Keyword index",
+                         {found}, VectaDB needs a {} index",
                         self.url,
-                        self.name(collection)
+                        self.name(collection),
+                        wanted.as_str_name()
                     )));
                 }
             }
@@ -434,9 +439,13 @@ impl RemoteQdrant {
         };
         self.check_params(collection, &info)?;
         let missing = self.missing_indexes(collection, &info)?;
-        for field in &missing {
+        for (field, index) in &missing {
+            let field_type = match index {
+                IndexType::Keyword => FieldType::Keyword,
+                IndexType::Integer => FieldType::Integer,
+            };
             let request =
-                CreateFieldIndexCollectionBuilder::new(name, *field, FieldType::Keyword).wait(true);
+                CreateFieldIndexCollectionBuilder::new(name, *field, field_type).wait(true);
             self.call("creating a payload index", Some(collection), || {
                 self.client.create_field_index(request.clone())
             })
@@ -450,10 +459,10 @@ impl RemoteQdrant {
             "present, payload indexes added"
         };
         let line = format!(
-            "Qdrant {}: collection {name} {what} ({}-dimensional, cosine, keyword indexes on {})",
+            "Qdrant {}: collection {name} {what} ({}-dimensional, cosine, {})",
             self.url,
             self.dimension,
-            INDEXED_PAYLOAD_FIELDS.join(" and ")
+            super::INDEXES_DESCRIBED
         );
         Ok((line, created || !missing.is_empty()))
     }
@@ -538,13 +547,7 @@ impl RemoteQdrant {
     }
 
     fn payload_of(point: &VectorPoint) -> Payload {
-        let mut payload = Payload::new();
-        payload.insert(PAYLOAD_ID, point.id.clone());
-        payload.insert(PAYLOAD_AGENT_ID, point.agent_id.clone());
-        if let Some(status) = &point.status {
-            payload.insert(PAYLOAD_STATUS, status.clone());
-        }
-        payload
+        Payload::from(point.payload())
     }
 }
 
@@ -578,13 +581,24 @@ fn keyword(field: &str, value: &str) -> Condition {
 }
 
 fn filter_of(filter: &VectorFilter) -> Option<Filter> {
-    let mut must = Vec::new();
-    if let Some(agent_id) = &filter.agent_id {
-        must.push(keyword(PAYLOAD_AGENT_ID, agent_id));
-    }
-    if let Some(status) = &filter.status {
-        must.push(keyword(PAYLOAD_STATUS, status));
-    }
+    let must: Vec<Condition> = filter
+        .conditions()
+        .into_iter()
+        .map(|condition| match condition {
+            super::Condition::Keyword(field, value) => keyword(field, value),
+            super::Condition::AnyKeyword(field, values) => {
+                Condition::matches(field, MatchValue::from(values.to_vec()))
+            }
+            super::Condition::Range { field, gte, lt } => Condition::range(
+                field,
+                Range {
+                    lt: lt.map(|v| v as f64),
+                    gte: gte.map(|v| v as f64),
+                    ..Range::default()
+                },
+            ),
+        })
+        .collect();
     (!must.is_empty()).then(|| Filter::must(must))
 }
 

@@ -58,6 +58,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   value: {{ .Values.collections.agents | quote }}
 - name: QDRANT_TASK_COLLECTION
   value: {{ .Values.collections.tasks | quote }}
+- name: QDRANT_LOG_COLLECTION
+  value: {{ .Values.collections.logs | quote }}
+- name: QDRANT_THOUGHT_COLLECTION
+  value: {{ .Values.collections.thoughts | quote }}
 - name: EMBEDDING_MODEL
   value: {{ .Values.embedding.model | quote }}
 - name: EMBEDDING_DIM

@@ -69,6 +69,8 @@ pub fn environment(
         ),
         env("QDRANT_AGENT_COLLECTION", &spec.collections.agents),
         env("QDRANT_TASK_COLLECTION", &spec.collections.tasks),
+        env("QDRANT_LOG_COLLECTION", &spec.collections.logs),
+        env("QDRANT_THOUGHT_COLLECTION", &spec.collections.thoughts),
         env("EMBEDDING_MODEL", &spec.embedding.model),
         env("EMBEDDING_DIM", spec.collections.vector_size.to_string()),
         env("RUST_LOG", "info"),

@@ -260,6 +260,8 @@ fn check_api_objects(h: &Harness) {
             secret_ref("QDRANT_API_KEY", "demo-qdrant-api-key", "api-key"),
             { "name": "QDRANT_AGENT_COLLECTION", "value": "agents" },
             { "name": "QDRANT_TASK_COLLECTION", "value": "tasks" },
+            { "name": "QDRANT_LOG_COLLECTION", "value": "logs" },
+            { "name": "QDRANT_THOUGHT_COLLECTION", "value": "thoughts" },
             { "name": "EMBEDDING_MODEL", "value": "sentence-transformers/all-MiniLM-L6-v2" },
             { "name": "EMBEDDING_DIM", "value": "384" },
             { "name": "RUST_LOG", "value": "info" },
@@ -380,7 +382,7 @@ async fn new_resource_to_ready_then_unchanged_and_changed_specs() {
     );
     assert_eq!(
         h.condition(SCHEMA_PROVISIONED).message,
-        format!("schema version {SCHEMA_VERSION} in vectadb/main; collections agents and tasks (384-dimensional, cosine)")
+        format!("schema version {SCHEMA_VERSION} in vectadb/main; collections agents, tasks, logs and thoughts (384-dimensional, cosine)")
     );
     assert_eq!(
         status.provisioned.as_ref().unwrap().schema_version,

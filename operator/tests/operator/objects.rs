@@ -141,6 +141,8 @@ fn the_api_environment_is_the_api_configuration() {
         "SURREAL_DATABASE",
         "QDRANT_AGENT_COLLECTION",
         "QDRANT_TASK_COLLECTION",
+        "QDRANT_LOG_COLLECTION",
+        "QDRANT_THOUGHT_COLLECTION",
         "EMBEDDING_DIM",
     ] {
         assert!(names.contains(&required), "{required} not set");

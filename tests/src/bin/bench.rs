@@ -254,7 +254,7 @@ async fn measure_all(
         id: id.clone(),
         vector,
         agent_id: id,
-        status: None,
+        ..VectorPoint::default()
     };
     let unit = normalised(vec![1.0; 384]);
     let raw_vec = measure(n, |i| {

@@ -1,0 +1,218 @@
+//! The indexer: embeds logs and thoughts off the request path.
+//!
+//! A write that stores logs or a thought also stores an `embed_queue` entry
+//! naming them, in the same transaction, so nothing acknowledged is lost if
+//! the process dies. The indexer leases entries, embeds their documents in
+//! chunks, writes the vectors, and records its progress after each chunk;
+//! a restarted server (or another replica, once the lease has expired)
+//! carries on where it stopped. Items are searchable once embedded.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::domain::{Log, Thought};
+use crate::embed::{text, Embedder};
+use crate::error::Result;
+use crate::store::{DocumentStore, EmbedJob, EmbedKind, Table};
+use crate::vectors::{Collection, VectorIndex, VectorPoint};
+
+/// How the indexer paces itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IndexerSettings {
+    /// Jobs leased per round.
+    pub jobs_per_round: usize,
+    /// Documents embedded and written per step (progress is saved after each).
+    pub chunk: usize,
+    /// How long a leased job is reserved for this worker.
+    pub lease: Duration,
+    /// How often an idle worker looks for work queued by other processes.
+    pub idle_poll: Duration,
+}
+
+impl Default for IndexerSettings {
+    fn default() -> Self {
+        Self {
+            jobs_per_round: 8,
+            chunk: 128,
+            lease: Duration::from_secs(60),
+            idle_poll: Duration::from_secs(1),
+        }
+    }
+}
+
+pub struct Indexer {
+    store: Arc<dyn DocumentStore>,
+    vectors: Arc<dyn VectorIndex>,
+    embedder: Arc<dyn Embedder>,
+    wake: Arc<Notify>,
+    settings: IndexerSettings,
+    embedded: AtomicU64,
+}
+
+impl Indexer {
+    pub(crate) fn new(
+        store: Arc<dyn DocumentStore>,
+        vectors: Arc<dyn VectorIndex>,
+        embedder: Arc<dyn Embedder>,
+        wake: Arc<Notify>,
+        settings: IndexerSettings,
+    ) -> Self {
+        Self {
+            store,
+            vectors,
+            embedder,
+            wake,
+            settings,
+            embedded: AtomicU64::new(0),
+        }
+    }
+
+    /// Documents this process has embedded so far.
+    pub fn embedded(&self) -> u64 {
+        self.embedded.load(Ordering::Relaxed)
+    }
+
+    /// Documents waiting to be embedded (all processes).
+    pub async fn backlog(&self) -> Result<u64> {
+        Ok(self.store.embed_backlog().await?)
+    }
+
+    /// Work until the task is dropped: a round whenever something was
+    /// queued here, or every `idle_poll` for work queued elsewhere. Errors
+    /// are logged and retried with backoff; the queue keeps the work.
+    pub async fn run(self: Arc<Self>) {
+        let mut failures = 0u32;
+        loop {
+            match self.run_once().await {
+                Ok(0) => {
+                    failures = 0;
+                    let _ =
+                        tokio::time::timeout(self.settings.idle_poll, self.wake.notified()).await;
+                }
+                Ok(_) => failures = 0,
+                Err(error) => {
+                    failures += 1;
+                    let wait = crate::retry::backoff(
+                        failures,
+                        Duration::from_millis(200),
+                        Duration::from_secs(30),
+                    );
+                    tracing::error!(%error, ?wait, "indexer round failed; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// One round: lease jobs and embed them. Returns the documents embedded.
+    pub async fn run_once(&self) -> Result<usize> {
+        let jobs = self
+            .store
+            .lease_embed_jobs(self.settings.jobs_per_round, self.settings.lease)
+            .await?;
+        let mut done = 0;
+        for job in jobs {
+            done += self.process(job).await?;
+        }
+        Ok(done)
+    }
+
+    /// Embed until nothing is queued (tests, benchmarks, tools). Jobs
+    /// another worker holds are waited for.
+    pub async fn drain(&self) -> Result<()> {
+        loop {
+            if self.run_once().await? == 0 {
+                if self.backlog().await? == 0 {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+
+    async fn process(&self, job: EmbedJob) -> Result<usize> {
+        let mut remaining = job.ids.as_slice();
+        let mut done = 0;
+        while !remaining.is_empty() {
+            let take = remaining.len().min(self.settings.chunk.max(1));
+            let (chunk, rest) = remaining.split_at(take);
+            done += self.embed_chunk(job.kind, chunk).await?;
+            self.store
+                .settle_embed_job(&job.id, rest, self.settings.lease)
+                .await?;
+            remaining = rest;
+        }
+        Ok(done)
+    }
+
+    /// Embed and write the documents of `ids` that still exist.
+    async fn embed_chunk(&self, kind: EmbedKind, ids: &[String]) -> Result<usize> {
+        let (collection, table, texts, mut points): (_, _, Vec<String>, Vec<VectorPoint>) =
+            match kind {
+                EmbedKind::Log => {
+                    let logs = self.store.get_logs(ids).await?;
+                    let texts = logs.iter().map(text::log).collect();
+                    let points = logs.iter().map(log_point).collect();
+                    (Collection::Logs, Table::Log, texts, points)
+                }
+                EmbedKind::Thought => {
+                    let thoughts = self.store.get_thoughts(ids).await?;
+                    let texts = thoughts.iter().map(text::thought).collect();
+                    let points = thoughts.iter().map(thought_point).collect();
+                    (Collection::Thoughts, Table::Thought, texts, points)
+                }
+            };
+        let points_len = points.len();
+        if points_len == 0 {
+            return Ok(0);
+        }
+        let started = std::time::Instant::now();
+        let vectors: Vec<Vec<f32>> = self.embedder.embed(texts).await?;
+        for (point, vector) in points.iter_mut().zip(vectors) {
+            point.vector = vector;
+        }
+        let written: Vec<String> = points.iter().map(|p| p.id.clone()).collect();
+        self.vectors.upsert(collection, points).await?;
+        // An agent deleted meanwhile took its documents (and vectors) with
+        // it: do not leave vectors of documents that are gone.
+        let present = self.store.existing(table, &written).await?;
+        if present.len() < written.len() {
+            let gone: Vec<String> = written
+                .into_iter()
+                .filter(|id| !present.contains(id))
+                .collect();
+            self.vectors.delete(collection, &gone).await?;
+        }
+        self.embedded
+            .fetch_add(points_len as u64, Ordering::Relaxed);
+        tracing::debug!(?kind, documents = points_len, elapsed = ?started.elapsed(), "embedded");
+        Ok(points_len)
+    }
+}
+
+/// A log's vector point: filterable by agent, task, level and time.
+pub fn log_point(log: &Log) -> VectorPoint {
+    VectorPoint {
+        id: log.id.clone(),
+        agent_id: log.agent_id.clone(),
+        task_id: log.task_id.clone(),
+        level: Some(log.level.as_str().to_string()),
+        timestamp: Some(log.timestamp.timestamp_millis()),
+        ..VectorPoint::default()
+    }
+}
+
+/// A thought's vector point: filterable by agent, task, kind and time.
+pub fn thought_point(thought: &Thought) -> VectorPoint {
+    VectorPoint {
+        id: thought.id.clone(),
+        agent_id: thought.agent_id.clone(),
+        task_id: thought.task_id.clone(),
+        kind: Some(thought.kind.clone()),
+        timestamp: Some(thought.created_at.timestamp_millis()),
+        ..VectorPoint::default()
+    }
+}
