@@ -9,13 +9,15 @@ export MODELS_DIR="${MODELS_DIR:-$PWD/models}"
 python3 scripts/fetch-models.py "$MODELS_DIR"
 
 # Python onnxruntime on the same model file: the reference vectors; the real
-# Helm engine and the Kubernetes schemas for the deployment tests.
+# Helm engine and the Kubernetes schemas for the deployment tests; the
+# OpenTelemetry Python SDK and its OTLP exporter for the ingest tests.
 venv="${VECTADB_TEST_VENV:-$PWD/.venv-test}"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    -r tests/parity/requirements.txt -r tests/deploy/requirements.txt
+    -r tests/parity/requirements.txt -r tests/deploy/requirements.txt \
+    -r tests/otel/requirements.txt
 export VECTADB_TEST_PYTHON="$venv/bin/python"
 
 # The remote-backend tests run a real Qdrant server (QDRANT_BIN, else the

@@ -12,6 +12,8 @@
 //!   request path;
 //!   `repair` reconciles the two after the fact; `retry` is the backoff
 //!   both backend adapters use for transient errors.
+//! - `otlp`: OpenTelemetry ingest (GenAI spans and log records → agents,
+//!   tasks, thoughts, logs).
 //! - `http`: the axum Router (one module per resource) and its error mapping;
 //!   `lambda` (feature `lambda`): the same Router under `lambda_http`.
 //! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus;
@@ -28,6 +30,7 @@ pub mod indexer;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod metrics;
+pub mod otlp;
 pub mod provisioned;
 pub mod repair;
 pub mod retry;

@@ -127,6 +127,10 @@ impl VectaRouter {
         })
     }
 
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// The indexer that embeds what this router queues (see [`Indexer`]).
     pub fn indexer(&self, settings: IndexerSettings) -> Indexer {
         Indexer::new(

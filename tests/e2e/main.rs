@@ -34,6 +34,7 @@ mod embedding_parity;
 mod lambda;
 mod logs;
 mod ops;
+mod otel;
 mod provision;
 mod remote_qdrant;
 mod repair;

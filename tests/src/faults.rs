@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use serde_json::Value;
 use vectadb::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
 };
@@ -227,5 +228,23 @@ impl DocumentStore for FailingStore {
     }
     async fn embed_backlog(&self) -> Result<u64, StoreError> {
         self.inner.embed_backlog().await
+    }
+    async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError> {
+        self.inner.otel_lookup(keys).await
+    }
+    async fn otel_remember(&self, entries: &[(String, Value)]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.otel_remember(entries).await
+    }
+    async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError> {
+        self.inner.otel_waiting(trace_ids).await
+    }
+    async fn otel_park(&self, items: &[(String, String, Value)]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.otel_park(items).await
+    }
+    async fn otel_unpark(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.otel_unpark(keys).await
     }
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod logs;
 pub mod ops;
+pub mod otlp;
 pub mod rpc;
 pub mod similar;
 pub mod tasks;
@@ -53,6 +54,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(ops::router())
+        .merge(otlp::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -6,6 +6,7 @@ pub mod schema;
 pub mod surreal;
 
 use async_trait::async_trait;
+use serde_json::Value;
 
 use crate::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
@@ -150,5 +151,16 @@ pub trait DocumentStore: Send + Sync {
     async fn release_embed_leases(&self) -> Result<(), StoreError>;
     /// Documents waiting to be embedded.
     async fn embed_backlog(&self) -> Result<u64, StoreError>;
+
+    /// OpenTelemetry ingest: what was remembered about these span keys.
+    async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError>;
+    /// Remember where spans went (key → owner).
+    async fn otel_remember(&self, entries: &[(String, Value)]) -> Result<(), StoreError>;
+    /// Items waiting in these traces.
+    async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError>;
+    /// Keep items (key, trace id, item) until their agent span arrives.
+    async fn otel_park(&self, items: &[(String, String, Value)]) -> Result<(), StoreError>;
+    /// Forget waiting items that were placed.
+    async fn otel_unpark(&self, keys: &[String]) -> Result<(), StoreError>;
     async fn health(&self) -> Result<(), StoreError>;
 }

@@ -11,7 +11,8 @@ use super::StoreError;
 pub const SCHEMA: &str = include_str!("schema.surql");
 /// Bumped whenever `schema.surql` changes incompatibly. 2: no per-log
 /// `emits` edge (provisioning a version 1 database removes it). 3: the
-/// `embed_queue` table (logs and thoughts embedded off the request path).
+/// `embed_queue` table (logs and thoughts embedded off the request path)
+/// and the OpenTelemetry ingest's `otel_span` / `otel_pending`.
 pub const SCHEMA_VERSION: u64 = 3;
 
 /// Names that may be used as namespace/database identifiers.

@@ -1,0 +1,185 @@
+//! `POST /v1/traces` and `POST /v1/logs`: OTLP/HTTP as the OpenTelemetry
+//! protocol specifies it (protobuf or JSON, gzip/deflate, the answer in the
+//! request's encoding, `partial_success` for refused items, a
+//! `google.rpc.Status` body on errors, 503 for what a client should retry).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+
+use super::error::{ApiError, ErrorKind};
+use super::AppState;
+use crate::otlp::decode::{decompress, DecodeError, Encoding, RpcStatus};
+use crate::otlp::ingest::Ingested;
+use crate::otlp::model;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/traces", post(traces))
+        .route("/v1/logs", post(logs))
+}
+
+async fn traces(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let (encoding, request) = match decode::<ExportTraceServiceRequest>(
+        &state,
+        &headers,
+        body,
+        "ExportTraceServiceRequest",
+    ) {
+        Ok(decoded) => decoded,
+        Err(response) => return response,
+    };
+    let (spans, rejected, reason) = model::spans_of(request);
+    match state.router.ingest_otlp_spans(spans).await {
+        Ok(report) => {
+            count_logs(&state, &report);
+            let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
+                error_message: reason.unwrap_or_default(),
+            });
+            answer(
+                encoding,
+                StatusCode::OK,
+                encoding.encode(&ExportTraceServiceResponse { partial_success }),
+            )
+        }
+        Err(error) => failure(encoding, ApiError::from(error)),
+    }
+}
+
+async fn logs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let (encoding, request) = match decode::<ExportLogsServiceRequest>(
+        &state,
+        &headers,
+        body,
+        "ExportLogsServiceRequest",
+    ) {
+        Ok(decoded) => decoded,
+        Err(response) => return response,
+    };
+    match state.router.ingest_otlp_logs(model::logs_of(request)).await {
+        Ok(report) => {
+            count_logs(&state, &report);
+            answer(
+                encoding,
+                StatusCode::OK,
+                encoding.encode(&ExportLogsServiceResponse {
+                    partial_success: None,
+                }),
+            )
+        }
+        Err(error) => failure(encoding, ApiError::from(error)),
+    }
+}
+
+fn count_logs(state: &AppState, report: &Ingested) {
+    for level in &report.created_log_levels {
+        state
+            .metrics
+            .logs_ingested
+            .with_label_values(&[level.as_str()])
+            .inc();
+    }
+}
+
+/// The body decoded per its headers, or the error response to send.
+#[allow(clippy::result_large_err)]
+fn decode<M>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    what: &'static str,
+) -> Result<(Encoding, M), Response>
+where
+    M: prost::Message + Default + serde::de::DeserializeOwned,
+{
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let encoding = Encoding::from_content_type(header(header::CONTENT_TYPE))
+        .map_err(|e| rejected(Encoding::Json, &e))?;
+    let body = body.map_err(|rejection| {
+        status(
+            encoding,
+            rejection.status(),
+            format!("could not read the body: {rejection}"),
+            "invalid_request",
+        )
+    })?;
+    let bytes = decompress(
+        header(header::CONTENT_ENCODING),
+        &body,
+        state.max_body_bytes,
+    )
+    .map_err(|e| rejected(encoding, &e))?;
+    let message = encoding
+        .decode(&bytes, what)
+        .map_err(|e| rejected(encoding, &e))?;
+    Ok((encoding, message))
+}
+
+fn rejected(encoding: Encoding, error: &DecodeError) -> Response {
+    let code = match error {
+        DecodeError::ContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        DecodeError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    status(encoding, code, error.to_string(), "invalid_request")
+}
+
+/// A library error as OTLP wants it: the API's status (503 when a backend
+/// is down, which OTLP clients retry) and a Status body with the message
+/// the REST API would give (internal details are logged, not returned).
+fn failure(encoding: Encoding, error: ApiError) -> Response {
+    let (code, kind, message, field) = error.parts();
+    if code.is_server_error() {
+        tracing::error!(error = ?error, "OTLP export failed");
+    }
+    let message = match field {
+        Some(field) => format!("{field}: {message}"),
+        None => message,
+    };
+    status(encoding, code, message, kind)
+}
+
+fn status(encoding: Encoding, code: StatusCode, message: String, kind: &'static str) -> Response {
+    // google.rpc.Code: INVALID_ARGUMENT for the client's mistakes,
+    // UNAVAILABLE for what to retry, INTERNAL otherwise.
+    let rpc = match code {
+        StatusCode::SERVICE_UNAVAILABLE => 14,
+        c if c.is_client_error() => 3,
+        _ => 13,
+    };
+    let mut response = answer(
+        encoding,
+        code,
+        encoding.encode(&RpcStatus { code: rpc, message }),
+    );
+    response.extensions_mut().insert(ErrorKind(kind));
+    response
+}
+
+fn answer(encoding: Encoding, code: StatusCode, body: Vec<u8>) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, encoding.content_type())],
+        body,
+    )
+        .into_response()
+}

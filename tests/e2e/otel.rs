@@ -1,0 +1,552 @@
+//! OpenTelemetry ingest: the real Python OpenTelemetry SDK (tests/otel/
+//! agent_run.py, OTLP/HTTP protobuf exporter) emits a multi-step agent run
+//! with tool calls and an error at a served Router; the trace is then read
+//! back through VectaDB's own API. Plus the protocol details (JSON, gzip,
+//! partial success, errors, idempotency, spans arriving before their agent).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::Command;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{
+    span, status, ResourceSpans, ScopeSpans, Span, Status,
+};
+use prost::Message;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use vectadb_tests::{Backends, TestApp};
+
+on_both_backends!(the_python_sdk_agent_run_becomes_a_trace);
+
+/// The Router served on a local port, for a real exporter to reach.
+async fn serve(t: &TestApp) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = t.app.clone();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{address}"), server)
+}
+
+/// [`emit`] off the runtime's thread, so the served Router can answer.
+async fn emit_async(endpoint: &str, args: &[&str]) -> Value {
+    let endpoint = endpoint.to_string();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        emit(&endpoint, &args)
+    })
+    .await
+    .unwrap()
+}
+
+/// Run tests/otel/agent_run.py (the Python OpenTelemetry SDK) and return
+/// the summary it prints of what it exported.
+fn emit(endpoint: &str, args: &[&str]) -> Value {
+    let python = std::env::var("VECTADB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = vectadb_tests::repo_root().join("tests/otel/agent_run.py");
+    let output = Command::new(&python)
+        .arg(&script)
+        .arg("--endpoint")
+        .arg(endpoint)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {python}: {e}"));
+    assert!(
+        output.status.success(),
+        "{} failed ({}); install tests/otel/requirements.txt into VECTADB_TEST_PYTHON \
+         (scripts/test.sh does):\n{}",
+        script.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the emitter prints a JSON summary")
+}
+
+fn thought_id(trace_id: &str, span_id: &str) -> String {
+    vectadb::otlp::mapping::thought_id(trace_id, span_id)
+}
+
+async fn the_python_sdk_agent_run_becomes_a_trace(backends: Backends) {
+    let t = TestApp::on(backends).await;
+    let (endpoint, server) = serve(&t).await;
+    // The batch processor: spans in one request (children before their
+    // agent span), then the log records in another.
+    let run = emit_async(&endpoint, &[]).await;
+    check_run(&t, &run, "travel-planner-01").await;
+
+    // One request per span and per record, gzip: every child arrives
+    // before the agent span it belongs to and waits for it.
+    let run = emit_async(
+        &endpoint,
+        &[
+            "--seed",
+            "7",
+            "--processor",
+            "simple",
+            "--compression",
+            "gzip",
+        ],
+    )
+    .await;
+    let agent = run["agent"]["id"].as_str().unwrap().to_string();
+    check_run(&t, &run, &agent).await;
+    // Stop serving (and drop the Router's state) before the data goes.
+    server.abort();
+    let _ = server.await;
+}
+
+async fn check_run(t: &TestApp, run: &Value, agent_id: &str) {
+    let trace_id = run["trace_id"].as_str().unwrap();
+    let spans: Vec<&Value> = run["spans"].as_array().unwrap().iter().collect();
+    let span_of = |name: &str, nth: usize| -> String {
+        spans
+            .iter()
+            .filter(|s| s["name"] == name)
+            .nth(nth)
+            .unwrap_or_else(|| panic!("no span {name} #{nth}"))["span_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    let (status, trace) = t.get(&format!("/api/v1/traces/{agent_id}")).await;
+    assert_eq!(status, StatusCode::OK, "{trace}");
+    let agent = &trace["agent"];
+    assert_eq!(agent["role"], "TravelPlanner");
+    assert_eq!(
+        agent["goal"],
+        "Plans multi-city trips: finds flights and hotels within a budget"
+    );
+    assert_eq!(agent["metadata"]["version"], "2.1.0");
+    assert_eq!(agent["metadata"]["service"], "travel-assistant");
+
+    let tasks = trace["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1, "one conversation, one task: {trace}");
+    let task = &tasks[0];
+    assert_eq!(
+        task["description"],
+        "Plan a 3-day trip from Lisbon to Berlin under 900 EUR"
+    );
+    assert_eq!(task["status"], "completed");
+    assert_eq!(task["metadata"]["conversation_id"], run["conversation_id"]);
+    // An attribute VectaDB knows nothing about is kept, not dropped.
+    assert_eq!(task["metadata"]["attributes"]["app.customer_tier"], "gold");
+
+    // Thoughts: one per GenAI span, in span order, with their content.
+    let thoughts = task["thoughts"].as_array().unwrap();
+    let kinds: Vec<&str> = thoughts
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["chat", "tool", "chat", "tool", "plan", "chat"],
+        "{thoughts:#?}"
+    );
+    let steps: Vec<u64> = thoughts
+        .iter()
+        .map(|t| t["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, [1, 2, 3, 4, 5, 6]);
+    let expected_ids = [
+        span_of("chat gpt-4o", 0),
+        span_of("execute_tool search_flights", 0),
+        span_of("chat gpt-4o", 1),
+        span_of("execute_tool search_hotels", 0),
+        span_of("plan", 0),
+        span_of("chat gpt-4o", 2),
+    ]
+    .map(|span| thought_id(trace_id, &span));
+    let ids: Vec<&str> = thoughts.iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        expected_ids.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let first = &thoughts[0];
+    assert!(
+        first["content"]
+            .as_str()
+            .unwrap()
+            .contains("I will search flights first."),
+        "{first}"
+    );
+    assert!(
+        first["content"]
+            .as_str()
+            .unwrap()
+            .contains("→ search_flights("),
+        "{first}"
+    );
+    assert_eq!(first["metadata"]["input_tokens"], 412);
+    assert_eq!(first["metadata"]["output_tokens"], 58);
+    assert_eq!(first["metadata"]["model"], "gpt-4o");
+    let flights = thoughts[1]["content"].as_str().unwrap();
+    assert!(flights.starts_with("search_flights("), "{flights}");
+    assert!(
+        flights.contains("\"LIS\"") && flights.contains(" → "),
+        "{flights}"
+    );
+    let hotels = thoughts[3]["content"].as_str().unwrap();
+    assert!(
+        hotels.starts_with("search_hotels(")
+            && hotels.ends_with("failed: hotel API timed out after 30s"),
+        "{hotels}"
+    );
+    assert!(thoughts[4]["content"]
+        .as_str()
+        .unwrap()
+        .contains("hostel near Alexanderplatz"));
+
+    // Logs: the exception event and the error status of the failing tool,
+    // the log records inside spans (with their thought), the root's event.
+    let logs = task["logs"].as_array().unwrap();
+    let find = |pred: &dyn Fn(&Value) -> bool| -> Vec<&Value> {
+        logs.iter().filter(|l| pred(l)).collect()
+    };
+    let hotel_thought = &expected_ids[3];
+    let exception = find(&|l| l["message"] == "TimeoutError: hotel API timed out after 30s");
+    assert_eq!(exception.len(), 1, "{logs:#?}");
+    assert_eq!(exception[0]["level"], "error");
+    assert_eq!(exception[0]["thought_id"], hotel_thought.as_str());
+    assert_eq!(
+        exception[0]["metadata"]["attributes"]["exception.type"],
+        "TimeoutError"
+    );
+    let failed = find(&|l| {
+        l["message"] == "execute_tool search_hotels failed: hotel API timed out after 30s"
+    });
+    assert_eq!(failed.len(), 1, "{logs:#?}");
+    let slow = find(&|l| l["message"] == "hotel search slow, retrying");
+    assert_eq!(slow.len(), 1, "{logs:#?}");
+    assert_eq!(slow[0]["level"], "warn");
+    assert_eq!(slow[0]["thought_id"], hotel_thought.as_str());
+    let fallback =
+        find(&|l| l["message"] == "hotel API unavailable, falling back to hostel search");
+    assert_eq!(fallback.len(), 1, "{logs:#?}");
+    assert_eq!(fallback[0]["level"], "error");
+    assert_eq!(fallback[0]["thought_id"], expected_ids[4].as_str());
+    let searching = find(&|l| l["message"] == "searching flights LIS→BER on 2026-12-04");
+    assert_eq!(searching[0]["level"], "info");
+    let feedback = find(&|l| l["message"] == "user_feedback");
+    assert_eq!(feedback.len(), 1, "{logs:#?}");
+    assert_eq!(feedback[0]["metadata"]["attributes"]["rating"], 5);
+    assert_eq!(feedback[0]["thought_id"], Value::Null);
+    assert_eq!(logs.len(), 6, "{logs:#?}");
+
+    // The record outside any span belongs to the service.
+    let (_, service_logs) = t.get("/api/v1/logs?level=info&limit=100").await;
+    let started: Vec<&Value> = service_logs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["message"] == "travel-assistant started")
+        .collect();
+    assert!(!started.is_empty(), "{service_logs}");
+    let (_, service) = t
+        .get(&format!(
+            "/api/v1/agents/{}",
+            started[0]["agent_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(service["role"], "travel-assistant");
+
+    // Ingested thoughts and logs are searchable by meaning once embedded.
+    t.state.indexer.drain().await.unwrap();
+    let (_, found) = t
+        .post(
+            "/api/v1/similar/logs",
+            json!({"query": "the hotel service did not answer in time", "limit": 3,
+                   "filter": {"agent_id": agent_id}}),
+        )
+        .await;
+    let hits: Vec<&str> = found["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["message"].as_str().unwrap())
+        .collect();
+    assert!(hits.iter().all(|m| m.contains("hotel")), "{found}");
+    assert!(hits.iter().any(|m| m.contains("timed out")), "{found}");
+    let (_, found) = t
+        .post(
+            "/api/v1/similar/thoughts",
+            json!({"query": "look for flights", "limit": 1, "threshold": 0.0,
+                   "filter": {"agent_id": agent_id, "kind": "tool"}}),
+        )
+        .await;
+    assert_eq!(
+        found["results"][0]["id"],
+        expected_ids[1].as_str(),
+        "{found}"
+    );
+}
+
+fn kv(key: &str, value: any_value::Value) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+    }
+}
+
+fn s(value: &str) -> any_value::Value {
+    any_value::Value::StringValue(value.into())
+}
+
+/// A small run built by hand: an agent span and a chat span under it.
+fn hand_made(trace: u8, with_bad_span: bool) -> ExportTraceServiceRequest {
+    let trace_id = vec![trace; 16];
+    let agent = Span {
+        trace_id: trace_id.clone(),
+        span_id: vec![1; 8],
+        name: "invoke_agent Helper".into(),
+        start_time_unix_nano: 1_000,
+        end_time_unix_nano: 9_000,
+        attributes: vec![
+            kv("gen_ai.operation.name", s("invoke_agent")),
+            kv("gen_ai.agent.name", s("Helper")),
+            kv("gen_ai.agent.id", s("not a valid id!")),
+            kv("custom.flag", any_value::Value::BoolValue(true)),
+        ],
+        status: Some(Status {
+            code: status::StatusCode::Error as i32,
+            message: "gave up".into(),
+        }),
+        kind: span::SpanKind::Internal as i32,
+        ..Span::default()
+    };
+    let chat = Span {
+        trace_id: trace_id.clone(),
+        span_id: vec![2; 8],
+        parent_span_id: vec![1; 8],
+        name: "chat small-model".into(),
+        start_time_unix_nano: 2_000,
+        end_time_unix_nano: 3_000,
+        attributes: vec![
+            kv("gen_ai.operation.name", s("chat")),
+            kv("gen_ai.usage.input_tokens", any_value::Value::IntValue(7)),
+            kv(
+                "gen_ai.output.messages",
+                s(
+                    r#"[{"role":"assistant","parts":[{"type":"text","content":"thinking about cheese"}]}]"#,
+                ),
+            ),
+        ],
+        ..Span::default()
+    };
+    let mut spans = vec![chat, agent];
+    if with_bad_span {
+        spans.push(Span {
+            trace_id: vec![],
+            span_id: vec![3; 8],
+            name: "no trace id".into(),
+            ..Span::default()
+        });
+    }
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", s("hand-made"))],
+                ..Resource::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..ScopeSpans::default()
+            }],
+            ..ResourceSpans::default()
+        }],
+    }
+}
+
+async fn post_raw(
+    t: &TestApp,
+    path: &str,
+    content_type: &str,
+    encoding: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, HashMap<String, String>, Vec<u8>) {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, content_type);
+    if let Some(encoding) = encoding {
+        request = request.header(header::CONTENT_ENCODING, encoding);
+    }
+    let response = t
+        .app
+        .clone()
+        .oneshot(request.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, headers, body)
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn protobuf_json_gzip_partial_success_and_idempotency() {
+    let t = TestApp::new().await;
+    let request = hand_made(0xab, true);
+    let body = gzip(&request.encode_to_vec());
+    let (status, headers, answer) = post_raw(
+        &t,
+        "/v1/traces",
+        "application/x-protobuf",
+        Some("gzip"),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(headers["content-type"], "application/x-protobuf");
+    let answer = ExportTraceServiceResponse::decode(answer.as_slice()).unwrap();
+    let partial = answer.partial_success.expect("one span refused");
+    assert_eq!(partial.rejected_spans, 1);
+    assert!(partial.error_message.contains("trace_id"), "{partial:?}");
+
+    let agent_id = format!(
+        "otel-{}",
+        vectadb::otlp::mapping::short_hash(&["not a valid id!"])
+    );
+    let (status, trace) = t.get(&format!("/api/v1/traces/{agent_id}")).await;
+    assert_eq!(status, StatusCode::OK, "{trace}");
+    assert_eq!(trace["agent"]["role"], "Helper");
+    let task = &trace["tasks"][0];
+    assert_eq!(task["status"], "failed", "the agent span's error status");
+    assert_eq!(task["metadata"]["attributes"]["custom.flag"], true);
+    assert_eq!(task["thoughts"][0]["content"], "thinking about cheese");
+    assert_eq!(task["thoughts"][0]["metadata"]["input_tokens"], 7);
+    assert_eq!(
+        task["logs"][0]["message"],
+        "invoke_agent Helper failed: gave up"
+    );
+
+    // The same export again (a retry): nothing new.
+    let snapshot = t.snapshot().await;
+    let (status, _, _) = post_raw(
+        &t,
+        "/v1/traces",
+        "application/x-protobuf",
+        Some("gzip"),
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        t.snapshot().await,
+        snapshot,
+        "ingest is idempotent on span ids"
+    );
+
+    // OTLP/JSON (hex ids, camelCase, enums as numbers) for another trace.
+    let json_body = serde_json::to_vec(&hand_made(0xcd, false)).unwrap();
+    let text = String::from_utf8(json_body.clone()).unwrap();
+    assert!(text.contains(&"cd".repeat(16)), "hex trace id: {text}");
+    let (status, headers, answer) =
+        post_raw(&t, "/v1/traces", "application/json", None, json_body).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(headers["content-type"], "application/json");
+    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    assert!(
+        answer.get("partialSuccess").is_none_or(Value::is_null),
+        "{answer}"
+    );
+    let (_, trace) = t.get(&format!("/api/v1/traces/{agent_id}")).await;
+    assert_eq!(
+        trace["tasks"].as_array().unwrap().len(),
+        2,
+        "a second trace of the same agent is a second task: {trace}"
+    );
+}
+
+#[tokio::test]
+async fn bad_exports_are_refused_with_a_status_body() {
+    let t = TestApp::new().await;
+    for (content_type, encoding, body, expected, needle) in [
+        (
+            "text/plain",
+            None,
+            b"hi".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type",
+        ),
+        (
+            "application/x-protobuf",
+            Some("br"),
+            b"x".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "Content-Encoding",
+        ),
+        (
+            "application/x-protobuf",
+            Some("gzip"),
+            b"not gzip".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "gzip",
+        ),
+        (
+            "application/x-protobuf",
+            None,
+            vec![0xff, 0xff, 0xff],
+            StatusCode::BAD_REQUEST,
+            "ExportTraceServiceRequest",
+        ),
+        (
+            "application/json",
+            None,
+            b"{\"resourceSpans\": 7}".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "ExportTraceServiceRequest",
+        ),
+    ] {
+        let (status, _, answer) = post_raw(&t, "/v1/traces", content_type, encoding, body).await;
+        assert_eq!(status, expected, "{content_type} {encoding:?}");
+        let message = if content_type == "application/x-protobuf" {
+            vectadb::otlp::decode::RpcStatus::decode(answer.as_slice())
+                .unwrap()
+                .message
+        } else {
+            serde_json::from_slice::<Value>(&answer).unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert!(message.contains(needle), "{message}");
+    }
+    // Nothing was stored.
+    let (_, agents) = t.get("/api/v1/agents").await;
+    assert_eq!(agents["total"], 0);
+}
