@@ -6,7 +6,6 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::embed::{minilm::MiniLm, EmbedError, Embedder};
 use crate::http::AppState;
-use crate::indexer::IndexerSettings;
 use crate::metrics::Metrics;
 use crate::provisioned::Provisioned;
 use crate::router::VectaRouter;
@@ -256,7 +255,7 @@ pub fn state(
         config.search_defaults(),
         config.limits(),
     )?;
-    let indexer = Arc::new(router.indexer(IndexerSettings::default()));
+    let indexer = Arc::new(router.indexer(config.indexer()));
     Ok(AppState {
         router: Arc::new(router),
         metrics: Arc::new(Metrics::new()),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::domain::LogLevel;
 use crate::router::{Limits, SearchDefaults};
 use crate::store::surreal::SurrealConfig;
 use crate::vectors::CollectionNames;
@@ -97,6 +98,40 @@ pub struct Config {
     /// Most logs in one batch (413 above it).
     #[arg(long, env = "MAX_LOG_BATCH", default_value_t = 10_000)]
     pub max_log_batch: usize,
+
+    /// Which logs are embedded for semantic search: `all`, `none`, or the
+    /// least severe level embedded (`warn`: warnings, errors, critical).
+    /// Embedding costs a few ms of CPU per log; thoughts are always embedded.
+    #[arg(long, env = "EMBED_LOGS", default_value = "all", value_parser = parse_embed_logs)]
+    pub embed_logs: EmbedLogs,
+
+    /// How long an OTLP span or log record whose parent span (or agent
+    /// span) has not arrived waits for it before it is placed under its
+    /// service, in seconds.
+    #[arg(long, env = "OTLP_WAIT_SECONDS", default_value_t = 300)]
+    pub otlp_wait_seconds: u64,
+}
+
+/// Which logs the indexer embeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmbedLogs {
+    None,
+    /// This level and the more severe ones (`Trace`: all).
+    From(LogLevel),
+}
+
+fn parse_embed_logs(value: &str) -> Result<EmbedLogs, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "all" => Ok(EmbedLogs::From(LogLevel::Trace)),
+        "none" | "off" => Ok(EmbedLogs::None),
+        level => LogLevel::ALL
+            .into_iter()
+            .find(|l| l.as_str() == level)
+            .map(EmbedLogs::From)
+            .ok_or_else(|| {
+                "expected all, none, or a level: trace, debug, info, warn, error, critical".into()
+            }),
+    }
 }
 
 pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
@@ -157,6 +192,16 @@ impl Config {
             .unwrap_or_else(|| self.models_dir.join(ORT_LIBRARY_FILE))
     }
 
+    pub fn indexer(&self) -> crate::indexer::IndexerSettings {
+        crate::indexer::IndexerSettings {
+            embed_logs_from: match self.embed_logs {
+                EmbedLogs::None => None,
+                EmbedLogs::From(level) => Some(level),
+            },
+            ..crate::indexer::IndexerSettings::default()
+        }
+    }
+
     pub fn search_defaults(&self) -> SearchDefaults {
         SearchDefaults {
             threshold: self.similarity_threshold,
@@ -167,6 +212,7 @@ impl Config {
     pub fn limits(&self) -> Limits {
         Limits {
             max_log_batch: self.max_log_batch,
+            otlp_wait: std::time::Duration::from_secs(self.otlp_wait_seconds),
             ..Limits::default()
         }
     }

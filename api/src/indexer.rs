@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::domain::{Log, Thought};
+use crate::domain::{Log, LogLevel, Thought};
 use crate::embed::{text, Embedder};
 use crate::error::Result;
 use crate::store::{DocumentStore, EmbedJob, EmbedKind, Table};
@@ -30,6 +30,8 @@ pub struct IndexerSettings {
     pub lease: Duration,
     /// How often an idle worker looks for work queued by other processes.
     pub idle_poll: Duration,
+    /// The least severe level of the logs embedded (None: no logs).
+    pub embed_logs_from: Option<LogLevel>,
 }
 
 impl Default for IndexerSettings {
@@ -39,6 +41,7 @@ impl Default for IndexerSettings {
             chunk: 128,
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_secs(1),
+            embed_logs_from: Some(LogLevel::Trace),
         }
     }
 }
@@ -153,7 +156,11 @@ impl Indexer {
         let (collection, table, texts, mut points): (_, _, Vec<String>, Vec<VectorPoint>) =
             match kind {
                 EmbedKind::Log => {
-                    let logs = self.store.get_logs(ids).await?;
+                    let Some(from) = self.settings.embed_logs_from else {
+                        return Ok(0);
+                    };
+                    let mut logs = self.store.get_logs(ids).await?;
+                    logs.retain(|log| log.level >= from);
                     let texts = logs.iter().map(text::log).collect();
                     let points = logs.iter().map(log_point).collect();
                     (Collection::Logs, Table::Log, texts, points)

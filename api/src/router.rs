@@ -32,6 +32,8 @@ pub struct Limits {
     pub max_log_batch: usize,
     pub max_page: usize,
     pub max_similar: usize,
+    /// How long an OTLP span or log record waits for the span it hangs from.
+    pub otlp_wait: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -40,6 +42,7 @@ impl Default for Limits {
             max_log_batch: 10_000,
             max_page: 1_000,
             max_similar: 100,
+            otlp_wait: std::time::Duration::from_secs(300),
         }
     }
 }
@@ -129,6 +132,10 @@ impl VectaRouter {
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    pub fn otlp_wait(&self) -> std::time::Duration {
+        self.limits.otlp_wait
     }
 
     /// The indexer that embeds what this router queues (see [`Indexer`]).

@@ -550,3 +550,47 @@ async fn bad_exports_are_refused_with_a_status_body() {
     let (_, agents) = t.get("/api/v1/agents").await;
     assert_eq!(agents["total"], 0);
 }
+
+/// A span whose parent never arrives (sampled out, lost) waits
+/// `OTLP_WAIT_SECONDS`, then is placed under its service as a root.
+#[tokio::test]
+async fn a_span_whose_parent_never_comes_is_placed_after_the_wait() {
+    let t = TestApp::with(|mut c| {
+        c.otlp_wait_seconds = 0;
+        c
+    })
+    .await;
+    let mut orphan = hand_made(0x42, false);
+    // Keep only the chat span: its agent span (the parent) never comes.
+    orphan.resource_spans[0].scope_spans[0]
+        .spans
+        .retain(|s| s.name == "chat small-model");
+    let (status, _, _) = post_raw(
+        &t,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        orphan.encode_to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, thoughts) = t.get("/api/v1/thoughts").await;
+    assert_eq!(thoughts["total"], 0, "waiting for its parent: {thoughts}");
+
+    // The next export (of anything) places what waited too long.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (status, _, body) =
+        post_raw(&t, "/v1/traces", "application/json", None, b"{}".to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (_, thoughts) = t.get("/api/v1/thoughts").await;
+    assert_eq!(thoughts["total"], 1, "{thoughts}");
+    let thought = &thoughts["items"][0];
+    assert_eq!(thought["content"], "thinking about cheese");
+    let (_, agent) = t
+        .get(&format!(
+            "/api/v1/agents/{}",
+            thought["agent_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(agent["role"], "hand-made", "its service: {agent}");
+}

@@ -388,3 +388,38 @@ async fn a_killed_server_finishes_its_backlog_after_a_restart() {
     assert_eq!(page["total"], 2001);
     server.stop();
 }
+
+/// `EMBED_LOGS=warn`: only warnings and worse are embedded; the rest are
+/// stored and listed as usual, and the backlog still drains.
+#[tokio::test]
+async fn embed_logs_setting_limits_what_is_embedded() {
+    let t = TestApp::with(|mut c| {
+        c.embed_logs = vectadb::config::EmbedLogs::From(vectadb::domain::LogLevel::Warn);
+        c
+    })
+    .await;
+    let a = t.agent("ops agent", "keep services up").await;
+    let info = log(
+        &t,
+        json!({"agent_id": a, "level": "info", "message": PLANTED}),
+    )
+    .await;
+    let warn = log(
+        &t,
+        json!({"agent_id": a, "level": "warn", "message": PLANTED}),
+    )
+    .await;
+    t.state.indexer.drain().await.unwrap();
+    let (_, health) = t.get("/health").await;
+    assert_eq!(health["embedding_backlog"], 0, "{health}");
+    let found = search(
+        &t,
+        "/api/v1/similar/logs",
+        json!({"query": QUERY, "threshold": 0.0}),
+    )
+    .await;
+    assert_eq!(ids(&found), vec![warn], "{found:?}");
+    let (_, listed) = t.get(&format!("/api/v1/logs?agent_id={a}")).await;
+    assert_eq!(listed["total"], 2, "{listed}");
+    assert!(listed.to_string().contains(&info));
+}

@@ -239,6 +239,13 @@ impl DocumentStore for FailingStore {
     async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError> {
         self.inner.otel_waiting(trace_ids).await
     }
+    async fn otel_expired(
+        &self,
+        age: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<Value>, StoreError> {
+        self.inner.otel_expired(age, limit).await
+    }
     async fn otel_park(&self, items: &[(String, String, Value)]) -> Result<(), StoreError> {
         self.check()?;
         self.inner.otel_park(items).await

@@ -61,7 +61,16 @@ impl Encoding {
                 M::decode(body).map_err(|e| DecodeError::Message(what, e.to_string()))
             }
             Encoding::Json => {
-                serde_json::from_slice(body).map_err(|e| DecodeError::Message(what, e.to_string()))
+                let invalid = |e: serde_json::Error| DecodeError::Message(what, e.to_string());
+                let mut value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
+                // Protobuf JSON lets a repeated field be left out; the generated
+                // types require the request's one top-level list.
+                if let Some(object) = value.as_object_mut() {
+                    if object.is_empty() {
+                        object.insert(top_level_list(what).into(), serde_json::json!([]));
+                    }
+                }
+                serde_json::from_value(value).map_err(invalid)
             }
         }
     }
@@ -71,6 +80,15 @@ impl Encoding {
             Encoding::Protobuf => message.encode_to_vec(),
             Encoding::Json => serde_json::to_vec(message).unwrap_or_default(),
         }
+    }
+}
+
+/// The one field of an export request (`resourceSpans`, `resourceLogs`).
+fn top_level_list(what: &str) -> &'static str {
+    if what.contains("Log") {
+        "resourceLogs"
+    } else {
+        "resourceSpans"
     }
 }
 

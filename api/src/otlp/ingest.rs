@@ -13,6 +13,9 @@ use crate::domain::{LogLevel, TaskPatch};
 use crate::error::{Error, Result};
 use crate::router::VectaRouter;
 
+/// Expired waiting items placed per export, at most.
+const EXPIRED_PER_EXPORT: usize = 1_000;
+
 /// What an export did: counts for the response and for tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ingested {
@@ -63,10 +66,24 @@ impl VectaRouter {
         for item in items {
             all.insert(item.key(), item);
         }
+        // Items that waited too long for a span that never came (sampled out,
+        // lost) are placed as best they can be.
+        let mut expired = HashSet::new();
+        for value in self
+            .store
+            .otel_expired(self.otlp_wait(), EXPIRED_PER_EXPORT)
+            .await?
+        {
+            if let Ok(item) = serde_json::from_value::<Item>(value) {
+                expired.insert(item.key());
+                was_waiting.insert(item.key());
+                all.entry(item.key()).or_insert(item);
+            }
+        }
         let items: Vec<Item> = all.into_values().collect();
 
         let known = self.known_owners(&items).await?;
-        let plan = mapping::plan(items, &known);
+        let plan = mapping::plan(items, &known, &expired);
         let mut report = Ingested {
             placed: plan.placed.len(),
             waiting: plan.waiting.len(),

@@ -92,8 +92,10 @@ fn text(value: &str) -> String {
     truncate(value, MAX_TEXT_BYTES)
 }
 
-/// Place what can be placed.
-pub fn plan(items: Vec<Item>, known: &HashMap<String, Owner>) -> Plan {
+/// Place what can be placed. Items in `expired` waited too long for a
+/// parent (or span) that never came: a span among them whose parent is
+/// missing is taken as a root, a log record as its service's.
+pub fn plan(items: Vec<Item>, known: &HashMap<String, Owner>, expired: &HashSet<String>) -> Plan {
     let mut spans: HashMap<String, SpanItem> = HashMap::new();
     let mut logs = Vec::new();
     for item in items {
@@ -107,6 +109,7 @@ pub fn plan(items: Vec<Item>, known: &HashMap<String, Owner>) -> Plan {
     let mut planner = Planner {
         spans: &spans,
         known,
+        expired,
         contexts: HashMap::new(),
         plan: Plan::default(),
         placed_spans: HashMap::new(),
@@ -127,6 +130,7 @@ pub fn plan(items: Vec<Item>, known: &HashMap<String, Owner>) -> Plan {
 struct Planner<'a> {
     spans: &'a HashMap<String, SpanItem>,
     known: &'a HashMap<String, Owner>,
+    expired: &'a HashSet<String>,
     /// Memo: span key → its context (None: waiting).
     contexts: HashMap<String, Option<Context>>,
     plan: Plan,
@@ -174,13 +178,21 @@ impl Planner<'_> {
     }
 
     fn place_log(&mut self, log: LogItem) {
+        let item_key = Item::Log(log.clone()).key();
         let owner = match (&log.trace_id, &log.span_id) {
             (Some(trace), Some(span)) => {
                 let key = span_key(trace, span);
-                self.placed_spans
+                let found = self
+                    .placed_spans
                     .get(&key)
                     .or_else(|| self.known.get(&key))
-                    .cloned()
+                    .cloned();
+                match found {
+                    None if self.expired.contains(&item_key) => {
+                        Some(self.service_owner(&log.resource))
+                    }
+                    found => found,
+                }
             }
             // Outside any span: the service's own log.
             _ => Some(self.service_owner(&log.resource)),
@@ -189,7 +201,6 @@ impl Planner<'_> {
             self.plan.waiting.push(Item::Log(log));
             return;
         };
-        let item_key = Item::Log(log.clone()).key();
         self.plan.logs.push(record_log(&log, &owner));
         self.plan.placed.push(item_key);
     }
@@ -213,11 +224,15 @@ impl Planner<'_> {
                         let parent_key = span_key(&span.trace_id, parent);
                         if spans.contains_key(&parent_key) {
                             self.context(&parent_key, depth + 1)
-                        } else {
-                            self.known.get(&parent_key).map(|owner| Context {
+                        } else if let Some(owner) = self.known.get(&parent_key) {
+                            Some(Context {
                                 agent_id: owner.agent_id.clone(),
                                 task_id: owner.task_id.clone(),
                             })
+                        } else if self.expired.contains(key) {
+                            Some(service_context(span))
+                        } else {
+                            None
                         }
                     }
                     None => Some(service_context(span)),
@@ -233,7 +248,7 @@ impl Planner<'_> {
     /// Plan the agent and task a context names, once, from the span that
     /// defines them (the agent span, or the service's root span).
     fn ensure_defined(&mut self, context: &Context, span: &SpanItem) {
-        let Some(definer) = definer(self.spans, span) else {
+        let Some(definer) = definer(self.spans, self.expired, span) else {
             return;
         };
         if self.agents_seen.insert(context.agent_id.clone()) {
@@ -266,7 +281,11 @@ impl Planner<'_> {
 
 /// The span in this batch that defines `span`'s context (None when an
 /// earlier batch defined it).
-fn definer<'s>(spans: &'s HashMap<String, SpanItem>, span: &'s SpanItem) -> Option<&'s SpanItem> {
+fn definer<'s>(
+    spans: &'s HashMap<String, SpanItem>,
+    expired: &HashSet<String>,
+    span: &'s SpanItem,
+) -> Option<&'s SpanItem> {
     let mut current = span;
     for _ in 0..MAX_DEPTH {
         if is_agent_span(current) {
@@ -276,6 +295,10 @@ fn definer<'s>(spans: &'s HashMap<String, SpanItem>, span: &'s SpanItem) -> Opti
             None => return Some(current),
             Some(parent) => match spans.get(&span_key(&current.trace_id, parent)) {
                 Some(next) => current = next,
+                // A span that waited too long stands in for its lost root.
+                None if expired.contains(&span_key(&current.trace_id, &current.span_id)) => {
+                    return Some(current)
+                }
                 None => return None,
             },
         }

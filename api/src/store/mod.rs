@@ -158,6 +158,12 @@ pub trait DocumentStore: Send + Sync {
     async fn otel_remember(&self, entries: &[(String, Value)]) -> Result<(), StoreError>;
     /// Items waiting in these traces.
     async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError>;
+    /// Up to `limit` items that have waited longer than `age`.
+    async fn otel_expired(
+        &self,
+        age: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<Value>, StoreError>;
     /// Keep items (key, trace id, item) until their agent span arrives.
     async fn otel_park(&self, items: &[(String, String, Value)]) -> Result<(), StoreError>;
     /// Forget waiting items that were placed.

@@ -985,6 +985,18 @@ impl DocumentStore for SurrealStore {
         Ok(rows.as_array().cloned().unwrap_or_default())
     }
 
+    async fn otel_expired(&self, age: Duration, limit: usize) -> Result<Vec<Value>, StoreError> {
+        let mut response = self
+            .run(
+                "SELECT VALUE item FROM otel_pending
+                     WHERE received_at < time::now() - <duration>$age LIMIT $limit;",
+                json!({ "age": format!("{}ms", age.as_millis()), "limit": limit }),
+            )
+            .await?;
+        let rows = take_json(&mut response, 0)?;
+        Ok(rows.as_array().cloned().unwrap_or_default())
+    }
+
     async fn otel_park(&self, items: &[(String, String, Value)]) -> Result<(), StoreError> {
         if items.is_empty() {
             return Ok(());
