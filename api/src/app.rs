@@ -126,7 +126,7 @@ pub async fn provision(config: &Config) -> Result<Provisioned, StartupError> {
     let listed: Vec<&str> = Collection::ALL.iter().map(|c| names.name(*c)).collect();
     report.step(
         format!(
-            "Qdrant Edge {}: collections {} {} ({}-dimensional, cosine, {})",
+            "Qdrant Edge {}: collections {} {} ({}-dimensional, cosine, payload indexes on the fields each one filters on)",
             dir.display(),
             listed.join(", "),
             if existed {
@@ -135,7 +135,6 @@ pub async fn provision(config: &Config) -> Result<Provisioned, StartupError> {
                 "created"
             },
             vectors.dimension(),
-            crate::vectors::INDEXES_DESCRIBED
         ),
         !existed,
     );

@@ -470,6 +470,9 @@ impl VectaRouter {
                 .map_err(|e| e.within(&format!("logs[{i}]")))?;
         }
         let now = Utc::now();
+        // Only a client-chosen id can already be stored (a resend); ids made
+        // here are fresh, so they are not looked up.
+        let client_ids: Vec<String> = requests.iter().filter_map(|r| r.id.clone()).collect();
         let logs: Vec<Log> = requests.into_iter().map(|r| r.into_log(now)).collect();
         self.check_log_references(&logs).await?;
 
@@ -483,10 +486,9 @@ impl VectaRouter {
                 ));
             }
         }
-        let ids: Vec<String> = logs.iter().map(|l| l.id.clone()).collect();
         let stored: HashMap<String, Log> = self
             .store
-            .get_logs(&ids)
+            .get_logs(&client_ids)
             .await?
             .into_iter()
             .map(|l| (l.id.clone(), l))
@@ -597,33 +599,48 @@ impl VectaRouter {
     // ---- similarity ----
 
     pub async fn similar_agents(&self, query: SimilarQuery) -> Result<Vec<Scored<Agent>>> {
-        let hits = self.search(Collection::Agents, &query).await?;
-        let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-        let documents = self.store.get_agents(&ids).await?;
-        Ok(merge(hits, documents, |a| &a.id))
+        let fetch = |ids: Vec<String>| async move { self.store.get_agents(&ids).await };
+        self.similar(Collection::Agents, &query, fetch, |a| &a.id)
+            .await
     }
 
     pub async fn similar_tasks(&self, query: SimilarQuery) -> Result<Vec<Scored<Task>>> {
-        let hits = self.search(Collection::Tasks, &query).await?;
-        let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-        let documents = self.store.get_tasks(&ids).await?;
-        Ok(merge(hits, documents, |t| &t.id))
+        let fetch = |ids: Vec<String>| async move { self.store.get_tasks(&ids).await };
+        self.similar(Collection::Tasks, &query, fetch, |t| &t.id)
+            .await
     }
 
     /// Logs by meaning (those embedded so far: see [`Indexer`]).
     pub async fn similar_logs(&self, query: SimilarQuery) -> Result<Vec<Scored<Log>>> {
-        let hits = self.search(Collection::Logs, &query).await?;
-        let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-        let documents = self.store.get_logs(&ids).await?;
-        Ok(merge(hits, documents, |l| &l.id))
+        let fetch = |ids: Vec<String>| async move { self.store.get_logs(&ids).await };
+        self.similar(Collection::Logs, &query, fetch, |l| &l.id)
+            .await
     }
 
     /// Thoughts by meaning (those embedded so far: see [`Indexer`]).
     pub async fn similar_thoughts(&self, query: SimilarQuery) -> Result<Vec<Scored<Thought>>> {
-        let hits = self.search(Collection::Thoughts, &query).await?;
+        let fetch = |ids: Vec<String>| async move { self.store.get_thoughts(&ids).await };
+        self.similar(Collection::Thoughts, &query, fetch, |t| &t.id)
+            .await
+    }
+
+    /// Search a collection, then fetch the hits' documents and return them
+    /// in hit order with their similarity.
+    async fn similar<T, F, Fut>(
+        &self,
+        collection: Collection,
+        query: &SimilarQuery,
+        fetch: F,
+        id: fn(&T) -> &String,
+    ) -> Result<Vec<Scored<T>>>
+    where
+        F: FnOnce(Vec<String>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<Vec<T>, StoreError>>,
+    {
+        let hits = self.search(collection, query).await?;
         let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-        let documents = self.store.get_thoughts(&ids).await?;
-        Ok(merge(hits, documents, |t| &t.id))
+        let documents = fetch(ids).await?;
+        Ok(merge(hits, documents, id))
     }
 
     async fn search(&self, collection: Collection, query: &SimilarQuery) -> Result<Vec<ScoredId>> {

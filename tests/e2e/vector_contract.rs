@@ -275,12 +275,13 @@ async fn provision_is_idempotent_and_creates_keyword_indexes() {
         "{report:?}"
     );
 
-    for name in [&names.agents, &names.tasks, &names.logs, &names.thoughts] {
+    for collection in Collection::ALL {
+        let name = names.name(collection);
         let info = server.collection(name).await.expect("collection exists");
         let params = &info["config"]["params"]["vectors"];
         assert_eq!(params["size"], 384, "{info}");
         assert_eq!(params["distance"], "Cosine", "{info}");
-        assert_indexes(&info, name);
+        assert_indexes(&info, collection, name);
     }
 
     vectors
@@ -320,12 +321,12 @@ async fn provision_is_idempotent_and_creates_keyword_indexes() {
     );
     assert!(report.changed, "{report:?}");
     let info = server.collection(&bare.tasks).await.expect("collection");
-    assert_indexes(&info, &bare.tasks);
+    assert_indexes(&info, Collection::Tasks, &bare.tasks);
 }
 
 /// Every filtered payload field carries the index of its type.
-fn assert_indexes(info: &serde_json::Value, name: &str) {
-    for (field, index) in vectadb::vectors::indexed_fields() {
+fn assert_indexes(info: &serde_json::Value, collection: Collection, name: &str) {
+    for &(field, index) in vectadb::vectors::indexed_fields(collection) {
         let expected = match index {
             vectadb::vectors::IndexType::Keyword => "keyword",
             vectadb::vectors::IndexType::Integer => "integer",

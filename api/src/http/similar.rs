@@ -5,13 +5,12 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::extract::JsonBody;
 use super::AppState;
-use chrono::{DateTime, Utc};
-
 use crate::domain::{validate, Agent, Log, LogLevel, Task, TaskStatus, Thought, ValidationError};
 use crate::router::{Scored, SimilarQuery};
 use crate::vectors::VectorFilter;
@@ -24,15 +23,33 @@ pub fn router() -> Router<AppState> {
         .route("/similar/thoughts", post(thoughts))
 }
 
-/// Body of `POST /similar/logs`.
+/// Body of every `POST /similar/...`: the query, threshold and limit, and
+/// filters of that kind of document.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SimilarLogsRequest {
+pub struct SimilarRequest<F> {
     pub query: String,
     pub threshold: Option<f32>,
     pub limit: Option<usize>,
     #[serde(default)]
-    pub filter: LogSearchFilter,
+    pub filter: F,
+}
+
+pub type SimilarAgentsRequest = SimilarRequest<NoFilter>;
+pub type SimilarTasksRequest = SimilarRequest<TaskSearchFilter>;
+pub type SimilarLogsRequest = SimilarRequest<LogSearchFilter>;
+pub type SimilarThoughtsRequest = SimilarRequest<ThoughtSearchFilter>;
+
+/// Agents have no filters (`"filter": {}` at most).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFilter {}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSearchFilter {
+    pub agent_id: Option<String>,
+    pub status: Option<TaskStatus>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -50,17 +67,6 @@ pub struct LogSearchFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// Body of `POST /similar/thoughts`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimilarThoughtsRequest {
-    pub query: String,
-    pub threshold: Option<f32>,
-    pub limit: Option<usize>,
-    #[serde(default)]
-    pub filter: ThoughtSearchFilter,
-}
-
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThoughtSearchFilter {
@@ -69,6 +75,40 @@ pub struct ThoughtSearchFilter {
     pub kind: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Results<T> {
+    pub results: Vec<Scored<T>>,
+}
+
+impl<F> SimilarRequest<F> {
+    /// The query with its filter in vector-index terms.
+    fn with(self, filter: VectorFilter) -> SimilarQuery {
+        SimilarQuery {
+            query: self.query,
+            threshold: self.threshold,
+            limit: self.limit,
+            filter,
+        }
+    }
+}
+
+impl From<SimilarAgentsRequest> for SimilarQuery {
+    fn from(r: SimilarAgentsRequest) -> Self {
+        r.with(VectorFilter::default())
+    }
+}
+
+impl From<SimilarTasksRequest> for SimilarQuery {
+    fn from(r: SimilarTasksRequest) -> Self {
+        let filter = VectorFilter {
+            agent_id: r.filter.agent_id.clone(),
+            status: r.filter.status.map(|s| s.as_str().to_string()),
+            ..VectorFilter::default()
+        };
+        r.with(filter)
+    }
 }
 
 fn check_owners(
@@ -87,7 +127,7 @@ impl TryFrom<SimilarLogsRequest> for SimilarQuery {
     type Error = ValidationError;
 
     fn try_from(r: SimilarLogsRequest) -> Result<Self, ValidationError> {
-        let f = r.filter;
+        let f = &r.filter;
         check_owners(&f.agent_id, &f.task_id)?;
         let levels = match (f.level, f.min_level) {
             (Some(_), Some(_)) => {
@@ -100,19 +140,15 @@ impl TryFrom<SimilarLogsRequest> for SimilarQuery {
             (None, Some(min)) => Some(min.and_above()),
             (None, None) => None,
         };
-        Ok(SimilarQuery {
-            query: r.query,
-            threshold: r.threshold,
-            limit: r.limit,
-            filter: VectorFilter {
-                agent_id: f.agent_id,
-                task_id: f.task_id,
-                levels: levels.map(|l| l.iter().map(|l| l.as_str().to_string()).collect()),
-                since: millis(f.since),
-                until: millis(f.until),
-                ..VectorFilter::default()
-            },
-        })
+        let filter = VectorFilter {
+            agent_id: f.agent_id.clone(),
+            task_id: f.task_id.clone(),
+            levels: levels.map(|l| l.iter().map(|l| l.as_str().to_string()).collect()),
+            since: millis(f.since),
+            until: millis(f.until),
+            ..VectorFilter::default()
+        };
+        Ok(r.with(filter))
     }
 }
 
@@ -120,82 +156,20 @@ impl TryFrom<SimilarThoughtsRequest> for SimilarQuery {
     type Error = ValidationError;
 
     fn try_from(r: SimilarThoughtsRequest) -> Result<Self, ValidationError> {
-        let f = r.filter;
+        let f = &r.filter;
         check_owners(&f.agent_id, &f.task_id)?;
         if let Some(kind) = &f.kind {
             validate::required_text("filter.kind", kind)?;
         }
-        Ok(SimilarQuery {
-            query: r.query,
-            threshold: r.threshold,
-            limit: r.limit,
-            filter: VectorFilter {
-                agent_id: f.agent_id,
-                task_id: f.task_id,
-                kind: f.kind,
-                since: millis(f.since),
-                until: millis(f.until),
-                ..VectorFilter::default()
-            },
-        })
-    }
-}
-
-/// Body of `POST /similar/agents`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimilarAgentsRequest {
-    pub query: String,
-    pub threshold: Option<f32>,
-    pub limit: Option<usize>,
-}
-
-/// Body of `POST /similar/tasks`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimilarTasksRequest {
-    pub query: String,
-    pub threshold: Option<f32>,
-    pub limit: Option<usize>,
-    #[serde(default)]
-    pub filter: TaskSearchFilter,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TaskSearchFilter {
-    pub agent_id: Option<String>,
-    pub status: Option<TaskStatus>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Results<T> {
-    pub results: Vec<Scored<T>>,
-}
-
-impl From<SimilarAgentsRequest> for SimilarQuery {
-    fn from(r: SimilarAgentsRequest) -> Self {
-        SimilarQuery {
-            query: r.query,
-            threshold: r.threshold,
-            limit: r.limit,
-            filter: VectorFilter::default(),
-        }
-    }
-}
-
-impl From<SimilarTasksRequest> for SimilarQuery {
-    fn from(r: SimilarTasksRequest) -> Self {
-        SimilarQuery {
-            query: r.query,
-            threshold: r.threshold,
-            limit: r.limit,
-            filter: VectorFilter {
-                agent_id: r.filter.agent_id,
-                status: r.filter.status.map(|s| s.as_str().to_string()),
-                ..VectorFilter::default()
-            },
-        }
+        let filter = VectorFilter {
+            agent_id: f.agent_id.clone(),
+            task_id: f.task_id.clone(),
+            kind: f.kind.clone(),
+            since: millis(f.since),
+            until: millis(f.until),
+            ..VectorFilter::default()
+        };
+        Ok(r.with(filter))
     }
 }
 

@@ -207,7 +207,7 @@ impl Shard {
     fn ensure_payload_indexes(&self) -> Result<(), VectorError> {
         let existing = self.shard.info().payload_schema;
         let mut operations = Vec::new();
-        for (field, index) in indexed_fields() {
+        for &(field, index) in indexed_fields(self.collection) {
             let field_name = json_path(field)?;
             if !existing.contains_key(&field_name) {
                 let schema = match index {
@@ -760,7 +760,7 @@ mod tests {
         assert_eq!(vectors.shards.len(), Collection::ALL.len());
         for shard in &vectors.shards {
             let schema = shard.shard.info().payload_schema;
-            for (field, index) in indexed_fields() {
+            for &(field, index) in indexed_fields(shard.collection) {
                 let info = schema
                     .get(&json_path(field).unwrap())
                     .unwrap_or_else(|| panic!("{field} is not indexed in {}", shard.name));

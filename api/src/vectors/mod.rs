@@ -80,17 +80,6 @@ pub const PAYLOAD_LEVEL: &str = "level";
 pub const PAYLOAD_KIND: &str = "kind";
 /// Milliseconds since the Unix epoch.
 pub const PAYLOAD_TIMESTAMP: &str = "timestamp";
-pub const KEYWORD_PAYLOAD_FIELDS: [&str; 5] = [
-    PAYLOAD_AGENT_ID,
-    PAYLOAD_STATUS,
-    PAYLOAD_TASK_ID,
-    PAYLOAD_LEVEL,
-    PAYLOAD_KIND,
-];
-pub const INTEGER_PAYLOAD_FIELDS: [&str; 1] = [PAYLOAD_TIMESTAMP];
-/// The indexes, said for people (provisioning reports).
-pub const INDEXES_DESCRIBED: &str =
-    "keyword indexes on agent_id, status, task_id, level and kind, an integer index on timestamp";
 
 /// An indexed payload field and the index type it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,16 +88,42 @@ pub enum IndexType {
     Integer,
 }
 
-/// Every indexed payload field with its index type.
-pub fn indexed_fields() -> impl Iterator<Item = (&'static str, IndexType)> {
-    KEYWORD_PAYLOAD_FIELDS
-        .into_iter()
-        .map(|f| (f, IndexType::Keyword))
-        .chain(
-            INTEGER_PAYLOAD_FIELDS
-                .into_iter()
-                .map(|f| (f, IndexType::Integer)),
-        )
+/// The payload fields a collection's searches filter on, with their index
+/// type. Only those: every index is flushed with every write.
+pub fn indexed_fields(collection: Collection) -> &'static [(&'static str, IndexType)] {
+    use IndexType::{Integer, Keyword};
+    match collection {
+        Collection::Agents => &[],
+        Collection::Tasks => &[(PAYLOAD_AGENT_ID, Keyword), (PAYLOAD_STATUS, Keyword)],
+        Collection::Logs => &[
+            (PAYLOAD_AGENT_ID, Keyword),
+            (PAYLOAD_TASK_ID, Keyword),
+            (PAYLOAD_LEVEL, Keyword),
+            (PAYLOAD_TIMESTAMP, Integer),
+        ],
+        Collection::Thoughts => &[
+            (PAYLOAD_AGENT_ID, Keyword),
+            (PAYLOAD_TASK_ID, Keyword),
+            (PAYLOAD_KIND, Keyword),
+            (PAYLOAD_TIMESTAMP, Integer),
+        ],
+    }
+}
+
+/// The indexes of a collection, said for people (provisioning reports).
+pub fn indexes_described(collection: Collection) -> String {
+    let fields = indexed_fields(collection);
+    if fields.is_empty() {
+        return "no payload indexes".into();
+    }
+    let listed: Vec<String> = fields
+        .iter()
+        .map(|(field, index)| match index {
+            IndexType::Keyword => format!("{field} (keyword)"),
+            IndexType::Integer => format!("{field} (integer)"),
+        })
+        .collect();
+    format!("indexes on {}", listed.join(", "))
 }
 
 /// One vector with the payload fields searches filter on.

@@ -380,7 +380,7 @@ impl RemoteQdrant {
         info: &CollectionInfo,
     ) -> Result<Vec<(&'static str, IndexType)>, VectorError> {
         let mut missing = Vec::new();
-        for (field, index) in indexed_fields() {
+        for &(field, index) in indexed_fields(collection) {
             let wanted = match index {
                 IndexType::Keyword => PayloadSchemaType::Keyword,
                 IndexType::Integer => PayloadSchemaType::Integer,
@@ -462,7 +462,7 @@ impl RemoteQdrant {
             "Qdrant {}: collection {name} {what} ({}-dimensional, cosine, {})",
             self.url,
             self.dimension,
-            super::INDEXES_DESCRIBED
+            super::indexes_described(collection)
         );
         Ok((line, created || !missing.is_empty()))
     }
