@@ -492,6 +492,106 @@ async fn protobuf_json_gzip_partial_success_and_idempotency() {
     );
 }
 
+/// Spans outside any agent that are not GenAI steps (a web service's own
+/// telemetry) are accepted and not kept; a GenAI step under such a span
+/// goes to the service's agent, one task per trace.
+#[tokio::test]
+async fn telemetry_outside_agents_keeps_only_genai_steps() {
+    let t = TestApp::new().await;
+    let http =
+        |trace: u8, span: u8, parent: Option<u8>, name: &str, attributes: Vec<KeyValue>| Span {
+            trace_id: vec![trace; 16],
+            span_id: vec![span; 8],
+            parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+            name: name.into(),
+            start_time_unix_nano: u64::from(span) * 1_000,
+            end_time_unix_nano: u64::from(span) * 1_000 + 500,
+            attributes,
+            ..Span::default()
+        };
+    let request = |spans: Vec<Span>| ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", s("web-shop"))],
+                ..Resource::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..ScopeSpans::default()
+            }],
+            ..ResourceSpans::default()
+        }],
+    };
+    // A plain request: a root HTTP span and a database span under it.
+    let plain = request(vec![
+        http(
+            1,
+            2,
+            Some(1),
+            "SELECT products",
+            vec![kv("db.system", s("postgresql"))],
+        ),
+        http(
+            1,
+            1,
+            None,
+            "GET /products",
+            vec![kv("http.method", s("GET"))],
+        ),
+    ]);
+    let (status, _, _) = post_raw(
+        &t,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        plain.encode_to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, agents) = t.get("/api/v1/agents").await;
+    assert_eq!(agents["total"], 0, "{agents}");
+
+    // A request that calls a model directly (no agent span).
+    let genai = request(vec![
+        http(
+            2,
+            2,
+            Some(1),
+            "chat small-model",
+            vec![
+                kv("gen_ai.operation.name", s("chat")),
+                kv(
+                    "gen_ai.output.messages",
+                    s(
+                        r#"[{"role":"assistant","parts":[{"type":"text","content":"try the blue one"}]}]"#,
+                    ),
+                ),
+            ],
+        ),
+        http(2, 1, None, "POST /recommend", vec![]),
+    ]);
+    let (status, _, _) = post_raw(
+        &t,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        genai.encode_to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, agents) = t.get("/api/v1/agents").await;
+    assert_eq!(agents["total"], 1, "{agents}");
+    assert_eq!(agents["items"][0]["role"], "web-shop");
+    let id = agents["items"][0]["id"].as_str().unwrap();
+    let (_, trace) = t.get(&format!("/api/v1/traces/{id}")).await;
+    assert_eq!(trace["tasks"].as_array().unwrap().len(), 1, "{trace}");
+    assert_eq!(trace["tasks"][0]["description"], "POST /recommend");
+    assert_eq!(
+        trace["tasks"][0]["thoughts"][0]["content"],
+        "try the blue one"
+    );
+}
+
 #[tokio::test]
 async fn bad_exports_are_refused_with_a_status_body() {
     let t = TestApp::new().await;

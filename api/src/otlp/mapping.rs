@@ -7,8 +7,10 @@
 //!   an `invoke_agent` span is also the task it works on, one per
 //!   `gen_ai.conversation.id` (else per trace).
 //! - Every other span belongs to its nearest agent ancestor. A span whose
-//!   parent has not arrived waits; a root span without any agent above it
-//!   belongs to its service (`service.name`), as an agent of its own.
+//!   parent has not arrived waits. GenAI steps with no agent above them
+//!   belong to their service (`service.name`), as an agent of its own, one
+//!   task per trace; other spans outside any agent (plain HTTP or database
+//!   spans) are not kept.
 //! - `chat` / `text_completion` / `generate_content` / `plan` spans become
 //!   thoughts of that kind, `execute_tool` spans thoughts of kind `tool`, in
 //!   span start order.
@@ -34,6 +36,9 @@ pub struct Owner {
     pub agent_id: String,
     pub task_id: Option<String>,
     pub thought_id: Option<String>,
+    /// Under a service's agent (no agent span above it).
+    #[serde(default)]
+    pub service: bool,
 }
 
 /// What one ingest writes, in order: agents, tasks, thoughts, logs.
@@ -82,6 +87,8 @@ pub fn thought_id(trace_id: &str, span_id: &str) -> String {
 struct Context {
     agent_id: String,
     task_id: Option<String>,
+    /// The service's agent stands in: no agent span above.
+    service: bool,
 }
 
 fn time(ns: u64) -> DateTime<Utc> {
@@ -147,6 +154,13 @@ impl Planner<'_> {
             return;
         };
         let operation = span.operation().unwrap_or_default();
+        if context.service && !THOUGHT_OPERATIONS.contains(&operation) {
+            // Telemetry outside any agent that is not a GenAI step (an HTTP
+            // request, a database call): not VectaDB's to keep. Its GenAI
+            // descendants still go under the service's agent.
+            self.plan.placed.push(key);
+            return;
+        }
         let thought = THOUGHT_OPERATIONS.contains(&operation).then(|| {
             let id = thought_id(&span.trace_id, &span.span_id);
             self.plan
@@ -171,6 +185,7 @@ impl Planner<'_> {
             agent_id: context.agent_id,
             task_id: context.task_id,
             thought_id: thought,
+            service: context.service,
         };
         self.placed_spans.insert(key.clone(), owner.clone());
         self.plan.owners.push((key.clone(), owner));
@@ -228,6 +243,7 @@ impl Planner<'_> {
                             Some(Context {
                                 agent_id: owner.agent_id.clone(),
                                 task_id: owner.task_id.clone(),
+                                service: owner.service,
                             })
                         } else if self.expired.contains(key) {
                             Some(service_context(span))
@@ -275,6 +291,7 @@ impl Planner<'_> {
             agent_id,
             task_id: None,
             thought_id: None,
+            service: true,
         }
     }
 }
@@ -355,7 +372,11 @@ fn agent_context(span: &SpanItem) -> Context {
         let key = conversation(span).unwrap_or(&span.trace_id);
         format!("otel-{}", short_hash(&[&agent_id, key]))
     });
-    Context { agent_id, task_id }
+    Context {
+        agent_id,
+        task_id,
+        service: false,
+    }
 }
 
 fn service_context(root: &SpanItem) -> Context {
@@ -364,6 +385,7 @@ fn service_context(root: &SpanItem) -> Context {
     Context {
         agent_id,
         task_id: Some(task_id),
+        service: true,
     }
 }
 
