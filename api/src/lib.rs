@@ -16,6 +16,8 @@
 //!   tasks, thoughts, logs).
 //! - `http`: the axum Router (one module per resource) and its error mapping;
 //!   `lambda` (feature `lambda`): the same Router under `lambda_http`.
+//! - `migrate`: `vectadb migrate couchdb` (the Python proof of concept's
+//!   CouchDB export, streamed).
 //! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus;
 //!   `provisioned`: what `vectadb provision` reports.
 #![forbid(unsafe_code)]
@@ -30,6 +32,7 @@ pub mod indexer;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod metrics;
+pub mod migrate;
 pub mod otlp;
 pub mod provisioned;
 pub mod repair;

@@ -42,6 +42,31 @@ enum Command {
         #[arg(long, default_value = "5s", value_parser = humantime_secs)]
         grace: std::time::Duration,
     },
+    /// Move data from the Python proof of concept's stores, then exit.
+    #[command(subcommand)]
+    Migrate(MigrateFrom),
+}
+
+#[derive(Subcommand)]
+enum MigrateFrom {
+    /// A CouchDB `_all_docs?include_docs=true` export (the Python proof of
+    /// concept's documents), streamed: agents and tasks are re-embedded,
+    /// logs and thoughts queued for the indexer. Idempotent: run it again to
+    /// finish an interrupted migration.
+    Couchdb {
+        /// The export file.
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Report what would be migrated; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where to write rejected documents with their reason (JSON lines).
+        #[arg(long, default_value = "migrate-rejects.jsonl")]
+        rejects: std::path::PathBuf,
+        /// Documents written per batch.
+        #[arg(long, default_value_t = 256)]
+        batch: usize,
+    },
 }
 
 fn humantime_secs(value: &str) -> Result<std::time::Duration, String> {
@@ -67,6 +92,28 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
+        Command::Migrate(MigrateFrom::Couchdb {
+            input,
+            dry_run,
+            rejects,
+            batch,
+        }) => {
+            let state = vectadb::app::build(&cli.config).await?;
+            let options = vectadb::migrate::Options {
+                dry_run,
+                batch,
+                rejects: Some(rejects.clone()),
+            };
+            let source = vectadb::migrate::Source::File(input);
+            let report = vectadb::migrate::migrate(&state.router, &source, &options).await?;
+            print!("{}", report.render());
+            println!(
+                "{} rejected documents (with their reasons) in {}",
+                report.rejects.len(),
+                rejects.display()
+            );
+            Ok(())
+        }
         Command::Repair { grace } => {
             let state = vectadb::app::build(&cli.config).await?;
             let report = state.router.repair(grace).await?;

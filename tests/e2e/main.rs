@@ -33,6 +33,7 @@ mod durability;
 mod embedding_parity;
 mod lambda;
 mod logs;
+mod migrate;
 mod ops;
 mod otel;
 mod provision;

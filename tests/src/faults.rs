@@ -165,6 +165,14 @@ impl DocumentStore for FailingStore {
     async fn create_thought(&self, request: NewThought) -> Result<Thought, StoreError> {
         self.inner.create_thought(request).await
     }
+    async fn import_thought(
+        &self,
+        request: NewThought,
+        created_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Thought, StoreError> {
+        self.check()?;
+        self.inner.import_thought(request, created_at).await
+    }
     async fn get_thought(&self, id: &str) -> Result<Option<Thought>, StoreError> {
         self.inner.get_thought(id).await
     }

@@ -75,6 +75,7 @@ pub async fn model() -> Arc<dyn Embedder> {
 }
 
 pub mod contract;
+pub mod couch;
 pub mod datagen;
 pub mod faults;
 pub mod lambda;

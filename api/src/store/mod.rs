@@ -101,6 +101,12 @@ pub trait DocumentStore: Send + Sync {
     /// chain unless given) and write it with its edges and its embedding
     /// queue entry, in one transaction.
     async fn create_thought(&self, request: NewThought) -> Result<Thought, StoreError>;
+    /// Like `create_thought`, keeping the time it was created (migrations).
+    async fn import_thought(
+        &self,
+        request: NewThought,
+        created_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Thought, StoreError>;
     async fn get_thought(&self, id: &str) -> Result<Option<Thought>, StoreError>;
     /// The thoughts that exist among `ids`, in no particular order.
     async fn get_thoughts(&self, ids: &[String]) -> Result<Vec<Thought>, StoreError>;

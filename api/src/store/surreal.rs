@@ -188,6 +188,79 @@ impl SurrealStore {
         Ok(json!({ "db": db, "tables": tables }))
     }
 
+    /// Write a thought created at `now`: its step and parent settled, its
+    /// edges and its embedding queue entry, in one transaction.
+    async fn write_thought(
+        &self,
+        request: NewThought,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Thought, StoreError> {
+        let explicit_id = request.id.is_some();
+        let mut last_error = None;
+        for _ in 0..CONFLICT_RETRIES {
+            // A fresh id per attempt unless the client chose one.
+            let mut attempt = request.clone();
+            if !explicit_id {
+                attempt.id = Some(crate::domain::ids::generate());
+            }
+            let draft = attempt.clone().into_thought(1, None, now);
+            let result = self
+                .run_write(
+                    "BEGIN TRANSACTION;
+                     LET $prev = (SELECT record::id(id) AS id, step FROM thought
+                         WHERE chain = $chain ORDER BY step DESC LIMIT 1)[0];
+                     LET $step = $requested_step ?? (($prev.step ?? 0) + 1);
+                     LET $parent = $requested_parent ?? $prev.id;
+                     LET $thought = type::record('thought', $id);
+                     CREATE $thought CONTENT {
+                         agent_id: $agent_id, task_id: $task_id, chain: $chain, parent_id: $parent,
+                         step: $step, kind: $kind, content: $content, metadata: $metadata,
+                         created_at: <datetime>$created_at
+                     } RETURN NONE;
+                     LET $owner = IF $task_id THEN type::record('task', $task_id)
+                         ELSE type::record('agent', $agent_id) END;
+                     RELATE $owner->thinks->$thought RETURN NONE;
+                     IF $parent {
+                         LET $from = type::record('thought', $parent);
+                         RELATE $from->leads_to->$thought RETURN NONE;
+                     };
+                     CREATE embed_queue:ulid() SET kind = 'thought', ids = [$id],
+                         enqueued_at = time::now() RETURN NONE;
+                     RETURN { step: $step, parent_id: $parent };
+                     COMMIT TRANSACTION;",
+                    json!({
+                        "id": draft.id, "agent_id": draft.agent_id, "task_id": draft.task_id,
+                        "chain": chain_key(&draft.agent_id, draft.task_id.as_deref()),
+                        "requested_step": request.step, "requested_parent": request.parent_id,
+                        "kind": draft.kind, "content": draft.content, "metadata": draft.metadata,
+                        "created_at": draft.created_at,
+                    }),
+                )
+                .await;
+            match result {
+                Ok(mut response) => {
+                    let settled = take_last(&mut response)?;
+                    let step = settled["step"].as_u64().unwrap_or(1);
+                    let parent = settled["parent_id"].as_str().map(str::to_string);
+                    return Ok(attempt.into_thought(step, parent, now));
+                }
+                // Another writer took the next step (the chain index is
+                // unique): try again, unless the client fixed the step.
+                Err(StoreError::Conflict(message)) if request.step.is_none() => {
+                    last_error = Some(StoreError::Conflict(message));
+                }
+                Err(StoreError::Conflict(_)) => {
+                    return Err(StoreError::Conflict(format!(
+                        "step {} of this chain already exists",
+                        request.step.unwrap_or_default()
+                    )))
+                }
+                Err(error) => return Err(already_exists(error, "thought", &draft.id)),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| StoreError::Backend("thought step conflict".into())))
+    }
+
     /// Run a query with bound variables; fail with the first statement
     /// error. A transaction that lost a write race is run again.
     async fn run(&self, sql: &str, vars: Value) -> Result<surrealdb::IndexedResults, StoreError> {
@@ -652,71 +725,15 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn create_thought(&self, request: NewThought) -> Result<Thought, StoreError> {
-        let now = chrono::Utc::now();
-        let explicit_id = request.id.is_some();
-        let mut last_error = None;
-        for _ in 0..CONFLICT_RETRIES {
-            // A fresh id per attempt unless the client chose one.
-            let mut attempt = request.clone();
-            if !explicit_id {
-                attempt.id = Some(crate::domain::ids::generate());
-            }
-            let draft = attempt.clone().into_thought(1, None, now);
-            let result = self
-                .run_write(
-                    "BEGIN TRANSACTION;
-                     LET $prev = (SELECT record::id(id) AS id, step FROM thought
-                         WHERE chain = $chain ORDER BY step DESC LIMIT 1)[0];
-                     LET $step = $requested_step ?? (($prev.step ?? 0) + 1);
-                     LET $parent = $requested_parent ?? $prev.id;
-                     LET $thought = type::record('thought', $id);
-                     CREATE $thought CONTENT {
-                         agent_id: $agent_id, task_id: $task_id, chain: $chain, parent_id: $parent,
-                         step: $step, kind: $kind, content: $content, metadata: $metadata,
-                         created_at: <datetime>$created_at
-                     } RETURN NONE;
-                     LET $owner = IF $task_id THEN type::record('task', $task_id)
-                         ELSE type::record('agent', $agent_id) END;
-                     RELATE $owner->thinks->$thought RETURN NONE;
-                     IF $parent {
-                         LET $from = type::record('thought', $parent);
-                         RELATE $from->leads_to->$thought RETURN NONE;
-                     };
-                     CREATE embed_queue:ulid() SET kind = 'thought', ids = [$id],
-                         enqueued_at = time::now() RETURN NONE;
-                     RETURN { step: $step, parent_id: $parent };
-                     COMMIT TRANSACTION;",
-                    json!({
-                        "id": draft.id, "agent_id": draft.agent_id, "task_id": draft.task_id,
-                        "chain": chain_key(&draft.agent_id, draft.task_id.as_deref()),
-                        "requested_step": request.step, "requested_parent": request.parent_id,
-                        "kind": draft.kind, "content": draft.content, "metadata": draft.metadata,
-                        "created_at": draft.created_at,
-                    }),
-                )
-                .await;
-            match result {
-                Ok(mut response) => {
-                    let settled = take_last(&mut response)?;
-                    let step = settled["step"].as_u64().unwrap_or(1);
-                    let parent = settled["parent_id"].as_str().map(str::to_string);
-                    return Ok(attempt.into_thought(step, parent, now));
-                }
-                // Another writer took the next step (the chain index is
-                // unique): try again, unless the client fixed the step.
-                Err(StoreError::Conflict(message)) if request.step.is_none() => {
-                    last_error = Some(StoreError::Conflict(message));
-                }
-                Err(StoreError::Conflict(_)) => {
-                    return Err(StoreError::Conflict(format!(
-                        "step {} of this chain already exists",
-                        request.step.unwrap_or_default()
-                    )))
-                }
-                Err(error) => return Err(already_exists(error, "thought", &draft.id)),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| StoreError::Backend("thought step conflict".into())))
+        self.write_thought(request, chrono::Utc::now()).await
+    }
+
+    async fn import_thought(
+        &self,
+        request: NewThought,
+        created_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Thought, StoreError> {
+        self.write_thought(request, created_at).await
     }
 
     async fn get_thought(&self, id: &str) -> Result<Option<Thought>, StoreError> {
