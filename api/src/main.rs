@@ -54,9 +54,10 @@ enum MigrateFrom {
     /// logs and thoughts queued for the indexer. Idempotent: run it again to
     /// finish an interrupted migration.
     Couchdb {
-        /// The export file.
+        /// The export: a file, or an http:// URL of
+        /// `<db>/_all_docs?include_docs=true` (user:password@ for basic auth).
         #[arg(long)]
-        input: std::path::PathBuf,
+        input: String,
         /// Report what would be migrated; write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -104,7 +105,7 @@ async fn main() -> anyhow::Result<()> {
                 batch,
                 rejects: Some(rejects.clone()),
             };
-            let source = vectadb::migrate::Source::File(input);
+            let source = vectadb::migrate::Source::parse(&input);
             let report = vectadb::migrate::migrate(&state.router, &source, &options).await?;
             print!("{}", report.render());
             println!(

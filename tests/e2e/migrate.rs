@@ -186,3 +186,169 @@ async fn a_10k_document_export_migrates_exactly_and_idempotently() {
     assert_eq!(again.logs.existing, export.logs.len() as u64);
     assert_eq!(t.snapshot().await, snapshot);
 }
+
+/// The export read over HTTP (chunked, with basic auth) migrates the same
+/// as the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_served_over_http_migrates_like_the_file() {
+    let export = couch::export(20, 2, 3, 5);
+    let body = export.json.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut authorized = false;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                // admin:secret
+                authorized |= line.contains("Basic YWRtaW46c2VjcmV0");
+            }
+            if !authorized {
+                let _ = stream.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+                continue;
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+            );
+            for chunk in body.as_bytes().chunks(4096) {
+                let _ = write!(stream, "{:x}\r\n", chunk.len());
+                let _ = stream.write_all(chunk);
+                let _ = stream.write_all(b"\r\n");
+            }
+            let _ = stream.write_all(b"0\r\n\r\n");
+        }
+    });
+    let options = Options {
+        dry_run: false,
+        batch: 64,
+        rejects: None,
+    };
+    let from_http = TestApp::new().await;
+    let url = format!("http://admin:secret@127.0.0.1:{port}/enroll/_all_docs?include_docs=true");
+    let report = migrate(&from_http.state.router, &Source::parse(&url), &options)
+        .await
+        .unwrap();
+    assert_eq!(report.agents.migrated, 20, "{}", report.render());
+    let from_file = TestApp::new().await;
+    let path = from_file.dir.path().join("export.json");
+    std::fs::write(&path, &export.json).unwrap();
+    let by_file = migrate(&from_file.state.router, &Source::File(path), &options)
+        .await
+        .unwrap();
+    assert_eq!(report.render(), by_file.render());
+    assert_eq!(from_http.snapshot().await, from_file.snapshot().await);
+
+    // Without the password: refused, naming the URL but not the secret.
+    let refused = migrate(
+        &from_http.state.router,
+        &Source::parse(&format!("http://127.0.0.1:{port}/enroll/_all_docs")),
+        &options,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(refused.contains("401"), "{refused}");
+    assert!(!refused.contains("secret"), "{refused}");
+}
+
+/// Kill the migration midway (in its log pass), run it again: the result
+/// equals an uninterrupted run, with no duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_migration_finishes_when_run_again() {
+    use std::io::BufRead;
+    use vectadb_tests::process::{run_to_end, vectadb_command};
+    let export = couch::export(60, 4, 4, 40);
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("export.json");
+    std::fs::write(&file, &export.json).unwrap();
+    let migrate_in = |dir: &std::path::Path| {
+        let mut command = vectadb_command(dir, &[]);
+        command
+            .args(["migrate", "couchdb", "--input"])
+            .arg(&file)
+            .arg("--rejects")
+            .arg(dir.join("rejects.jsonl"))
+            .env("RUST_LOG", "info");
+        command
+    };
+
+    let interrupted = work.path().join("interrupted");
+    let mut child = migrate_in(&interrupted)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.contains("migration pass started") && line.contains("\"log\"") {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            break;
+        }
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "it was killed mid-run: {seen:#?}");
+
+    let limit = std::time::Duration::from_secs(300);
+    let resumed = run_to_end(migrate_in(&interrupted), limit);
+    assert!(resumed.success, "{}", resumed.stderr);
+    let uninterrupted = work.path().join("uninterrupted");
+    let whole = run_to_end(migrate_in(&uninterrupted), limit);
+    assert!(whole.success, "{}", whole.stderr);
+    // The same documents and vectors in both, and exactly the export's.
+    let targets = |report: &str| -> Vec<String> {
+        report
+            .lines()
+            .filter(|l| {
+                ["agents ", "tasks ", "thoughts ", "logs ", "vectors:"]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .map(|l| {
+                let cells: Vec<&str> = l.split_whitespace().collect();
+                if l.starts_with("vectors:") {
+                    l.to_string()
+                } else {
+                    format!("{} {}", cells[0], cells[cells.len() - 1])
+                }
+            })
+            .collect()
+    };
+    assert_eq!(
+        targets(&resumed.stdout),
+        targets(&whole.stdout),
+        "{}\n{}",
+        resumed.stdout,
+        whole.stdout
+    );
+    assert!(
+        targets(&whole.stdout).contains(&format!("logs {}", export.logs.len())),
+        "{}",
+        whole.stdout
+    );
+    let expected = format!(
+        "vectors: {} agents / {} agent documents, {} tasks / {} task documents",
+        export.agents.len(),
+        export.agents.len(),
+        export.tasks.len(),
+        export.tasks.len()
+    );
+    assert!(resumed.stdout.contains(&expected), "{}", resumed.stdout);
+    // The second run found the first pass's work already there.
+    assert!(
+        resumed.stdout.lines().any(|l| l.starts_with("agents")
+            && l.split_whitespace().nth(3) == Some(&export.agents.len().to_string())),
+        "{}",
+        resumed.stdout
+    );
+}

@@ -12,6 +12,7 @@
 
 pub mod docs;
 pub mod export;
+pub mod http;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -31,6 +32,34 @@ use docs::{Kind, Mapped};
 #[derive(Debug, Clone)]
 pub enum Source {
     File(PathBuf),
+    /// An `http://` URL of `_all_docs?include_docs=true`, read once per pass.
+    Url(String),
+}
+
+impl Source {
+    /// A path, or an `http://` URL.
+    pub fn parse(input: &str) -> Source {
+        if input.starts_with("http://") || input.starts_with("https://") {
+            Source::Url(input.to_string())
+        } else {
+            Source::File(PathBuf::from(input))
+        }
+    }
+
+    fn open(&self) -> Result<Box<dyn std::io::Read + Send>, MigrateError> {
+        match self {
+            Source::File(path) => std::fs::File::open(path)
+                .map(|f| Box::new(f) as Box<dyn std::io::Read + Send>)
+                .map_err(|e| MigrateError::Open {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                }),
+            Source::Url(url) => http::get(url).map_err(|message| MigrateError::Open {
+                path: url.split('@').next_back().unwrap_or(url).to_string(),
+                message,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +215,12 @@ pub async fn migrate(
         ..Report::default()
     };
     for (pass, kind) in Kind::ALL.into_iter().enumerate() {
+        tracing::info!(
+            pass = pass + 1,
+            kind = kind.name(),
+            "migration pass started"
+        );
+        let started = std::time::Instant::now();
         let (sender, mut receiver) = mpsc::channel::<Item>(options.batch.max(1) * 2);
         let source = source.clone();
         let first = pass == 0;
@@ -210,6 +245,16 @@ pub async fn migrate(
             .await
             .map_err(|e| MigrateError::Rejects(format!("reader stopped: {e}")))??;
         report.rows = rows;
+        let counts = report.counts(kind).clone();
+        tracing::info!(
+            pass = pass + 1,
+            kind = kind.name(),
+            migrated = counts.migrated,
+            existing = counts.existing,
+            rejected = counts.rejected,
+            rows_per_second = (rows as f64 / started.elapsed().as_secs_f64().max(1e-6)) as u64,
+            "migration pass done"
+        );
     }
     report.agents.target = router.store.count(Table::Agent).await?;
     report.tasks.target = router.store.count(Table::Task).await?;
@@ -252,12 +297,7 @@ fn read_pass(
     first: bool,
     sender: mpsc::Sender<Item>,
 ) -> Result<u64, MigrateError> {
-    let Source::File(path) = source;
-    let file = std::fs::File::open(path).map_err(|e| MigrateError::Open {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    let rows = export::read_rows(file, |row| {
+    let rows = export::read_rows(source.open()?, |row| {
         let item = match row.doc {
             Err(reason) if first => Item {
                 row: row.index,
