@@ -104,6 +104,7 @@ async fn main() -> anyhow::Result<()> {
                 dry_run,
                 batch,
                 rejects: Some(rejects.clone()),
+                progress: true,
             };
             let source = vectadb::migrate::Source::parse(&input);
             let report = vectadb::migrate::migrate(&state.router, &source, &options).await?;

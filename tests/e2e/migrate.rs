@@ -23,6 +23,7 @@ async fn a_10k_document_export_migrates_exactly_and_idempotently() {
         dry_run: false,
         batch: 256,
         rejects: Some(rejects.clone()),
+        progress: false,
     };
 
     // A dry run writes nothing and says what it would do.
@@ -229,6 +230,7 @@ async fn an_export_served_over_http_migrates_like_the_file() {
         dry_run: false,
         batch: 64,
         rejects: None,
+        progress: false,
     };
     let from_http = TestApp::new().await;
     let url = format!("http://admin:secret@127.0.0.1:{port}/enroll/_all_docs?include_docs=true");

@@ -70,6 +70,8 @@ pub struct Options {
     pub batch: usize,
     /// Where rejected documents are written (JSON lines).
     pub rejects: Option<PathBuf>,
+    /// Draw a progress bar (rate, ETA) on a terminal's stderr.
+    pub progress: bool,
 }
 
 /// Counts of one kind.
@@ -214,17 +216,36 @@ pub async fn migrate(
         dry_run: options.dry_run,
         ..Report::default()
     };
+    let bar = if options.progress {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     for (pass, kind) in Kind::ALL.into_iter().enumerate() {
         tracing::info!(
             pass = pass + 1,
             kind = kind.name(),
             "migration pass started"
         );
+        if pass == 1 {
+            // The first pass counted the rows: from now on, a bar with an ETA.
+            bar.set_length(report.rows * Kind::ALL.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg:>9} [{bar:40}] {pos}/{len} rows · {per_sec} · ETA {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+        }
+        bar.set_message(format!("{}s", kind.name()));
         let started = std::time::Instant::now();
         let (sender, mut receiver) = mpsc::channel::<Item>(options.batch.max(1) * 2);
         let source = source.clone();
         let first = pass == 0;
-        let reader = tokio::task::spawn_blocking(move || read_pass(&source, kind, first, sender));
+        let counter = bar.clone();
+        let reader =
+            tokio::task::spawn_blocking(move || read_pass(&source, kind, first, sender, &counter));
         let mut batch = Vec::new();
         let mut writer = Writer {
             router,
@@ -256,6 +277,7 @@ pub async fn migrate(
             "migration pass done"
         );
     }
+    bar.finish_and_clear();
     report.agents.target = router.store.count(Table::Agent).await?;
     report.tasks.target = router.store.count(Table::Task).await?;
     report.thoughts.target = router.store.count(Table::Thought).await?;
@@ -296,8 +318,10 @@ fn read_pass(
     kind: Kind,
     first: bool,
     sender: mpsc::Sender<Item>,
+    progress: &indicatif::ProgressBar,
 ) -> Result<u64, MigrateError> {
     let rows = export::read_rows(source.open()?, |row| {
+        progress.inc(1);
         let item = match row.doc {
             Err(reason) if first => Item {
                 row: row.index,
