@@ -67,6 +67,10 @@ enum MigrateFrom {
         /// Documents written per batch.
         #[arg(long, default_value_t = 256)]
         batch: usize,
+        /// Write the documents only; `vectadb repair` embeds agents and
+        /// tasks afterwards (logs and thoughts are embedded by the server).
+        #[arg(long)]
+        skip_embedding: bool,
     },
 }
 
@@ -98,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
             dry_run,
             rejects,
             batch,
+            skip_embedding,
         }) => {
             let state = vectadb::app::build(&cli.config).await?;
             let options = vectadb::migrate::Options {
@@ -105,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
                 batch,
                 rejects: Some(rejects.clone()),
                 progress: true,
+                embed: !skip_embedding,
             };
             let source = vectadb::migrate::Source::parse(&input);
             let report = vectadb::migrate::migrate(&state.router, &source, &options).await?;

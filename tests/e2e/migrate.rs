@@ -24,6 +24,7 @@ async fn a_10k_document_export_migrates_exactly_and_idempotently() {
         batch: 256,
         rejects: Some(rejects.clone()),
         progress: false,
+        embed: true,
     };
 
     // A dry run writes nothing and says what it would do.
@@ -231,6 +232,7 @@ async fn an_export_served_over_http_migrates_like_the_file() {
         batch: 64,
         rejects: None,
         progress: false,
+        embed: true,
     };
     let from_http = TestApp::new().await;
     let url = format!("http://admin:secret@127.0.0.1:{port}/enroll/_all_docs?include_docs=true");
@@ -353,4 +355,38 @@ async fn a_killed_migration_finishes_when_run_again() {
         "{}",
         resumed.stdout
     );
+}
+
+/// `--skip-embedding`: documents now, vectors later from `vectadb repair`.
+#[tokio::test]
+async fn skipping_embedding_leaves_it_to_repair() {
+    let t = TestApp::new().await;
+    let export = couch::export(6, 2, 1, 2);
+    let path = t.dir.path().join("export.json");
+    std::fs::write(&path, &export.json).unwrap();
+    let options = Options {
+        dry_run: false,
+        batch: 64,
+        rejects: None,
+        progress: false,
+        embed: false,
+    };
+    let report = migrate(&t.state.router, &Source::File(path), &options)
+        .await
+        .unwrap();
+    assert_eq!(report.agents.migrated, 6);
+    assert_eq!((report.agent_vectors, report.task_vectors), (0, 0));
+    assert!(
+        report.render().contains("vectadb repair"),
+        "{}",
+        report.render()
+    );
+    let repaired = t
+        .state
+        .router
+        .repair(std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(repaired.agents_reembedded.len(), 6);
+    assert_eq!(repaired.tasks_reembedded.len(), 12);
 }

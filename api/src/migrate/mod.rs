@@ -72,6 +72,8 @@ pub struct Options {
     pub rejects: Option<PathBuf>,
     /// Draw a progress bar (rate, ETA) on a terminal's stderr.
     pub progress: bool,
+    /// Re-embed agents and tasks now (else `vectadb repair` does it later).
+    pub embed: bool,
 }
 
 /// Counts of one kind.
@@ -175,6 +177,11 @@ impl Report {
              (logs and thoughts are embedded by the server's indexer)\n",
             self.agent_vectors, self.agents.target, self.task_vectors, self.tasks.target
         ));
+        if self.agent_vectors < self.agents.target || self.task_vectors < self.tasks.target {
+            out.push_str(
+                "some agents or tasks have no vector yet: run `vectadb repair` to embed them\n",
+            );
+        }
         out
     }
 }
@@ -464,7 +471,7 @@ impl Writer<'_> {
                 },
             }
         }
-        if !self.options.dry_run {
+        if !self.options.dry_run && self.options.embed {
             let texts = accepted
                 .iter()
                 .map(|a| {
@@ -539,7 +546,7 @@ impl Writer<'_> {
                 },
             }
         }
-        if !self.options.dry_run {
+        if !self.options.dry_run && self.options.embed {
             let texts = accepted
                 .iter()
                 .map(|t| {

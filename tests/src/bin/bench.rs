@@ -25,6 +25,8 @@ use vectadb_tests::{Backends, TestApp};
 
 struct Options {
     quick: bool,
+    /// Only the migration rows.
+    only_migration: bool,
     backends: Vec<Backends>,
     out: Option<std::path::PathBuf>,
 }
@@ -32,6 +34,7 @@ struct Options {
 fn options() -> anyhow::Result<Options> {
     let mut options = Options {
         quick: false,
+        only_migration: false,
         backends: vec![Backends::Embedded, Backends::Servers],
         out: None,
     };
@@ -39,6 +42,7 @@ fn options() -> anyhow::Result<Options> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
+            "--only-migration" => options.only_migration = true,
             "--backends" => {
                 options.backends = match args.next().as_deref() {
                     Some("both") => vec![Backends::Embedded, Backends::Servers],
@@ -48,7 +52,9 @@ fn options() -> anyhow::Result<Options> {
                 }
             }
             "--out" => options.out = Some(args.next().context("--out FILE")?.into()),
-            other => bail!("unknown argument {other:?} (--quick, --backends, --out)"),
+            other => {
+                bail!("unknown argument {other:?} (--quick, --backends, --out, --only-migration)")
+            }
         }
     }
     Ok(options)
@@ -65,6 +71,7 @@ struct Plan {
     window_seconds: u64,
     max_seconds: u64,
     rate: u64,
+    only_migration: bool,
 }
 
 impl Plan {
@@ -79,6 +86,7 @@ impl Plan {
                 window_seconds: 5,
                 max_seconds: 3,
                 rate: 100,
+                only_migration: false,
             }
         } else {
             Plan {
@@ -90,6 +98,7 @@ impl Plan {
                 window_seconds: 10,
                 max_seconds: 20,
                 rate: 100,
+                only_migration: false,
             }
         }
     }
@@ -194,12 +203,69 @@ async fn run_backend(backends: Backends, plan: &Plan, report: &mut Report) -> an
     let port = listener.local_addr()?.port();
     let app = t.app.clone();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let result = measure_all(&t, port, plan, report, backends).await;
+    let mut result = if plan.only_migration {
+        Ok(())
+    } else {
+        measure_all(&t, port, plan, report, backends).await
+    };
+    if result.is_ok() {
+        result = migration(backends, plan, report).await;
+    }
     // The server's copy of the app goes first: Qdrant Edge flushes on drop,
     // and the test app's directory must still be there.
     server.abort();
     let _ = server.await;
     result
+}
+
+/// `vectadb migrate couchdb` on a generated export, into fresh stores:
+/// documents per second with re-embedding, and without it.
+async fn migration(backends: Backends, plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let agents = if plan.samples < 100 { 10 } else { 125 };
+    let export = vectadb_tests::couch::export(agents, 4, 4, 15);
+    let documents = export.documents() + export.malformed + export.skipped;
+    report.text(format!(
+        "\nMigration from CouchDB (`vectadb migrate couchdb`, {documents} documents: {} agents, {} tasks, {} thoughts, {} logs; into empty stores):\n",
+        export.agents.len(),
+        export.tasks.len(),
+        export.thoughts.len(),
+        export.logs.len()
+    ));
+    report.text("| Mode | seconds | documents/s |".into());
+    report.text("|---|---|---|".into());
+    for embed in [true, false] {
+        let t = TestApp::on(backends).await;
+        let path = t.dir.path().join("couch_export.json");
+        std::fs::write(&path, &export.json)?;
+        let options = vectadb::migrate::Options {
+            dry_run: false,
+            batch: 256,
+            rejects: None,
+            progress: false,
+            embed,
+        };
+        let started = Instant::now();
+        let done = vectadb::migrate::migrate(
+            &t.state.router,
+            &vectadb::migrate::Source::File(path),
+            &options,
+        )
+        .await?;
+        let took = started.elapsed().as_secs_f64();
+        if done.logs.migrated != export.logs.len() as u64 {
+            bail!("the migration lost logs: {}", done.render());
+        }
+        report.text(format!(
+            "| {} | {took:.1} | {:.0} |",
+            if embed {
+                "re-embedding agents and tasks"
+            } else {
+                "documents only (`--skip-embedding`)"
+            },
+            documents as f64 / took
+        ));
+    }
+    Ok(())
 }
 
 async fn measure_all(
@@ -717,7 +783,8 @@ fn machine() -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = options()?;
-    let plan = Plan::new(options.quick);
+    let mut plan = Plan::new(options.quick);
+    plan.only_migration = options.only_migration;
     let mut report = Report { lines: Vec::new() };
     report.text(format!(
         "## Run of {} ({})\n",
