@@ -71,6 +71,10 @@ enum MigrateFrom {
         /// tasks afterwards (logs and thoughts are embedded by the server).
         #[arg(long)]
         skip_embedding: bool,
+        /// A Neo4j relationship export (JSON lines of start/type/end, node
+        /// ids `kind:id`) for references the documents lack.
+        #[arg(long)]
+        neo4j: Option<std::path::PathBuf>,
     },
 }
 
@@ -103,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
             rejects,
             batch,
             skip_embedding,
+            neo4j,
         }) => {
             let state = vectadb::app::build(&cli.config).await?;
             let options = vectadb::migrate::Options {
@@ -111,6 +116,7 @@ async fn main() -> anyhow::Result<()> {
                 rejects: Some(rejects.clone()),
                 progress: true,
                 embed: !skip_embedding,
+                relations: neo4j,
             };
             let source = vectadb::migrate::Source::parse(&input);
             let report = vectadb::migrate::migrate(&state.router, &source, &options).await?;

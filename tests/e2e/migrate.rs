@@ -25,6 +25,7 @@ async fn a_10k_document_export_migrates_exactly_and_idempotently() {
         rejects: Some(rejects.clone()),
         progress: false,
         embed: true,
+        relations: None,
     };
 
     // A dry run writes nothing and says what it would do.
@@ -233,6 +234,7 @@ async fn an_export_served_over_http_migrates_like_the_file() {
         rejects: None,
         progress: false,
         embed: true,
+        relations: None,
     };
     let from_http = TestApp::new().await;
     let url = format!("http://admin:secret@127.0.0.1:{port}/enroll/_all_docs?include_docs=true");
@@ -370,6 +372,7 @@ async fn skipping_embedding_leaves_it_to_repair() {
         rejects: None,
         progress: false,
         embed: false,
+        relations: None,
     };
     let report = migrate(&t.state.router, &Source::File(path), &options)
         .await
@@ -389,4 +392,76 @@ async fn skipping_embedding_leaves_it_to_repair() {
         .unwrap();
     assert_eq!(repaired.agents_reembedded.len(), 6);
     assert_eq!(repaired.tasks_reembedded.len(), 12);
+}
+
+/// References the documents lack come from a Neo4j relationship export.
+#[tokio::test]
+async fn a_neo4j_export_supplies_missing_references() {
+    let t = TestApp::new().await;
+    let docs = [
+        json!({"_id": "agent:a1", "type": "agent", "role": "router", "goal": "route tickets"}),
+        json!({"_id": "task:t1", "type": "task", "description": "route the backlog"}),
+        json!({"_id": "thought:h1", "type": "thought", "agent_id": "a1", "content": "read the queue", "step": 1}),
+        json!({"_id": "thought:h2", "type": "thought", "agent_id": "a1", "content": "sort by urgency", "step": 2}),
+        json!({"_id": "log:l1", "type": "log", "agent_id": "a1", "level": "INFO", "message": "42 tickets routed"}),
+    ];
+    let rows: Vec<Value> = docs
+        .iter()
+        .map(|d| json!({"id": d["_id"], "doc": d}))
+        .collect();
+    let export = t.dir.path().join("export.json");
+    std::fs::write(&export, json!({"rows": rows}).to_string()).unwrap();
+    let graph = t.dir.path().join("relations.jsonl");
+    std::fs::write(
+        &graph,
+        [
+            r#"{"start": "agent:a1", "type": "HAS_TASK", "end": "task:t1"}"#,
+            r#"{"start": "task:t1", "type": "HAS_THOUGHT", "end": "thought:h1"}"#,
+            r#"{"start": {"id": "task:t1"}, "type": "HAS_THOUGHT", "end": {"id": "thought:h2"}}"#,
+            r#"{"start": "thought:h1", "type": "NEXT", "end": "thought:h2"}"#,
+            r#"{"start": "task:t1", "type": "EMITTED", "end": "log:l1"}"#,
+            r#"{"start": "user:u9", "type": "OWNS", "end": "agent:a1"}"#,
+            "not json",
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let mut options = Options {
+        dry_run: false,
+        batch: 64,
+        rejects: None,
+        progress: false,
+        embed: true,
+        relations: None,
+    };
+    // Without the graph the task has no agent.
+    let dry = migrate(
+        &t.state.router,
+        &Source::File(export.clone()),
+        &Options {
+            dry_run: true,
+            ..options.clone()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(dry.tasks.rejected, 1, "{}", dry.render());
+
+    options.relations = Some(graph);
+    let report = migrate(&t.state.router, &Source::File(export), &options)
+        .await
+        .unwrap();
+    assert!(report.rejects.is_empty(), "{:#?}", report.rejects);
+    let (_, trace) = t.get("/api/v1/traces/a1").await;
+    let task = &trace["tasks"][0];
+    assert_eq!(task["id"], "t1", "{trace}");
+    let thoughts: Vec<&str> = task["thoughts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(thoughts, ["h1", "h2"]);
+    assert_eq!(task["thoughts"][1]["parent_id"], "h1");
+    assert_eq!(task["logs"][0]["id"], "l1");
 }

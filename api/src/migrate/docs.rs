@@ -102,7 +102,7 @@ fn required(doc: &Value, field: &str) -> Result<String, String> {
 
 /// The document's own id: `<kind>_id`, else `_id` without a `kind:` /
 /// `kind_` prefix.
-fn own_id(doc: &Value, kind: Kind) -> Result<String, String> {
+pub fn own_id(doc: &Value, kind: Kind) -> Result<String, String> {
     let field = format!("{}_id", kind.name());
     let id = match text(doc, &field) {
         Some(id) => id,

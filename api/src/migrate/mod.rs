@@ -13,6 +13,7 @@
 pub mod docs;
 pub mod export;
 pub mod http;
+pub mod relations;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -74,6 +75,8 @@ pub struct Options {
     pub progress: bool,
     /// Re-embed agents and tasks now (else `vectadb repair` does it later).
     pub embed: bool,
+    /// A Neo4j relationship export for references the documents lack.
+    pub relations: Option<PathBuf>,
 }
 
 /// Counts of one kind.
@@ -223,6 +226,24 @@ pub async fn migrate(
         dry_run: options.dry_run,
         ..Report::default()
     };
+    let relations = match &options.relations {
+        Some(path) => {
+            let (relations, skipped) =
+                relations::Relations::read(path).map_err(|message| MigrateError::Open {
+                    path: path.display().to_string(),
+                    message,
+                })?;
+            if skipped > 0 {
+                tracing::warn!(
+                    skipped,
+                    "Neo4j export lines that are not relationships between agents, tasks, \
+                     thoughts and logs were skipped"
+                );
+            }
+            Some(std::sync::Arc::new(relations))
+        }
+        None => None,
+    };
     let bar = if options.progress {
         indicatif::ProgressBar::new_spinner()
     } else {
@@ -251,8 +272,10 @@ pub async fn migrate(
         let source = source.clone();
         let first = pass == 0;
         let counter = bar.clone();
-        let reader =
-            tokio::task::spawn_blocking(move || read_pass(&source, kind, first, sender, &counter));
+        let graph = relations.clone();
+        let reader = tokio::task::spawn_blocking(move || {
+            read_pass(&source, kind, first, sender, &counter, graph.as_deref())
+        });
         let mut batch = Vec::new();
         let mut writer = Writer {
             router,
@@ -326,6 +349,7 @@ fn read_pass(
     first: bool,
     sender: mpsc::Sender<Item>,
     progress: &indicatif::ProgressBar,
+    relations: Option<&relations::Relations>,
 ) -> Result<u64, MigrateError> {
     let rows = export::read_rows(source.open()?, |row| {
         progress.inc(1);
@@ -337,13 +361,18 @@ fn read_pass(
                 mapped: Mapped::Reject(reason),
             },
             Err(_) => return true,
-            Ok(doc) => match docs::kind(&doc) {
-                Ok(Some(k)) if k == kind => Item {
-                    row: row.index,
-                    id: row.id,
-                    kind: Some(k),
-                    mapped: docs::map(&doc),
-                },
+            Ok(mut doc) => match docs::kind(&doc) {
+                Ok(Some(k)) if k == kind => {
+                    if let (Some(relations), Ok(id)) = (relations, docs::own_id(&doc, k)) {
+                        relations.fill(&mut doc, k, &id);
+                    }
+                    Item {
+                        row: row.index,
+                        id: row.id,
+                        kind: Some(k),
+                        mapped: docs::map(&doc),
+                    }
+                }
                 Ok(None) if first => Item {
                     row: row.index,
                     id: row.id,

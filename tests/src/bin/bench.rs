@@ -243,6 +243,7 @@ async fn migration(backends: Backends, plan: &Plan, report: &mut Report) -> anyh
             rejects: None,
             progress: false,
             embed,
+            relations: None,
         };
         let started = Instant::now();
         let done = vectadb::migrate::migrate(
