@@ -8,11 +8,12 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 use vectadb::migrate::{migrate, Options, Source};
 use vectadb_tests::couch;
-use vectadb_tests::TestApp;
+use vectadb_tests::{Backends, TestApp};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_10k_document_export_migrates_exactly_and_idempotently() {
-    let t = TestApp::new().await;
+on_both_backends!(a_10k_document_export_migrates_exactly_and_idempotently);
+
+async fn a_10k_document_export_migrates_exactly_and_idempotently(backends: Backends) {
+    let t = TestApp::on(backends).await;
     // 125 agents × 4 tasks × (4 thoughts + 15 logs) = 10,125 documents.
     let export = couch::export(125, 4, 4, 15);
     assert!(export.documents() >= 10_000, "{}", export.documents());
@@ -76,6 +77,14 @@ async fn a_10k_document_export_migrates_exactly_and_idempotently() {
     assert_eq!(
         report.task_vectors, report.tasks.target,
         "a vector per task"
+    );
+    // Edges: one per task, one per thought, one per thought after the first of its chain.
+    let chains = export.tasks.len() as u64;
+    let thoughts = export.thoughts.len() as u64;
+    assert_eq!(
+        report.edges,
+        [chains, thoughts, thoughts - chains],
+        "{text}"
     );
     // Every reject is in the file with its reason.
     let lines: Vec<Value> = std::fs::read_to_string(&rejects)

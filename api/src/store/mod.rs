@@ -35,6 +35,12 @@ pub enum Table {
     Task,
     Thought,
     Log,
+    /// Graph edges: agent → task.
+    Runs,
+    /// Graph edges: agent or task → thought.
+    Thinks,
+    /// Graph edges: thought → its next step.
+    LeadsTo,
 }
 
 impl Table {
@@ -44,6 +50,9 @@ impl Table {
             Table::Task => "task",
             Table::Thought => "thought",
             Table::Log => "log",
+            Table::Runs => "runs",
+            Table::Thinks => "thinks",
+            Table::LeadsTo => "leads_to",
         }
     }
 }
