@@ -46,6 +46,18 @@ async fn a_10k_document_export_migrates_exactly_and_idempotently(backends: Backe
         "{}",
         dry.render()
     );
+    // The dry run judges later documents as if the earlier ones were written.
+    assert_eq!(
+        (dry.tasks.migrated, dry.thoughts.migrated, dry.logs.migrated),
+        (
+            export.tasks.len() as u64,
+            export.thoughts.len() as u64,
+            export.logs.len() as u64
+        ),
+        "{}",
+        dry.render()
+    );
+    assert_eq!(dry.rejects.len(), export.malformed, "{:#?}", dry.rejects);
     let (_, agents) = t.get("/api/v1/agents?limit=1").await;
     assert_eq!(agents["total"], 0);
 

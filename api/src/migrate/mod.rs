@@ -250,6 +250,7 @@ pub async fn migrate(
         }
         None => None,
     };
+    let mut planned = Planned::default();
     let bar = if options.progress {
         indicatif::ProgressBar::new_spinner()
     } else {
@@ -286,6 +287,7 @@ pub async fn migrate(
         let mut writer = Writer {
             router,
             options,
+            planned: &mut planned,
             deferred: Vec::new(),
         };
         while let Some(item) = receiver.recv().await {
@@ -405,9 +407,20 @@ fn read_pass(
     Ok(rows)
 }
 
+/// In a dry run, what would have been written (nothing is), so that later
+/// documents referring to it are judged as a real run would judge them:
+/// ids, with the owning agent for tasks and thoughts.
+#[derive(Default)]
+struct Planned {
+    agents: HashSet<String>,
+    tasks: HashMap<String, String>,
+    thoughts: HashMap<String, String>,
+}
+
 struct Writer<'a> {
     router: &'a VectaRouter,
     options: &'a Options,
+    planned: &'a mut Planned,
     /// Thoughts whose parent was not there yet (it may come later).
     deferred: Vec<(u64, Option<String>, Thought, Option<u64>)>,
 }
@@ -471,7 +484,7 @@ impl Writer<'_> {
     }
 
     async fn agents(
-        &self,
+        &mut self,
         agents: Vec<(u64, Agent)>,
         report: &mut Report,
     ) -> Result<(), MigrateError> {
@@ -497,7 +510,10 @@ impl Writer<'_> {
                     Some(Kind::Agent),
                     format!("agent {} already exists with different content", agent.id),
                 ),
-                None if self.options.dry_run => report.agents.migrated += 1,
+                None if self.options.dry_run => {
+                    report.agents.migrated += 1;
+                    self.planned.agents.insert(agent.id.clone());
+                }
                 None => match store.create_agent(&agent).await {
                     Ok(()) => {
                         report.agents.migrated += 1;
@@ -529,7 +545,7 @@ impl Writer<'_> {
     }
 
     async fn tasks(
-        &self,
+        &mut self,
         tasks: Vec<(u64, Task)>,
         report: &mut Report,
     ) -> Result<(), MigrateError> {
@@ -566,13 +582,22 @@ impl Writer<'_> {
                     Some(Kind::Task),
                     format!("task {} already exists with different content", task.id),
                 ),
-                None if !agents.contains(&task.agent_id) => report.reject(
-                    row,
-                    Some(task.id.clone()),
-                    Some(Kind::Task),
-                    format!("agent {} does not exist", task.agent_id),
-                ),
-                None if self.options.dry_run => report.tasks.migrated += 1,
+                None if !agents.contains(&task.agent_id)
+                    && !self.planned.agents.contains(&task.agent_id) =>
+                {
+                    report.reject(
+                        row,
+                        Some(task.id.clone()),
+                        Some(Kind::Task),
+                        format!("agent {} does not exist", task.agent_id),
+                    )
+                }
+                None if self.options.dry_run => {
+                    report.tasks.migrated += 1;
+                    self.planned
+                        .tasks
+                        .insert(task.id.clone(), task.agent_id.clone());
+                }
                 None => match store.create_task(&task).await {
                     Ok(()) => {
                         report.tasks.migrated += 1;
@@ -676,15 +701,18 @@ impl Writer<'_> {
             return Ok(());
         }
         if let Some(parent) = &thought.parent_id {
-            if store.get_thought(parent).await?.is_none() {
+            if !self.planned.thoughts.contains_key(parent)
+                && store.get_thought(parent).await?.is_none()
+            {
                 self.deferred.push((row, id, thought, step));
                 return Ok(());
             }
         }
-        if store
-            .existing(Table::Agent, std::slice::from_ref(&thought.agent_id))
-            .await?
-            .is_empty()
+        if !self.planned.agents.contains(&thought.agent_id)
+            && store
+                .existing(Table::Agent, std::slice::from_ref(&thought.agent_id))
+                .await?
+                .is_empty()
         {
             report.reject(
                 row,
@@ -695,16 +723,20 @@ impl Writer<'_> {
             return Ok(());
         }
         if let Some(task_id) = &thought.task_id {
-            match store.get_task(task_id).await? {
-                Some(task) if task.agent_id == thought.agent_id => {}
-                Some(task) => {
+            let owner = match self.planned.tasks.get(task_id) {
+                Some(agent) => Some(agent.clone()),
+                None => store.get_task(task_id).await?.map(|t| t.agent_id),
+            };
+            match owner {
+                Some(agent) if agent == thought.agent_id => {}
+                Some(agent) => {
                     report.reject(
                         row,
                         id,
                         Some(Kind::Thought),
                         format!(
-                            "task {task_id} belongs to agent {}, not {}",
-                            task.agent_id, thought.agent_id
+                            "task {task_id} belongs to agent {agent}, not {}",
+                            thought.agent_id
                         ),
                     );
                     return Ok(());
@@ -722,6 +754,9 @@ impl Writer<'_> {
         }
         if self.options.dry_run {
             report.thoughts.migrated += 1;
+            self.planned
+                .thoughts
+                .insert(thought.id.clone(), thought.agent_id.clone());
             return Ok(());
         }
         let request = NewThought {
@@ -803,14 +838,15 @@ impl Writer<'_> {
                 continue;
             }
             let belongs = |owner: Option<&String>| owner == Some(&log.agent_id);
+            let planned = &self.planned;
             let reason = if !seen.insert(log.id.clone()) {
                 Some(format!("log {} appears twice in the export", log.id))
-            } else if !agents.contains(&log.agent_id) {
+            } else if !agents.contains(&log.agent_id) && !planned.agents.contains(&log.agent_id) {
                 Some(format!("agent {} does not exist", log.agent_id))
             } else if let Some(task) = log
                 .task_id
                 .as_ref()
-                .filter(|t| !belongs(tasks.get(*t).map(|t| &t.agent_id)))
+                .filter(|t| !belongs(tasks.get(*t).map(|t| &t.agent_id).or(planned.tasks.get(*t))))
             {
                 Some(format!(
                     "task {task} does not exist or belongs to another agent"
@@ -818,7 +854,14 @@ impl Writer<'_> {
             } else {
                 log.thought_id
                     .as_ref()
-                    .filter(|t| !belongs(thoughts.get(*t).map(|t| &t.agent_id)))
+                    .filter(|t| {
+                        !belongs(
+                            thoughts
+                                .get(*t)
+                                .map(|t| &t.agent_id)
+                                .or(planned.thoughts.get(*t)),
+                        )
+                    })
                     .map(|t| format!("thought {t} does not exist or belongs to another agent"))
             };
             match reason {
