@@ -173,8 +173,16 @@ impl VectaRouter {
     }
 
     /// Owners of the spans these items point at (parents, log records'
-    /// spans) that earlier exports placed.
+    /// spans) that earlier exports placed. Spans of this batch are placed
+    /// from the batch itself, so they are not looked up.
     async fn known_owners(&self, items: &[Item]) -> Result<HashMap<String, Owner>> {
+        let here: HashSet<String> = items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Span(span) => Some(span_key(&span.trace_id, &span.span_id)),
+                Item::Log(_) => None,
+            })
+            .collect();
         let keys: Vec<String> = items
             .iter()
             .filter_map(|item| match item {
@@ -187,6 +195,7 @@ impl VectaRouter {
                     _ => None,
                 },
             })
+            .filter(|key| !here.contains(key))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
