@@ -40,6 +40,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("Qdrant: {0}")]
     Vectors(#[from] VectorError),
+    #[error("JWT_SECRET must be at least 32 bytes (e.g. `openssl rand -base64 48`)")]
+    JwtSecret,
 }
 
 /// Load the embedding model named by the config and check its dimension.
@@ -247,6 +249,10 @@ pub fn state(
     vectors: Arc<dyn VectorIndex>,
     embedder: Arc<dyn Embedder>,
 ) -> Result<AppState, StartupError> {
+    if config.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
+        return Err(StartupError::JwtSecret);
+    }
+    let auth = Arc::new(crate::auth::Auth::new(store.clone(), config.auth()));
     let router = VectaRouter::new(
         store,
         vectors,
@@ -256,6 +262,7 @@ pub fn state(
     )?;
     let indexer = Arc::new(router.indexer(config.indexer()));
     Ok(AppState {
+        auth,
         router: Arc::new(router),
         metrics: Arc::new(Metrics::new()),
         indexer,
@@ -285,5 +292,22 @@ pub async fn build(config: &Config) -> Result<AppState, StartupError> {
         // (killed mid-job) are void, so its backlog resumes at once.
         store.release_embed_leases().await?;
     }
-    state(config, store, vectors, embedder)
+    let state = state(config, store, vectors, embedder)?;
+    bootstrap_admin(&state, config).await?;
+    Ok(state)
+}
+
+/// ADMIN_PASSWORD set: make sure ADMIN_USERNAME can sign in with it
+/// (created, or its password updated when the secret was rotated).
+pub async fn bootstrap_admin(state: &AppState, config: &Config) -> Result<(), StartupError> {
+    if let Some(password) = config.admin_password.as_deref().filter(|p| !p.is_empty()) {
+        if state
+            .auth
+            .put_user(&config.admin_username, password)
+            .await?
+        {
+            tracing::info!(username = %config.admin_username, "admin user set from ADMIN_PASSWORD");
+        }
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::auth::{AuthMode, AuthSettings};
 use crate::domain::LogLevel;
 use crate::router::{Limits, SearchDefaults};
 use crate::store::surreal::SurrealConfig;
@@ -110,6 +111,41 @@ pub struct Config {
     /// service, in seconds.
     #[arg(long, env = "OTLP_WAIT_SECONDS", default_value_t = 300)]
     pub otlp_wait_seconds: u64,
+
+    /// `auto`: authentication is required once an API key or user exists;
+    /// until then the API is open and `serve` listens on 127.0.0.1 only.
+    /// `required`: always. `disabled`: never (only behind a gateway that
+    /// authenticates).
+    #[arg(long, env = "AUTH_MODE", value_enum, default_value_t = AuthMode::Auto)]
+    pub auth_mode: AuthMode,
+    /// Signs session tokens (HS256), at least 32 bytes. Unset: a random
+    /// secret per process (sessions end when it stops; replicas do not
+    /// share them).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// How long a UI session lasts, in minutes.
+    #[arg(long, env = "SESSION_TTL_MINUTES", default_value_t = 720)]
+    pub session_ttl_minutes: i64,
+    /// With ADMIN_PASSWORD: this user is created at start (or its password
+    /// updated), so the UI can be signed in to.
+    #[arg(long, env = "ADMIN_USERNAME", default_value = "admin")]
+    pub admin_username: String,
+    #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Failed sign-ins allowed per client within LOGIN_WINDOW_SECONDS;
+    /// past that the client is refused (429) until the window ends.
+    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: u32,
+    #[arg(long, env = "LOGIN_WINDOW_SECONDS", default_value_t = 300)]
+    pub login_window_seconds: u64,
+    /// Always mark the session cookie `Secure` (it is anyway when a proxy
+    /// sends `X-Forwarded-Proto: https`).
+    #[arg(long, env = "COOKIE_SECURE")]
+    pub cookie_secure: bool,
+    /// Count failed sign-ins by `X-Forwarded-For` (only behind a proxy
+    /// that sets it).
+    #[arg(long, env = "TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
 }
 
 /// Which logs the indexer embeds.
@@ -137,6 +173,21 @@ fn parse_embed_logs(value: &str) -> Result<EmbedLogs, String> {
 pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
 
 impl Config {
+    /// Auth as configured; `open_when_unconfigured` is for the caller
+    /// (true for a server that listens on loopback only).
+    pub fn auth(&self) -> AuthSettings {
+        AuthSettings {
+            mode: self.auth_mode,
+            jwt_secret: self.jwt_secret.clone(),
+            session_ttl: chrono::Duration::minutes(self.session_ttl_minutes.max(1)),
+            login_max_failures: self.login_max_failures.max(1),
+            login_window: std::time::Duration::from_secs(self.login_window_seconds),
+            open_when_unconfigured: true,
+            cookie_secure: self.cookie_secure,
+            trust_forwarded_for: self.trust_forwarded_for,
+        }
+    }
+
     pub fn listen_addr(&self) -> String {
         format!("{}:{}", self.server_host, self.server_port)
     }

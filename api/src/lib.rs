@@ -16,6 +16,8 @@
 //!   tasks, thoughts, logs).
 //! - `http`: the axum Router (one module per resource) and its error mapping;
 //!   `lambda` (feature `lambda`): the same Router under `lambda_http`.
+//! - `auth`: API keys, users and sessions (who is calling); `http::guard`
+//!   decides what each route needs.
 //! - `migrate`: `vectadb migrate couchdb` (the Python proof of concept's
 //!   CouchDB export, streamed).
 //! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus;
@@ -23,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod embed;

@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use vectadb::app::RunMarker;
+use vectadb::auth::{Auth, AuthMode};
 use vectadb::config::Config;
 
 /// Our own info, the storage engines' warnings.
@@ -45,6 +46,40 @@ enum Command {
     /// Move data from the Python proof of concept's stores, then exit.
     #[command(subcommand)]
     Migrate(MigrateFrom),
+    /// Create, list and revoke API keys. With the embedded default, stop
+    /// the server first (or use the admin endpoints, /api/v1/keys).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage the users who may sign in to the admin UI.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it (the only time it is shown).
+    Create {
+        /// What the key is for, e.g. "ingest from the agent fleet".
+        #[arg(long)]
+        name: String,
+        /// read, write or admin (repeat, or comma-separate).
+        #[arg(long = "scope", value_delimiter = ',', default_values_t = ["read".to_string(), "write".to_string()])]
+        scopes: Vec<String>,
+    },
+    /// List keys (id, prefix, name, scopes, created, revoked).
+    List,
+    /// Revoke a key by its id (the part after `vdb_`).
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a user (or set a new password): the password is read from
+    /// the first line of standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -158,6 +193,30 @@ async fn main() -> anyhow::Result<()> {
             state.router.flush().await?;
             Ok(())
         }
+        Command::Keys(command) => keys(&cli.config, command).await,
+        Command::Users(UsersCommand::Create { username }) => {
+            let auth = credentials(&cli.config).await?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(
+                password.len() >= 8,
+                "give a password of at least 8 characters on standard input"
+            );
+            let changed = auth.put_user(username.trim(), password).await?;
+            println!(
+                "user {} {}",
+                username.trim(),
+                if changed {
+                    "saved"
+                } else {
+                    "unchanged (same password)"
+                }
+            );
+            Ok(())
+        }
         Command::Provision => {
             let report = vectadb::app::provision(&cli.config).await?;
             for line in &report.lines {
@@ -172,6 +231,98 @@ async fn main() -> anyhow::Result<()> {
                 }
             );
             Ok(())
+        }
+    }
+}
+
+/// The credential store alone (no model, no vectors).
+async fn credentials(config: &Config) -> anyhow::Result<Auth> {
+    let store = vectadb::app::open_store(config)
+        .await
+        .context("opening the document store")?;
+    Ok(Auth::new(store, config.auth()))
+}
+
+async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    let auth = credentials(config).await?;
+    match command {
+        KeysCommand::Create { name, scopes } => {
+            let parsed = vectadb::http::keys::parse_scopes("--scope", &scopes)?;
+            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            let created = auth.create_key(name.trim(), &parsed).await?;
+            println!("{}", created.key);
+            eprintln!(
+                "API key {} ({}) created with scopes {}; it is shown only this once.",
+                created.info.id,
+                created.info.name,
+                created.info.scopes.join(", ")
+            );
+        }
+        KeysCommand::List => {
+            println!(
+                "{:<10} {:<16} {:<20} {:<26} {:<26} NAME",
+                "ID", "PREFIX", "SCOPES", "CREATED", "REVOKED"
+            );
+            for key in auth.list_keys().await? {
+                println!(
+                    "{:<10} {:<16} {:<20} {:<26} {:<26} {}",
+                    key.id,
+                    key.prefix,
+                    key.scopes.join(","),
+                    key.created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    key.revoked_at
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                        .unwrap_or_else(|| "-".into()),
+                    key.name
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            anyhow::ensure!(auth.revoke_key(&id).await?, "no API key {id}");
+            println!("API key {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+/// Where to listen: as configured, except that an `auto` server without
+/// any credentials listens on loopback only (it is open).
+async fn listen_address(config: &Config, auth: &Auth) -> anyhow::Result<String> {
+    let requested = config.listen_addr();
+    let loopback_only = |host: &str| {
+        host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    match auth.mode() {
+        AuthMode::Disabled => {
+            tracing::warn!("AUTH_MODE=disabled: requests are served without credentials; run behind a gateway that authenticates");
+            Ok(requested)
+        }
+        AuthMode::Required => {
+            if !auth.configured().await? {
+                tracing::warn!("AUTH_MODE=required and no API key or user exists: every API request will be refused until one is created (`vectadb keys create`, or ADMIN_PASSWORD)");
+            }
+            auth.set_open_when_unconfigured(false);
+            Ok(requested)
+        }
+        AuthMode::Auto if auth.configured().await? => {
+            auth.set_open_when_unconfigured(false);
+            Ok(requested)
+        }
+        AuthMode::Auto if loopback_only(&config.server_host) => {
+            tracing::warn!("no API key or user exists: the API is open, to this machine only; create a key (`vectadb keys create`) or set ADMIN_PASSWORD to require credentials");
+            Ok(requested)
+        }
+        AuthMode::Auto => {
+            tracing::warn!(
+                requested = %requested,
+                "no API key or user exists: listening on 127.0.0.1 only, without authentication; create a key (`vectadb keys create`) or set ADMIN_PASSWORD to serve on {}",
+                config.server_host
+            );
+            Ok(format!("127.0.0.1:{}", config.server_port))
         }
     }
 }
@@ -200,13 +351,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let indexer = vectadb::app::start_indexer(&state);
-    let listener = TcpListener::bind(config.listen_addr())
+    let address = listen_address(&config, &state.auth).await?;
+    let listener = TcpListener::bind(&address)
         .await
-        .with_context(|| format!("binding {}", config.listen_addr()))?;
+        .with_context(|| format!("binding {address}"))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "VectaDB listening");
-    axum::serve(listener, vectadb::http::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let app = vectadb::http::app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     // Whatever it was embedding stays queued for the next start.
     indexer.abort();
     router.flush().await.context("flushing vectors")?;

@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use vectadb::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
 };
+use vectadb::store::credentials::{CredentialStore, StoredKey, StoredUser};
 use vectadb::store::{DocumentStore, EmbedJob, StoreError, Table};
 use vectadb::vectors::{
     Collection, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex, VectorPoint,
@@ -261,5 +263,40 @@ impl DocumentStore for FailingStore {
     async fn otel_unpark(&self, keys: &[String]) -> Result<(), StoreError> {
         self.check()?;
         self.inner.otel_unpark(keys).await
+    }
+}
+
+#[async_trait]
+impl CredentialStore for FailingStore {
+    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_key(key).await
+    }
+    async fn get_key(&self, id: &str) -> Result<Option<StoredKey>, StoreError> {
+        self.inner.get_key(id).await
+    }
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.inner.list_keys().await
+    }
+    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.revoke_key(id, at).await
+    }
+    async fn put_user(&self, user: &StoredUser) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put_user(user).await
+    }
+    async fn get_user(&self, username: &str) -> Result<Option<StoredUser>, StoreError> {
+        self.inner.get_user(username).await
+    }
+    async fn has_credentials(&self) -> Result<bool, StoreError> {
+        self.inner.has_credentials().await
+    }
+    async fn revoke_session(&self, jti: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.revoke_session(jti, expires_at).await
+    }
+    async fn session_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        self.inner.session_revoked(jti).await
     }
 }

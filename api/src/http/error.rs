@@ -33,6 +33,20 @@ pub enum ApiError {
         size: usize,
         limit: usize,
     },
+    /// No valid credentials (401, with `WWW-Authenticate: Bearer`).
+    Unauthorized {
+        message: String,
+    },
+    /// Authenticated, but not allowed: a missing scope (`forbidden`) or a
+    /// session cookie without its CSRF token (`csrf`).
+    Forbidden {
+        code: &'static str,
+        message: String,
+    },
+    /// Too many failed sign-ins from this client.
+    RateLimited {
+        retry_after: u64,
+    },
     /// A failure outside the library (details are logged).
     Internal,
     Library(Error),
@@ -51,6 +65,25 @@ pub struct ErrorDetail {
     /// JSON path of the offending field, when one is to blame.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+}
+
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(error: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        match error {
+            AuthError::Unauthorized(message) => ApiError::Unauthorized {
+                message: message.into(),
+            },
+            AuthError::RateLimited(retry_after) => ApiError::RateLimited { retry_after },
+            AuthError::Store(store) => ApiError::Library(Error::Store(store)),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        ApiError::Library(Error::Store(error))
+    }
 }
 
 impl From<Error> for ApiError {
@@ -91,6 +124,21 @@ impl ApiError {
                     "the response ({size} bytes) does not fit in the {limit}-byte payload limit \
                      of AWS Lambda; ask for less (a smaller `limit`, or filters)"
                 ),
+                None,
+            ),
+            ApiError::Unauthorized { message } => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                message.clone(),
+                None,
+            ),
+            ApiError::Forbidden { code, message } => {
+                (StatusCode::FORBIDDEN, code, message.clone(), None)
+            }
+            ApiError::RateLimited { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many failed sign-ins; try again in {retry_after} s"),
                 None,
             ),
             ApiError::Internal => internal(),
@@ -187,6 +235,19 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         response.extensions_mut().insert(ErrorKind(code));
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthorized { .. } => {
+                headers.insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer realm=\"vectadb\""),
+                );
+            }
+            ApiError::RateLimited { retry_after } => {
+                headers.insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+            }
+            _ => {}
+        }
         response
     }
 }

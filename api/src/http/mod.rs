@@ -3,8 +3,11 @@
 //! very same routes. One module per resource; `error` maps every failure.
 
 pub mod agents;
+pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod guard;
+pub mod keys;
 pub mod logs;
 pub mod ops;
 pub mod otlp;
@@ -13,6 +16,7 @@ pub mod similar;
 pub mod tasks;
 pub mod thoughts;
 pub mod traces;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,6 +38,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Embeds queued logs and thoughts (its loop runs as a background task).
     pub indexer: Arc<crate::indexer::Indexer>,
+    /// Credentials and sessions.
+    pub auth: Arc<crate::auth::Auth>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
 }
@@ -50,12 +56,16 @@ pub fn app(state: AppState) -> Router {
         .merge(logs::router())
         .merge(similar::router())
         .merge(traces::router())
-        .merge(rpc::router());
+        .merge(rpc::router())
+        .merge(auth::router())
+        .merge(keys::router());
     Router::new()
         .nest("/api/v1", api)
         .merge(ops::router())
         .merge(otlp::router())
+        .merge(ui::router())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard::gate))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,

@@ -15,6 +15,7 @@ use super::error::ApiError;
 use super::extract::{from_value, read_json_bytes};
 use super::similar::{Results, SimilarAgentsRequest, SimilarTasksRequest};
 use super::{AppState, DEFAULT_PAGE};
+use crate::auth::{Principal, Scope};
 use crate::domain::{NewAgent, NewTask, TaskFilter, TaskStatus};
 
 pub fn router() -> Router<AppState> {
@@ -33,6 +34,7 @@ pub const CONFLICT: i64 = -32002;
 pub const UNKNOWN_REFERENCE: i64 = -32003;
 pub const TOO_LARGE: i64 = -32004;
 pub const UNAVAILABLE: i64 = -32005;
+pub const FORBIDDEN: i64 = -32006;
 
 #[derive(Clone, Copy)]
 enum Service {
@@ -49,6 +51,10 @@ async fn tasks(State(state): State<AppState>, request: Request) -> Response {
 }
 
 async fn serve(state: AppState, request: Request, service: Service) -> Response {
+    let can_write = request
+        .extensions()
+        .get::<Principal>()
+        .is_none_or(|p| p.allows(Scope::Write));
     let bytes = match read_json_bytes(request, &state).await {
         Ok(bytes) => bytes,
         Err(error) => return error.into_response(),
@@ -75,7 +81,9 @@ async fn serve(state: AppState, request: Request, service: Service) -> Response 
         .into_response(),
         Value::Array(calls) => {
             let answers = futures::future::join_all(
-                calls.into_iter().map(|call| handle(&state, service, call)),
+                calls
+                    .into_iter()
+                    .map(|call| handle(&state, service, call, can_write)),
             )
             .await;
             let answers: Vec<Value> = answers.into_iter().flatten().collect();
@@ -85,7 +93,7 @@ async fn serve(state: AppState, request: Request, service: Service) -> Response 
                 Json(Value::Array(answers)).into_response()
             }
         }
-        call => match handle(&state, service, call).await {
+        call => match handle(&state, service, call, can_write).await {
             Some(answer) => Json(answer).into_response(),
             None => StatusCode::NO_CONTENT.into_response(),
         },
@@ -101,7 +109,7 @@ struct Call {
 }
 
 /// One call; `None` for a notification (no `id`).
-async fn handle(state: &AppState, service: Service, call: Value) -> Option<Value> {
+async fn handle(state: &AppState, service: Service, call: Value, can_write: bool) -> Option<Value> {
     let id = match call.get("id") {
         None => None,
         Some(id @ (Value::Null | Value::String(_) | Value::Number(_))) => Some(id.clone()),
@@ -128,6 +136,10 @@ async fn handle(state: &AppState, service: Service, call: Value) -> Option<Value
     };
     let params = call.params.unwrap_or_else(|| json!({}));
     let outcome = match service {
+        _ if call.method == "create" && !can_write => Err(RpcError::Api(ApiError::Forbidden {
+            code: "forbidden",
+            message: "this API key lacks the `write` scope".into(),
+        })),
         Service::Agents => agents_method(state, &call.method, params).await,
         Service::Tasks => tasks_method(state, &call.method, params).await,
     };
@@ -148,6 +160,7 @@ async fn handle(state: &AppState, service: Service, call: Value) -> Option<Value
             let rpc_code = match status {
                 StatusCode::BAD_REQUEST => INVALID_PARAMS,
                 StatusCode::NOT_FOUND => NOT_FOUND,
+                StatusCode::FORBIDDEN => FORBIDDEN,
                 StatusCode::CONFLICT => CONFLICT,
                 StatusCode::UNPROCESSABLE_ENTITY => UNKNOWN_REFERENCE,
                 StatusCode::PAYLOAD_TOO_LARGE => TOO_LARGE,

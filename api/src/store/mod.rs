@@ -2,6 +2,7 @@
 //! adapter. `schema.surql` is the one definition of tables, fields, indexes
 //! and edge tables; every mode applies it through [`schema`].
 
+pub mod credentials;
 pub mod schema;
 pub mod surreal;
 
@@ -80,7 +81,7 @@ pub enum StoreError {
 
 /// Where documents and the graph between them live.
 #[async_trait]
-pub trait DocumentStore: Send + Sync {
+pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
     async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError>;
     async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError>;
     /// The agents that exist among `ids`, in no particular order.

@@ -17,6 +17,8 @@ use crate::domain::{
 };
 use crate::retry;
 
+mod credentials;
+
 /// How to reach SurrealDB.
 #[derive(Debug, Clone)]
 pub struct SurrealConfig {

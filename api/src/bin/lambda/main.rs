@@ -45,6 +45,18 @@ async fn main() -> anyhow::Result<()> {
     let state = vectadb::app::build(&cli.config)
         .await
         .context("starting VectaDB")?;
+    // No loopback to hide behind: without credentials (AUTH_MODE=auto),
+    // requests are refused rather than served openly.
+    state.auth.set_open_when_unconfigured(false);
+    if state.auth.mode() != vectadb::auth::AuthMode::Disabled
+        && !state
+            .auth
+            .configured()
+            .await
+            .context("reading credentials")?
+    {
+        tracing::warn!("no API key or user exists: every API request will be refused until one is created (`vectadb keys create` against the same SurrealDB, or ADMIN_PASSWORD)");
+    }
     tracing::info!(
         init_ms = started.elapsed().as_millis() as u64,
         surreal = cli.config.surreal_url.as_deref().unwrap_or_default(),

@@ -1,0 +1,210 @@
+//! The auth gate in front of every route: what each route needs
+//! ([`access`]), who is calling ([`crate::auth::Auth::authenticate`]), and
+//! CSRF for state changes a session cookie authenticates. The caller's
+//! [`Principal`] is left in the request's extensions for handlers.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::auth::{Principal, Scope, CSRF_HEADER, SESSION_COOKIE};
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: health, metrics, the UI's files, sign-in.
+    Public,
+    /// Any valid credentials (sign-out, who am I).
+    Authenticated,
+    Scope(Scope),
+}
+
+/// The access rule for a request: reads need `read`, writes `write`, key
+/// management `admin`. Similarity searches and JSON-RPC are POSTs that
+/// read (JSON-RPC's `create` also needs `write`, checked per call); OTLP
+/// ingest writes.
+pub fn access(method: &Method, path: &str) -> Access {
+    let Some(api) = path.strip_prefix("/api/v1") else {
+        return match path {
+            "/v1/traces" | "/v1/logs" => Access::Scope(Scope::Write),
+            _ => Access::Public,
+        };
+    };
+    if api == "/auth/login" || api == "/openapi.json" {
+        return Access::Public;
+    }
+    if api.starts_with("/auth/") {
+        return Access::Authenticated;
+    }
+    if api == "/keys" || api.starts_with("/keys/") {
+        return Access::Scope(Scope::Admin);
+    }
+    let reads = matches!(*method, Method::GET | Method::HEAD)
+        || api.starts_with("/similar/")
+        || api.starts_with("/rpc/");
+    Access::Scope(if reads { Scope::Read } else { Scope::Write })
+}
+
+/// The bearer credential: `Authorization: Bearer …` or `X-API-Key`.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty());
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// The session cookie's value, if sent.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|v| !v.is_empty())
+}
+
+pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let needed = access(request.method(), request.uri().path());
+    if needed == Access::Public {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let principal = match state
+        .auth
+        .authenticate(bearer(headers), session_cookie(headers))
+        .await
+    {
+        Ok(principal) => principal,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    if let Access::Scope(scope) = needed {
+        if !principal.allows(scope) {
+            return ApiError::Forbidden {
+                code: "forbidden",
+                message: format!("this API key lacks the `{}` scope", scope.as_str()),
+            }
+            .into_response();
+        }
+    }
+    if let Principal::Session {
+        session,
+        via_cookie: true,
+    } = &principal
+    {
+        let safe = matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        );
+        let expected = state.auth.signer().csrf_token(&session.jti);
+        let sent = request
+            .headers()
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !safe && !bool::from(sent.ct_eq(expected.as_bytes())) {
+            return ApiError::Forbidden {
+                code: "csrf",
+                message: "missing or wrong X-CSRF-Token header (a signed-in session must send \
+                          the token it was given with every change)"
+                    .into(),
+            }
+            .into_response();
+        }
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_family_has_its_rule() {
+        let rule = |m: Method, p: &str| access(&m, p);
+        assert_eq!(rule(Method::GET, "/health"), Access::Public);
+        assert_eq!(rule(Method::GET, "/metrics"), Access::Public);
+        assert_eq!(rule(Method::GET, "/ui/agents"), Access::Public);
+        assert_eq!(rule(Method::GET, "/"), Access::Public);
+        assert_eq!(rule(Method::POST, "/api/v1/auth/login"), Access::Public);
+        assert_eq!(rule(Method::GET, "/api/v1/openapi.json"), Access::Public);
+        assert_eq!(
+            rule(Method::POST, "/api/v1/auth/logout"),
+            Access::Authenticated
+        );
+        assert_eq!(
+            rule(Method::GET, "/api/v1/agents"),
+            Access::Scope(Scope::Read)
+        );
+        assert_eq!(
+            rule(Method::POST, "/api/v1/agents"),
+            Access::Scope(Scope::Write)
+        );
+        assert_eq!(
+            rule(Method::PATCH, "/api/v1/tasks/x"),
+            Access::Scope(Scope::Write)
+        );
+        assert_eq!(
+            rule(Method::DELETE, "/api/v1/agents/x"),
+            Access::Scope(Scope::Write)
+        );
+        assert_eq!(
+            rule(Method::POST, "/api/v1/similar/logs"),
+            Access::Scope(Scope::Read)
+        );
+        assert_eq!(
+            rule(Method::POST, "/api/v1/rpc/agents"),
+            Access::Scope(Scope::Read)
+        );
+        assert_eq!(
+            rule(Method::GET, "/api/v1/keys"),
+            Access::Scope(Scope::Admin)
+        );
+        assert_eq!(
+            rule(Method::DELETE, "/api/v1/keys/ab"),
+            Access::Scope(Scope::Admin)
+        );
+        assert_eq!(
+            rule(Method::POST, "/v1/traces"),
+            Access::Scope(Scope::Write)
+        );
+        assert_eq!(
+            rule(Method::GET, "/api/v1/nowhere"),
+            Access::Scope(Scope::Read)
+        );
+    }
+
+    #[test]
+    fn credentials_are_read_from_either_header_and_the_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("abc"));
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", "k".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("k"));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer(&headers), None);
+        headers.insert(
+            header::COOKIE,
+            "a=1; vectadb_session=tok; b=2".parse().unwrap(),
+        );
+        assert_eq!(session_cookie(&headers), Some("tok"));
+    }
+}
