@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::embed::{minilm::MiniLm, EmbedError, Embedder};
 use crate::http::AppState;
+use crate::metered::Metered;
 use crate::metrics::Metrics;
 use crate::provisioned::Provisioned;
 use crate::router::VectaRouter;
@@ -252,6 +253,10 @@ pub fn state(
     if config.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
         return Err(StartupError::JwtSecret);
     }
+    let metrics = Arc::new(Metrics::new());
+    let store: Arc<dyn DocumentStore> = Arc::new(Metered::new(store, metrics.clone()));
+    let vectors: Arc<dyn VectorIndex> = Arc::new(Metered::new(vectors, metrics.clone()));
+    let embedder: Arc<dyn Embedder> = Arc::new(Metered::new(embedder, metrics.clone()));
     let auth = Arc::new(crate::auth::Auth::new(store.clone(), config.auth()));
     let router = VectaRouter::new(
         store,
@@ -260,11 +265,15 @@ pub fn state(
         config.search_defaults(),
         config.limits(),
     )?;
-    let indexer = Arc::new(router.indexer(config.indexer()));
+    let indexer = Arc::new(
+        router
+            .indexer(config.indexer())
+            .with_metrics(metrics.clone()),
+    );
     Ok(AppState {
         auth,
         router: Arc::new(router),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         indexer,
         max_body_bytes: config.max_body_bytes,
     })

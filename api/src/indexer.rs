@@ -5,7 +5,8 @@
 //! the process dies. The indexer leases entries, embeds their documents in
 //! chunks, writes the vectors, and records its progress after each chunk;
 //! a restarted server (or another replica, once the lease has expired)
-//! carries on where it stopped. Items are searchable once embedded.
+//! carries on where it stopped. Items are searchable once embedded, and
+//! logs get their anomaly score then.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,11 +14,13 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::anomaly;
 use crate::domain::{Log, LogLevel, Thought};
 use crate::embed::{text, Embedder};
 use crate::error::Result;
+use crate::metrics::Metrics;
 use crate::store::{DocumentStore, EmbedJob, EmbedKind, Table};
-use crate::vectors::{Collection, VectorIndex, VectorPoint};
+use crate::vectors::{Collection, VectorFilter, VectorIndex, VectorPoint};
 
 /// How the indexer paces itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,6 +56,8 @@ pub struct Indexer {
     wake: Arc<Notify>,
     settings: IndexerSettings,
     embedded: AtomicU64,
+    /// Where anomaly scores are observed (the app's registry).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Indexer {
@@ -70,7 +75,14 @@ impl Indexer {
             wake,
             settings,
             embedded: AtomicU64::new(0),
+            metrics: None,
         }
+    }
+
+    /// Report anomaly scores to these metrics.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Documents this process has embedded so far.
@@ -153,13 +165,14 @@ impl Indexer {
 
     /// Embed and write the documents of `ids` that still exist.
     async fn embed_chunk(&self, kind: EmbedKind, ids: &[String]) -> Result<usize> {
+        let mut logs = Vec::new();
         let (collection, table, texts, mut points): (_, _, Vec<String>, Vec<VectorPoint>) =
             match kind {
                 EmbedKind::Log => {
                     let Some(from) = self.settings.embed_logs_from else {
                         return Ok(0);
                     };
-                    let mut logs = self.store.get_logs(ids).await?;
+                    logs = self.store.get_logs(ids).await?;
                     logs.retain(|log| log.level >= from);
                     let texts = logs.iter().map(text::log).collect();
                     let points = logs.iter().map(log_point).collect();
@@ -182,7 +195,23 @@ impl Indexer {
             point.vector = vector;
         }
         let written: Vec<String> = points.iter().map(|p| p.id.clone()).collect();
+        // Scored against what was embedded before this chunk, so before
+        // this chunk's vectors are written.
+        let scores = if logs.is_empty() {
+            Vec::new()
+        } else {
+            let vectors: Vec<&[f32]> = points.iter().map(|p| p.vector.as_slice()).collect();
+            self.anomaly_scores(&logs, &vectors).await?
+        };
         self.vectors.upsert(collection, points).await?;
+        if !scores.is_empty() {
+            self.store.set_anomaly_scores(&scores).await?;
+            if let Some(metrics) = &self.metrics {
+                for (_, score) in &scores {
+                    metrics.anomaly_scores.observe(f64::from(*score));
+                }
+            }
+        }
         // An agent deleted meanwhile took its documents (and vectors) with
         // it: do not leave vectors of documents that are gone.
         let present = self.store.existing(table, &written).await?;
@@ -197,6 +226,65 @@ impl Indexer {
             .fetch_add(points_len as u64, Ordering::Relaxed);
         tracing::debug!(?kind, documents = points_len, elapsed = ?started.elapsed(), "embedded");
         Ok(points_len)
+    }
+}
+
+impl Indexer {
+    /// Each log's anomaly score (see [`crate::anomaly`]): its nearest
+    /// neighbour among the agent's logs of the window before it — those
+    /// already embedded, and those earlier in this chunk.
+    async fn anomaly_scores(&self, logs: &[Log], vectors: &[&[f32]]) -> Result<Vec<(String, f32)>> {
+        let searches = logs.iter().zip(vectors).map(|(log, vector)| {
+            let filter = VectorFilter {
+                agent_id: Some(log.agent_id.clone()),
+                since: Some((log.timestamp - anomaly::WINDOW).timestamp_millis()),
+                // Inclusive of its own instant (a batch shares one).
+                until: Some(log.timestamp.timestamp_millis() + 1),
+                ..VectorFilter::default()
+            };
+            async move {
+                // Two: the log itself may already be there (a job resumed
+                // after a crash).
+                let hits = self
+                    .vectors
+                    .search(Collection::Logs, vector.to_vec(), 2, -1.0, &filter)
+                    .await?;
+                Ok::<_, crate::error::Error>(
+                    hits.into_iter()
+                        .find(|hit| hit.id != log.id)
+                        .map(|hit| hit.score),
+                )
+            }
+        });
+        let stored = futures::future::try_join_all(searches).await?;
+        Ok(logs
+            .iter()
+            .enumerate()
+            .map(|(i, log)| {
+                let since = log.timestamp - anomaly::WINDOW;
+                let in_chunk = (0..i)
+                    .filter(|&j| {
+                        let other = &logs[j];
+                        other.agent_id == log.agent_id
+                            && other.timestamp >= since
+                            && other.timestamp <= log.timestamp
+                    })
+                    .map(|j| cosine(vectors[i], vectors[j]));
+                let nearest = stored[i].into_iter().chain(in_chunk).reduce(f32::max);
+                (log.id.clone(), anomaly::score(log.level, nearest))
+            })
+            .collect())
+    }
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let denominator = norm(a) * norm(b);
+    if denominator == 0.0 {
+        0.0
+    } else {
+        dot / denominator
     }
 }
 

@@ -9,7 +9,7 @@
 //! - `embed`: the embedder trait, the MiniLM adapter and the embedded texts.
 //! - `router`: fans writes out to both stores and merges reads;
 //!   `indexer` embeds logs and thoughts from the durable queue, off the
-//!   request path;
+//!   request path (and scores logs' anomalies: `anomaly`);
 //!   `repair` reconciles the two after the fact; `retry` is the backoff
 //!   both backend adapters use for transient errors.
 //! - `otlp`: OpenTelemetry ingest (GenAI spans and log records → agents,
@@ -20,10 +20,12 @@
 //!   decides what each route needs.
 //! - `migrate`: `vectadb migrate couchdb` (the Python proof of concept's
 //!   CouchDB export, streamed).
-//! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus;
+//! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus
+//!   (`metered` times every backend call);
 //!   `provisioned`: what `vectadb provision` reports.
 #![forbid(unsafe_code)]
 
+pub mod anomaly;
 pub mod app;
 pub mod auth;
 pub mod config;
@@ -34,6 +36,7 @@ pub mod http;
 pub mod indexer;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod metered;
 pub mod metrics;
 pub mod migrate;
 pub mod otlp;

@@ -1,8 +1,8 @@
 //! Prometheus metrics: one registry per app, so tests can read exact values.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -16,7 +16,16 @@ pub struct Metrics {
     pub embed_backlog: IntGauge,
     /// A counter in meaning (it only grows), sampled from the indexer at scrape.
     pub embedded: IntGauge,
+    pub anomaly_scores: Histogram,
+    pub embedding_duration: Histogram,
+    pub embedding_batch: Histogram,
+    pub backend_duration: HistogramVec,
 }
+
+/// Latency buckets from 0.25 ms (an embedded read) to 10 s (a timeout).
+const LATENCY_BUCKETS: [f64; 15] = [
+    0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 impl Metrics {
     pub fn new() -> Self {
@@ -74,6 +83,37 @@ impl Metrics {
             "Logs and thoughts this process has embedded since it started",
         )
         .expect("static metric definition");
+        let anomaly_scores = Histogram::with_opts(
+            HistogramOpts::new(
+                "log_anomaly_score",
+                "Anomaly scores given to logs (0 routine … 1 unlike anything recent, and severe)",
+            )
+            .buckets(vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]),
+        )
+        .expect("static metric definition");
+        let embedding_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "embedding_duration_seconds",
+                "Time to embed one batch of texts with the model",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )
+        .expect("static metric definition");
+        let embedding_batch = Histogram::with_opts(
+            HistogramOpts::new("embedding_batch_size", "Texts per embedding call").buckets(vec![
+                1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+            ]),
+        )
+        .expect("static metric definition");
+        let backend_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "backend_request_duration_seconds",
+                "Calls to the document store (surrealdb) and the vector index (qdrant), by operation",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["backend", "operation"],
+        )
+        .expect("static metric definition");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -83,6 +123,10 @@ impl Metrics {
             Box::new(vectors.clone()),
             Box::new(embed_backlog.clone()),
             Box::new(embedded.clone()),
+            Box::new(anomaly_scores.clone()),
+            Box::new(embedding_duration.clone()),
+            Box::new(embedding_batch.clone()),
+            Box::new(backend_duration.clone()),
         ] {
             registry
                 .register(collector)
@@ -98,6 +142,10 @@ impl Metrics {
             vectors,
             embed_backlog,
             embedded,
+            anomaly_scores,
+            embedding_duration,
+            embedding_batch,
+            backend_duration,
         }
     }
 

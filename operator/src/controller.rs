@@ -243,6 +243,7 @@ async fn apply(db: &VectaDB, ctx: &Context) -> Result<Action> {
         ),
         endpoint: None,
         provisioned: None,
+        auth_secret: Some(credentials.auth_secret.clone()),
     };
     // Provisioning needs both servers up; once done (for this schema and
     // layout) the API is managed whatever the servers' state, so an outage
@@ -444,6 +445,7 @@ async fn cleanup(db: &VectaDB, ctx: &Context) -> Result<Action> {
                     db.spec.qdrant.api_key_secret.is_none(),
                     names.qdrant_api_key(),
                 ),
+                (db.spec.auth.secret.is_none(), names.auth_secret()),
             ];
             for (_, name) in generated.into_iter().filter(|(generated, _)| *generated) {
                 let Some(secret) = secrets.get_opt(&name).await? else {

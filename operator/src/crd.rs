@@ -65,6 +65,8 @@ pub struct VectaDBSpec {
     pub embedding: EmbeddingSpec,
     #[serde(default)]
     pub api: ApiSpec,
+    #[serde(default)]
+    pub auth: AuthSpec,
     /// What happens to the volumes (and generated credentials) when the
     /// resource is deleted: `Retain` keeps them, `Delete` removes them.
     #[serde(default)]
@@ -198,6 +200,31 @@ pub struct ApiSpec {
     pub service_type: ServiceType,
 }
 
+/// Who may use the API. The API creates (or updates) the admin user at
+/// start from the Secret's `admin-password`; that user signs in to the
+/// console and creates API keys. Every API pod signs sessions with the
+/// Secret's `jwt-secret`, so a session is good on any replica.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthSpec {
+    /// A Secret with keys `admin-password` and `jwt-secret` (the
+    /// session-signing key, at least 32 bytes); generated as `<name>-auth`
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub secret: Option<String>,
+    /// The admin user's name.
+    #[serde(default = "default_admin_username")]
+    #[schemars(length(min = 1, max = 64))]
+    pub admin_username: String,
+    /// Count failed sign-ins per client by `X-Forwarded-For`: set it only
+    /// when every request reaches the API through an ingress or load
+    /// balancer that sets that header (otherwise a client could pick its
+    /// own address and dodge the limit).
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+}
+
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum ServiceType {
     #[default]
@@ -230,6 +257,9 @@ pub struct VectaDBStatus {
     /// The API's in-cluster URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// The Secret holding the admin user's password (`admin-password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_secret: Option<String>,
     /// What provisioning last put in place (redone when this differs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned: Option<ProvisionedStatus>,
@@ -338,6 +368,16 @@ impl Default for ApiSpec {
     }
 }
 
+impl Default for AuthSpec {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            admin_username: default_admin_username(),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
 fn default_surreal_image() -> String {
     DEFAULT_SURREALDB_IMAGE.into()
 }
@@ -373,6 +413,9 @@ fn default_vector_size() -> i32 {
 }
 fn default_model() -> String {
     DEFAULT_MODEL.into()
+}
+fn default_admin_username() -> String {
+    "admin".into()
 }
 fn default_max_replicas() -> i32 {
     10

@@ -64,6 +64,11 @@ impl Names {
         format!("{}-qdrant-api-key", self.instance)
     }
 
+    /// The API's admin password and session-signing key.
+    pub fn auth_secret(&self) -> String {
+        format!("{}-auth", self.instance)
+    }
+
     /// Labels every object of this instance carries.
     pub fn labels(&self, component: Component) -> BTreeMap<String, String> {
         let mut labels = self.selector(component);

@@ -1,6 +1,7 @@
 //! The status a `VectaDB` shows: standard conditions, a phase, the count
-//! of ready components and the endpoint. Built from what the reconciler
-//! observed; a condition keeps its transition time while its status holds.
+//! of ready components, the endpoint and the Secret with the admin
+//! password. Built from what the reconciler observed; a condition keeps its
+//! transition time while its status holds.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
@@ -48,6 +49,8 @@ pub struct Observation {
     pub api: Check,
     pub endpoint: Option<String>,
     pub provisioned: Option<ProvisionedStatus>,
+    /// The Secret with the admin password.
+    pub auth_secret: Option<String>,
 }
 
 impl Observation {
@@ -112,6 +115,7 @@ impl Observation {
             conditions: keep_transition_times(previous, conditions),
             ready_components: Some(format!("{ready}/3")),
             endpoint: self.endpoint.clone(),
+            auth_secret: self.auth_secret.clone(),
             provisioned: self
                 .provisioned
                 .clone()

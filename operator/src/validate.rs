@@ -153,7 +153,39 @@ pub fn validate(db: &VectaDB) -> Vec<SpecError> {
             ),
         );
     }
+    if let Some(secret) = &spec.auth.secret {
+        if !is_object_name(secret) {
+            fail(
+                "spec.auth.secret",
+                format!("{secret:?} is not a Secret name (lower-case letters, digits, '-' and '.', at most 253)"),
+            );
+        }
+    }
+    let username = &spec.auth.admin_username;
+    if !is_username(username) {
+        fail(
+            "spec.auth.adminUsername",
+            format!("{username:?} must be 1-64 characters without spaces or control characters"),
+        );
+    }
     errors
+}
+
+/// A DNS subdomain, as Secret names are (`team-vectadb.auth`).
+fn is_object_name(value: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (1..=253).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && edge(value.chars().next())
+        && edge(value.chars().last())
+}
+
+/// A name the admin can type at the sign-in form as it is set.
+fn is_username(value: &str) -> bool {
+    (1..=64).contains(&value.chars().count())
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn is_collection_name(value: &str) -> bool {
@@ -184,6 +216,30 @@ fn is_storage_quantity(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_names_and_usernames() {
+        for good in ["vectadb-auth", "a", "team.vectadb-auth2", "0x"] {
+            assert!(is_object_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "Auth",
+            "-auth",
+            "auth-",
+            "auth_secret",
+            "a b",
+            "a".repeat(254).as_str(),
+        ] {
+            assert!(!is_object_name(bad), "{bad}");
+        }
+        for good in ["admin", "ops@example.com", "Zoë"] {
+            assert!(is_username(good), "{good}");
+        }
+        for bad in ["", "two words", " admin", "tab\t", "a".repeat(65).as_str()] {
+            assert!(!is_username(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn storage_quantities() {

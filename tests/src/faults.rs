@@ -203,6 +203,10 @@ impl DocumentStore for FailingStore {
     ) -> Result<Page<Log>, StoreError> {
         self.inner.list_logs(filter, limit, offset).await
     }
+    async fn set_anomaly_scores(&self, scores: &[(String, f32)]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.set_anomaly_scores(scores).await
+    }
     async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError> {
         self.inner.existing(table, ids).await
     }

@@ -286,8 +286,18 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let (status, _, body) = self.exchange(request).await;
+        (status, body)
+    }
+
+    /// Like [`TestApp::send`], with the response headers.
+    pub async fn exchange(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
         let response = self.app.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = response
             .into_body()
             .collect()
@@ -300,7 +310,7 @@ impl TestApp {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        (status, value)
+        (status, headers, value)
     }
 
     pub async fn get(&self, uri: &str) -> (StatusCode, Value) {

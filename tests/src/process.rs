@@ -58,6 +58,10 @@ pub fn command_for(binary: &Path, data_dir: &Path, env: &[(&str, String)]) -> Co
         "SURREAL_DATABASE",
         "QDRANT_URL",
         "QDRANT_API_KEY",
+        "AUTH_MODE",
+        "ADMIN_USERNAME",
+        "ADMIN_PASSWORD",
+        "JWT_SECRET",
     ] {
         command.env_remove(var);
     }

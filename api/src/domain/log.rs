@@ -56,6 +56,10 @@ pub struct Log {
     #[serde(default)]
     pub metadata: Metadata,
     pub timestamp: DateTime<Utc>,
+    /// How unusual the log is for its agent, 0–1 (see `anomaly`); `null`
+    /// until the indexer has embedded it.
+    #[serde(default)]
+    pub anomaly_score: Option<f32>,
 }
 
 /// One log in `POST /api/v1/logs` (the body is one of these or an array).
@@ -102,6 +106,7 @@ impl NewLog {
             message: self.message,
             metadata: self.metadata,
             timestamp: self.timestamp.unwrap_or(now),
+            anomaly_score: None,
         }
     }
 }
@@ -117,4 +122,8 @@ pub struct LogFilter {
     pub since: Option<DateTime<Utc>>,
     /// Exclusive upper bound on `timestamp`.
     pub until: Option<DateTime<Utc>>,
+    /// Only logs scored at least this (implies scored logs only).
+    pub min_anomaly_score: Option<f32>,
+    /// Scored logs only, highest anomaly score first (else time order).
+    pub by_anomaly: bool,
 }

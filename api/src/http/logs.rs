@@ -15,7 +15,9 @@ use super::{AppState, DEFAULT_PAGE};
 use crate::domain::{Log, LogFilter, LogLevel, NewLog, Page};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/logs", get(list).post(ingest))
+    Router::new()
+        .route("/logs", get(list).post(ingest))
+        .route("/anomalies", get(anomalies))
 }
 
 #[derive(Debug, Serialize)]
@@ -122,6 +124,8 @@ struct ListParams {
     level: Option<LogLevel>,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
+    /// Only logs scored at least this.
+    min_score: Option<f32>,
     limit: Option<usize>,
     offset: Option<usize>,
 }
@@ -130,6 +134,32 @@ async fn list(
     State(state): State<AppState>,
     Params(params): Params<ListParams>,
 ) -> Result<Json<Page<Log>>, ApiError> {
+    query(state, params, false).await
+}
+
+/// `GET /anomalies`: the same filters, scored logs only, highest anomaly
+/// score first.
+async fn anomalies(
+    State(state): State<AppState>,
+    Params(params): Params<ListParams>,
+) -> Result<Json<Page<Log>>, ApiError> {
+    query(state, params, true).await
+}
+
+async fn query(
+    state: AppState,
+    params: ListParams,
+    by_anomaly: bool,
+) -> Result<Json<Page<Log>>, ApiError> {
+    if let Some(score) = params.min_score.filter(|s| !(0.0..=1.0).contains(s)) {
+        return Err(
+            crate::error::Error::Invalid(crate::domain::validate::ValidationError::new(
+                "min_score",
+                format!("must be between 0 and 1, got {score}"),
+            ))
+            .into(),
+        );
+    }
     let filter = LogFilter {
         agent_id: params.agent_id,
         task_id: params.task_id,
@@ -137,6 +167,8 @@ async fn list(
         level: params.level,
         since: params.since,
         until: params.until,
+        min_anomaly_score: params.min_score,
+        by_anomaly,
     };
     let page = state
         .router

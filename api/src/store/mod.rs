@@ -141,6 +141,9 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
         offset: usize,
     ) -> Result<Page<Log>, StoreError>;
 
+    /// Record the anomaly scores of logs (ids that are gone are skipped).
+    async fn set_anomaly_scores(&self, scores: &[(String, f32)]) -> Result<(), StoreError>;
+
     /// Which of `ids` exist in `table`.
     async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError>;
     /// The agent, its tasks with their thoughts and logs, in one query.

@@ -64,7 +64,8 @@ const TASK_FIELDS: &str = "record::id(id) AS id, agent_id, description, status, 
 const THOUGHT_FIELDS: &str = "record::id(id) AS id, agent_id, task_id, parent_id, step, kind, \
      content, metadata, created_at";
 const LOG_FIELDS: &str =
-    "record::id(id) AS id, agent_id, task_id, thought_id, level, message, metadata, timestamp";
+    "record::id(id) AS id, agent_id, task_id, thought_id, level, message, metadata, timestamp, \
+     anomaly_score";
 
 /// A task document from the bound `$content` (datetimes arrive as RFC 3339
 /// text and are cast; the schema does not coerce).
@@ -823,18 +824,48 @@ impl DocumentStore for SurrealStore {
         if filter.until.is_some() {
             conditions.push("timestamp < <datetime>$until");
         }
+        if filter.min_anomaly_score.is_some() {
+            conditions.push("anomaly_score >= $min_anomaly_score");
+        } else if filter.by_anomaly {
+            conditions.push("anomaly_score != NONE");
+        }
         let listing = Listing {
             table: "log",
             fields: LOG_FIELDS,
             conditions,
-            order: "timestamp, id",
+            order: if filter.by_anomaly {
+                "anomaly_score DESC, timestamp DESC, id"
+            } else {
+                "timestamp, id"
+            },
         };
         let vars = json!({
                 "agent_id": filter.agent_id, "task_id": filter.task_id,
                 "thought_id": filter.thought_id, "level": filter.level.map(|l| l.as_str()),
                 "since": filter.since, "until": filter.until,
+                "min_anomaly_score": filter.min_anomaly_score,
         });
         self.page(listing, vars, limit, offset).await
+    }
+
+    async fn set_anomaly_scores(&self, scores: &[(String, f32)]) -> Result<(), StoreError> {
+        if scores.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<Value> = scores
+            .iter()
+            .map(|(id, score)| json!({ "id": id, "score": score }))
+            .collect();
+        // A log deleted meanwhile (with its agent) stays deleted: UPDATE
+        // does not create.
+        self.run_write(
+            "FOR $row IN $rows {
+                 UPDATE type::record('log', $row.id) SET anomaly_score = $row.score RETURN NONE;
+             };",
+            json!({ "rows": rows }),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError> {

@@ -87,6 +87,35 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end }}
 {{- end -}}
 
+{{/* The Secret with the admin password and the session-signing key. */}}
+{{- define "vectadb.authSecretName" -}}
+{{- .Values.auth.existingSecret | default (printf "%s-auth" (include "vectadb.fullname" .)) -}}
+{{- end -}}
+
+{{/* The API server's credentials: its admin user (without one it would
+listen on loopback only) and the key every pod signs sessions with. Not in
+the provision Job: it runs before the generated Secret exists. */}}
+{{- define "vectadb.authEnv" -}}
+{{- $secret := include "vectadb.authSecretName" . -}}
+{{- $existing := .Values.auth.existingSecret -}}
+- name: ADMIN_USERNAME
+  value: {{ .Values.auth.adminUsername | quote }}
+- name: ADMIN_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ ternary .Values.auth.adminPasswordKey "admin-password" (not (empty $existing)) }}
+- name: JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ ternary .Values.auth.jwtSecretKey "jwt-secret" (not (empty $existing)) }}
+{{- if .Values.auth.trustForwardedFor }}
+- name: TRUST_FORWARDED_FOR
+  value: "true"
+{{- end }}
+{{- end -}}
+
 {{- define "vectadb.podSecurity" -}}
 runAsNonRoot: true
 runAsUser: 10001

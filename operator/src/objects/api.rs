@@ -22,7 +22,8 @@ use super::{
 use crate::crd::{ServiceType, VectaDB};
 use crate::names::{owned_meta, Component, Names};
 use crate::objects::secrets::{
-    Credentials, QDRANT_API_KEY_KEY, SURREAL_PASS_KEY, SURREAL_USER_KEY,
+    Credentials, ADMIN_PASSWORD_KEY, JWT_SECRET_KEY, QDRANT_API_KEY_KEY, SURREAL_PASS_KEY,
+    SURREAL_USER_KEY,
 };
 
 /// The API's in-cluster URL (what `status.endpoint` says).
@@ -37,7 +38,9 @@ pub fn url(names: &Names, cluster: &Cluster) -> String {
 pub const API_UID: i64 = 10001;
 
 /// The environment the API runs with: every name is a `vectadb serve`
-/// setting (a test checks them against the API's config).
+/// setting (a test checks them against the API's config). The admin
+/// password gives the API a user, so it requires credentials and listens
+/// on every interface (without one it would keep to loopback).
 pub fn environment(
     db: &VectaDB,
     credentials: &Credentials,
@@ -45,7 +48,7 @@ pub fn environment(
 ) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
     let names = Names::of(db);
     let spec = &db.spec;
-    vec![
+    let mut environment = vec![
         env("SERVER_HOST", "0.0.0.0"),
         env("SERVER_PORT", API_PORT.to_string()),
         env("SURREAL_URL", surrealdb::url(&names, cluster)),
@@ -73,8 +76,19 @@ pub fn environment(
         env("QDRANT_THOUGHT_COLLECTION", &spec.collections.thoughts),
         env("EMBEDDING_MODEL", &spec.embedding.model),
         env("EMBEDDING_DIM", spec.collections.vector_size.to_string()),
-        env("RUST_LOG", "info"),
-    ]
+        env("ADMIN_USERNAME", &spec.auth.admin_username),
+        secret_env(
+            "ADMIN_PASSWORD",
+            &credentials.auth_secret,
+            ADMIN_PASSWORD_KEY,
+        ),
+        secret_env("JWT_SECRET", &credentials.auth_secret, JWT_SECRET_KEY),
+    ];
+    if spec.auth.trust_forwarded_for {
+        environment.push(env("TRUST_FORWARDED_FOR", "true"));
+    }
+    environment.push(env("RUST_LOG", "info"));
+    environment
 }
 
 pub fn deployment(db: &VectaDB, credentials: &Credentials, cluster: &Cluster) -> Deployment {

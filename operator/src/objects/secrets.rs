@@ -12,6 +12,10 @@ use crate::names::{owned_meta, Component, Names};
 pub const SURREAL_USER_KEY: &str = "username";
 pub const SURREAL_PASS_KEY: &str = "password";
 pub const QDRANT_API_KEY_KEY: &str = "api-key";
+pub const ADMIN_PASSWORD_KEY: &str = "admin-password";
+pub const JWT_SECRET_KEY: &str = "jwt-secret";
+/// The shortest session-signing key the API accepts (`JWT_SECRET`).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
 /// The root user a generated SurrealDB Secret names.
 pub const GENERATED_SURREAL_USER: &str = "root";
 
@@ -24,6 +28,9 @@ pub struct Credentials {
     pub surreal_pass: String,
     pub qdrant_secret: String,
     pub qdrant_api_key: String,
+    /// Holds the API's admin password and session-signing key (the
+    /// operator never needs their values).
+    pub auth_secret: String,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -31,6 +38,7 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("surreal_secret", &self.surreal_secret)
             .field("qdrant_secret", &self.qdrant_secret)
+            .field("auth_secret", &self.auth_secret)
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +77,21 @@ pub fn generated_qdrant(db: &VectaDB) -> Secret {
         names.qdrant_api_key(),
         Component::Qdrant,
         [(QDRANT_API_KEY_KEY, random_value())],
+    )
+}
+
+/// `<name>-auth` with a fresh random admin password and session-signing
+/// key (32 characters each, the key's minimum).
+pub fn generated_auth(db: &VectaDB) -> Secret {
+    let names = Names::of(db);
+    secret(
+        db,
+        names.auth_secret(),
+        Component::Api,
+        [
+            (ADMIN_PASSWORD_KEY, random_value()),
+            (JWT_SECRET_KEY, random_value()),
+        ],
     )
 }
 

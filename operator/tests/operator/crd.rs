@@ -71,6 +71,10 @@ fn crd_names_columns_and_subresources() {
         spec["collections"]["properties"]["distance"]["enum"],
         json!(["Cosine"])
     );
+    let auth = &spec["auth"]["properties"];
+    assert_eq!(auth["adminUsername"]["default"], "admin");
+    assert_eq!(auth["trustForwardedFor"]["default"], false);
+    assert_eq!(auth["secret"]["minLength"], 1);
 }
 
 #[test]
@@ -113,6 +117,14 @@ fn the_schema_rejects_what_it_should_naming_the_field() {
         (
             json!({ "surrealdb": { "image": "" } }),
             "/spec/surrealdb/image",
+        ),
+        (
+            json!({ "auth": { "adminUsername": "" } }),
+            "/spec/auth/adminUsername",
+        ),
+        (
+            json!({ "auth": { "trustForwardedFor": "yes" } }),
+            "/spec/auth/trustForwardedFor",
         ),
     ];
     for (spec, field) in cases {

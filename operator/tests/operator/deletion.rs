@@ -76,6 +76,7 @@ async fn retain_keeps_claims_and_detaches_generated_secrets() {
         [
             format!("PATCH {}/demo-surrealdb-credentials", collection("secrets")),
             format!("PATCH {}/demo-qdrant-api-key", collection("secrets")),
+            format!("PATCH {}/demo-auth", collection("secrets")),
             format!("PATCH {}", h.path()),
         ]
     );
@@ -84,7 +85,11 @@ async fn retain_keeps_claims_and_detaches_generated_secrets() {
         3,
         "no claim deleted"
     );
-    for secret in ["demo-surrealdb-credentials", "demo-qdrant-api-key"] {
+    for secret in [
+        "demo-surrealdb-credentials",
+        "demo-qdrant-api-key",
+        "demo-auth",
+    ] {
         let secret = h.object("secrets", secret);
         assert!(
             secret["metadata"].get("ownerReferences").is_none(),
@@ -99,12 +104,21 @@ async fn retain_keeps_claims_and_detaches_generated_secrets() {
         .unwrap()
         .2;
     assert!(
-        note.contains("demo-surrealdb-credentials, demo-qdrant-api-key"),
+        note.contains("demo-surrealdb-credentials, demo-qdrant-api-key, demo-auth"),
         "{note}"
     );
 
-    // The same name again adopts the kept credentials rather than new ones.
+    // The same name again adopts the kept credentials rather than new ones
+    // (the admin password too: the data's users still sign in with it).
     let kept = h.object("secrets", "demo-surrealdb-credentials")["data"].clone();
+    let kept_auth = h.object("secrets", "demo-auth")["data"].clone();
+    let generated = |h: &Harness| {
+        h.reasons()
+            .iter()
+            .filter(|r| *r == "SecretGenerated")
+            .count()
+    };
+    let generated_before = generated(&h);
     h.fake.create(
         &collection("vectadbs"),
         json!({ "apiVersion": "vectadb.io/v1alpha1", "kind": "VectaDB",
@@ -115,19 +129,22 @@ async fn retain_keeps_claims_and_detaches_generated_secrets() {
         h.object("secrets", "demo-surrealdb-credentials")["data"],
         kept
     );
+    assert_eq!(h.object("secrets", "demo-auth")["data"], kept_auth);
+    assert_eq!(generated(&h), generated_before, "nothing generated again");
 }
 
 #[tokio::test]
 async fn retain_leaves_secrets_the_user_provided_alone() {
     let h = Harness::new(
         "demo",
-        json!({ "qdrant": { "apiKeySecret": "qdrant-key" } }),
+        json!({ "qdrant": { "apiKeySecret": "qdrant-key" }, "auth": { "secret": "team-auth" } }),
     );
     h.fake.create(
         &collection("secrets"),
         json!({ "apiVersion": "v1", "kind": "Secret",
                 "metadata": { "name": "qdrant-key" }, "data": { "api-key": "a2V5" } }),
     );
+    super::auth::user_auth_secret(&h, "team-auth");
     h.reconcile_past_finalizer().await.unwrap();
     h.fake.take_calls();
     h.delete();

@@ -76,6 +76,10 @@ async fn each_invalid_spec_names_its_field() {
          "spec.api.targetCPUUtilizationPercentage: 150 must be between 1 and 100"),
         (json!({ "api": { "image": " " } }),
          "spec.api.image: must name a container image"),
+        (json!({ "auth": { "secret": "Team_Auth" } }),
+         "spec.auth.secret: \"Team_Auth\" is not a Secret name (lower-case letters, digits, '-' and '.', at most 253)"),
+        (json!({ "auth": { "adminUsername": "the admin" } }),
+         "spec.auth.adminUsername: \"the admin\" must be 1-64 characters without spaces or control characters"),
     ];
     for (spec, expected) in cases {
         let (h, reason, message) = rejected("demo", spec.clone()).await;
@@ -139,7 +143,10 @@ async fn a_missing_credentials_secret_is_named_and_looked_for_again() {
     );
     h.reconcile().await.unwrap();
     assert_eq!(h.status().phase, Some(Phase::Pending));
-    assert_eq!(h.names("secrets"), ["demo-qdrant-api-key", "team-db-root"]);
+    assert_eq!(
+        h.names("secrets"),
+        ["demo-auth", "demo-qdrant-api-key", "team-db-root"]
+    );
     let set = h.object("statefulsets", "demo-surrealdb");
     let env = &set["spec"]["template"]["spec"]["containers"][0]["env"];
     assert_eq!(env[3]["valueFrom"]["secretKeyRef"]["name"], "team-db-root");

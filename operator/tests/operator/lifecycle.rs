@@ -87,7 +87,11 @@ fn secret_ref(name: &str, secret: &str, key: &str) -> Value {
 fn check_backend_objects(h: &Harness) {
     assert_eq!(
         h.names("secrets"),
-        ["demo-qdrant-api-key", "demo-surrealdb-credentials"]
+        [
+            "demo-auth",
+            "demo-qdrant-api-key",
+            "demo-surrealdb-credentials"
+        ]
     );
     assert_eq!(
         h.names("services"),
@@ -110,6 +114,7 @@ fn check_backend_objects(h: &Harness) {
         "surrealdb",
     );
     assert_owned(&h.object("secrets", "demo-qdrant-api-key"), "qdrant");
+    assert_owned(&h.object("secrets", "demo-auth"), "api");
 
     let headless = h.object("services", "demo-qdrant-headless");
     assert_eq!(headless["spec"]["clusterIP"], "None");
@@ -264,6 +269,9 @@ fn check_api_objects(h: &Harness) {
             { "name": "QDRANT_THOUGHT_COLLECTION", "value": "thoughts" },
             { "name": "EMBEDDING_MODEL", "value": "sentence-transformers/all-MiniLM-L6-v2" },
             { "name": "EMBEDDING_DIM", "value": "384" },
+            { "name": "ADMIN_USERNAME", "value": "admin" },
+            secret_ref("ADMIN_PASSWORD", "demo-auth", "admin-password"),
+            secret_ref("JWT_SECRET", "demo-auth", "jwt-secret"),
             { "name": "RUST_LOG", "value": "info" },
         ])
     );
@@ -344,9 +352,11 @@ async fn new_resource_to_ready_then_unchanged_and_changed_specs() {
             "Created",
             "Created",
             "SecretGenerated",
+            "SecretGenerated",
             "SecretGenerated"
         ]
     );
+    assert_eq!(status.auth_secret.as_deref(), Some("demo-auth"));
     calls.extend(h.fake.take_calls());
 
     // 2. Backends ready: provisioning runs against the real servers (with

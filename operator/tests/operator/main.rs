@@ -2,6 +2,7 @@
 //! the exact objects and requests it sends, its status and events, and
 //! provisioning against real SurrealDB and Qdrant servers.
 
+mod auth;
 mod crd;
 mod deletion;
 mod fake_api;

@@ -28,6 +28,7 @@ fn credentials() -> Credentials {
         surreal_pass: "p".into(),
         qdrant_secret: "q".into(),
         qdrant_api_key: "k".into(),
+        auth_secret: "a".into(),
     }
 }
 
@@ -144,7 +145,39 @@ fn the_api_environment_is_the_api_configuration() {
         "QDRANT_LOG_COLLECTION",
         "QDRANT_THOUGHT_COLLECTION",
         "EMBEDDING_DIM",
+        // Without a user the API would listen on loopback only.
+        "ADMIN_USERNAME",
+        "ADMIN_PASSWORD",
+        // Shared by every replica, so a session is good on any pod.
+        "JWT_SECRET",
     ] {
         assert!(names.contains(&required), "{required} not set");
     }
+    // Trusting X-Forwarded-For is opt-in (spec.auth.trustForwardedFor).
+    assert!(settings.contains("TRUST_FORWARDED_FOR"), "{settings:?}");
+    assert!(!names.contains(&"TRUST_FORWARDED_FOR"));
+}
+
+#[test]
+fn the_admin_username_and_forwarded_for_come_from_the_auth_spec() {
+    let db = resource(json!({ "auth": { "adminUsername": "ops", "trustForwardedFor": true } }));
+    let env = json_of(&api::environment(&db, &credentials(), &Cluster::default()));
+    let env = env.as_array().unwrap();
+    let at = |name: &str| env.iter().position(|e| e["name"] == name).unwrap();
+    assert_eq!(
+        env[at("ADMIN_USERNAME")],
+        json!({ "name": "ADMIN_USERNAME", "value": "ops" })
+    );
+    assert_eq!(
+        env[at("ADMIN_PASSWORD")]["valueFrom"]["secretKeyRef"],
+        json!({ "name": "a", "key": "admin-password", "optional": false })
+    );
+    assert_eq!(
+        env[at("JWT_SECRET")]["valueFrom"]["secretKeyRef"],
+        json!({ "name": "a", "key": "jwt-secret", "optional": false })
+    );
+    assert_eq!(
+        env[at("TRUST_FORWARDED_FOR")],
+        json!({ "name": "TRUST_FORWARDED_FOR", "value": "true" })
+    );
 }

@@ -1,0 +1,62 @@
+//! The anomaly score of a log, in [0, 1]: how unusual it is for its agent.
+//!
+//! Two signals, combined as independent evidence (`1 − (1 − n)(1 − w)`, so
+//! either one alone can raise the score and both together raise it most):
+//! - **novelty** `n = 1 − s`, where `s` is the highest cosine similarity
+//!   between the log's embedding and those of the same agent's logs from
+//!   the [`WINDOW`] before it (a log saying what the agent has said before
+//!   scores near 0; a message unlike anything recent scores near 1). With
+//!   no earlier log to compare with, `n = 0`: there is no basis to call it
+//!   novel, and an agent's first log is not an alarm.
+//! - **severity** `w` by level: trace/debug 0, info 0.05, warn 0.35, error
+//!   0.65, critical 0.85 — an error is notable even when it repeats, but a
+//!   new kind of error scores above a known one.
+//!
+//! Scores are computed by the indexer once a log is embedded (logs that
+//! `EMBED_LOGS` leaves out have none) and listed, highest first, by
+//! `GET /api/v1/anomalies`.
+
+use crate::domain::LogLevel;
+
+/// How far back "recent" logs reach.
+pub const WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+pub fn severity(level: LogLevel) -> f32 {
+    match level {
+        LogLevel::Trace | LogLevel::Debug => 0.0,
+        LogLevel::Info => 0.05,
+        LogLevel::Warn => 0.35,
+        LogLevel::Error => 0.65,
+        LogLevel::Critical => 0.85,
+    }
+}
+
+/// The score of a log of `level` whose nearest recent log of the same
+/// agent has similarity `nearest` (`None`: no recent log).
+pub fn score(level: LogLevel, nearest: Option<f32>) -> f32 {
+    let novelty = nearest.map_or(0.0, |s| (1.0 - s).clamp(0.0, 1.0));
+    let score = 1.0 - (1.0 - novelty) * (1.0 - severity(level));
+    // Three decimals: stable in JSON, plenty for ranking.
+    (score.clamp(0.0, 1.0) * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn novelty_and_severity_both_raise_the_score() {
+        let routine = score(LogLevel::Info, Some(0.9));
+        let novel = score(LogLevel::Info, Some(0.15));
+        let known_error = score(LogLevel::Error, Some(0.95));
+        let novel_error = score(LogLevel::Error, Some(0.15));
+        assert!(routine < 0.2, "{routine}");
+        assert!(novel > 0.8, "{novel}");
+        assert!(known_error > routine && known_error < novel_error);
+        assert!(novel_error > novel);
+        assert_eq!(score(LogLevel::Debug, None), 0.0, "no history, no novelty");
+        assert_eq!(score(LogLevel::Critical, None), 0.85);
+        assert_eq!(score(LogLevel::Info, Some(-0.2)), 1.0, "clamped");
+        assert_eq!(score(LogLevel::Info, Some(1.0)), 0.05);
+    }
+}
