@@ -1,7 +1,10 @@
 """Both Helm charts, linted and rendered by the real Helm engine for their
 defaults and other value sets, every object validated against the
 Kubernetes OpenAPI schemas of two versions."""
+import base64
+import http.server
 import json
+import threading
 
 import helm_python as helm
 import jsonschema
@@ -25,6 +28,9 @@ API_VALUES = {
     "hpa-off": {"autoscaling": {"enabled": False}, "replicaCount": 3, "podDisruptionBudget": {"enabled": False}},
     "ingress-on": {"ingress": {"enabled": True, "className": "nginx", "host": "vectadb.corp.example",
                                "tlsSecretName": "vectadb-tls", "annotations": {"a": "b"}}},
+    "existing-auth-secret": {"auth": {"existingSecret": "team-auth", "adminPasswordKey": "password",
+                                      "jwtSecretKey": "session-key", "adminUsername": "ops",
+                                      "trustForwardedFor": True}},
     "existing-secrets-and-models-volume": {
         "surrealdb": {"url": "wss://surreal.db.svc:8000", "existingSecret": "team-surreal",
                       "usernameKey": "user", "passwordKey": "pass"},
@@ -124,7 +130,7 @@ def test_chart_rbac_is_the_operators_role():
 def test_api_chart_objects():
     objects = render("vectadb", {})
     kinds = sorted(o["kind"] for o in objects)
-    assert kinds == ["Deployment", "HorizontalPodAutoscaler", "Job", "PodDisruptionBudget", "Service"]
+    assert kinds == ["Deployment", "HorizontalPodAutoscaler", "Job", "PodDisruptionBudget", "Secret", "Service"]
     deployment = by_kind(objects, "Deployment")[0]
     assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
     selector = deployment["spec"]["selector"]["matchLabels"]
@@ -136,7 +142,7 @@ def test_api_chart_objects():
     assert by_kind(objects, "Service")[0]["spec"]["selector"] == selector
 
     off = render("vectadb", API_VALUES["hpa-off"])
-    assert sorted(o["kind"] for o in off) == ["Deployment", "Job", "Service"]
+    assert sorted(o["kind"] for o in off) == ["Deployment", "Job", "Secret", "Service"]
     assert by_kind(off, "Deployment")[0]["spec"]["replicas"] == 3
 
     ingress = by_kind(render("vectadb", API_VALUES["ingress-on"]), "Ingress")[0]
@@ -157,7 +163,104 @@ def test_api_chart_objects():
     assert "QDRANT_API_KEY" not in {e["name"] for e in by_kind(objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
 
 
+def decoded(secret: dict) -> dict:
+    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+
+
+def container_env(objects: list, kind: str) -> dict:
+    container = by_kind(objects, kind)[0]["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e for e in container["env"]}
+
+
+def secret_ref(secret: str, key: str) -> dict:
+    return {"secretKeyRef": {"name": secret, "key": key}}
+
+
+def test_api_chart_generates_the_auth_secret_the_api_reads():
+    objects = render("vectadb", {})
+    secret = by_kind(objects, "Secret")[0]
+    assert secret["metadata"]["name"] == "rel-vectadb-auth"
+    assert secret["type"] == "Opaque"
+    assert secret["metadata"]["labels"]["app.kubernetes.io/instance"] == "rel"
+    values = decoded(secret)
+    assert sorted(values) == ["admin-password", "jwt-secret"]
+    assert len(values["admin-password"]) == 32 and values["admin-password"].isalnum()
+    assert len(values["jwt-secret"]) == 48 and values["jwt-secret"].isalnum(), "the API needs at least 32 bytes"
+    assert decoded(by_kind(render("vectadb", {}), "Secret")[0]) != values, "random per install"
+
+    env = container_env(objects, "Deployment")
+    assert env["ADMIN_USERNAME"] == {"name": "ADMIN_USERNAME", "value": "admin"}
+    assert env["ADMIN_PASSWORD"]["valueFrom"] == secret_ref("rel-vectadb-auth", "admin-password")
+    assert env["JWT_SECRET"]["valueFrom"] == secret_ref("rel-vectadb-auth", "jwt-secret")
+    assert "TRUST_FORWARDED_FOR" not in env, "opt-in: only behind a proxy that sets X-Forwarded-For"
+    # The provision hook runs before the Secret exists, and needs none of it.
+    job = container_env(objects, "Job")
+    assert not {"ADMIN_USERNAME", "ADMIN_PASSWORD", "JWT_SECRET"} & set(job)
+    text = notes("vectadb", {})
+    assert "as admin, with the password from" in text
+    assert "get secret rel-vectadb-auth -o jsonpath='{.data.admin-password}' | base64 -d" in text
+
+
+def test_api_chart_uses_an_existing_auth_secret_as_is():
+    objects = render("vectadb", API_VALUES["existing-auth-secret"])
+    assert "Secret" not in [o["kind"] for o in objects], "nothing generated"
+    env = container_env(objects, "Deployment")
+    assert env["ADMIN_USERNAME"] == {"name": "ADMIN_USERNAME", "value": "ops"}
+    assert env["ADMIN_PASSWORD"]["valueFrom"] == secret_ref("team-auth", "password")
+    assert env["JWT_SECRET"]["valueFrom"] == secret_ref("team-auth", "session-key")
+    assert env["TRUST_FORWARDED_FOR"] == {"name": "TRUST_FORWARDED_FOR", "value": "true"}
+    text = notes("vectadb", API_VALUES["existing-auth-secret"])
+    assert "get secret team-auth -o jsonpath='{.data.password}' | base64 -d" in text
+
+
+class FakeKubeAPI(http.server.BaseHTTPRequestHandler):
+    """Just enough of an API server for Helm's `lookup` of a Secret."""
+    secrets: dict = {}
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        prefix = "/api/v1/namespaces/observability/secrets/"
+        if path == "/api/v1":
+            self.reply(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+                {"name": "secrets", "singularName": "secret", "namespaced": True, "kind": "Secret",
+                 "verbs": ["get", "list"]}]})
+        elif path.startswith(prefix) and path[len(prefix):] in self.secrets:
+            self.reply(200, self.secrets[path[len(prefix):]])
+        else:
+            self.reply(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                             "reason": "NotFound", "code": 404})
+
+    def reply(self, status: int, body: dict):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_upgrade_keeps_the_generated_auth_secret():
+    installed = by_kind(render("vectadb", {}), "Secret")[0]
+    FakeKubeAPI.secrets = {"rel-vectadb-auth": installed}
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeKubeAPI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with helm.Config(kube_apiserver=f"http://127.0.0.1:{server.server_address[1]}",
+                         namespace="observability") as config, \
+                helm.Chart.load(str(CHARTS / "vectadb")) as chart:
+            upgraded = config.render(chart, {}, name="rel", namespace="observability", is_upgrade=True)
+    finally:
+        server.shutdown()
+    secret = yaml.safe_load(upgraded["vectadb/templates/auth-secret.yaml"])
+    assert secret["data"] == installed["data"], "an upgrade must not change the admin password or end sessions"
+
+
 @pytest.mark.parametrize("chart,values,message", [
+    ("vectadb", {"auth": {"adminUsername": "two words"}}, "/auth/adminUsername"),
+    ("vectadb", {"auth": {"trustForwardedFor": "yes"}}, "/auth/trustForwardedFor"),
     ("vectadb", {"service": {"type": "Ingress"}}, "/service/type"),
     ("vectadb", {"autoscaling": {"minReplicas": 0}}, "/autoscaling/minReplicas"),
     ("vectadb", {"surrealdb": {"url": "postgres://db"}}, "/surrealdb/url"),
@@ -202,10 +305,13 @@ def env_names(objects: list) -> dict:
 @pytest.mark.parametrize("name,values", list(API_VALUES.items()))
 def test_api_chart_env_is_the_api_configuration(api_settings, name, values):
     required = {"SERVER_HOST", "SURREAL_URL", "SURREAL_USER", "SURREAL_PASS", "QDRANT_URL", "MODELS_DIR"}
+    # Without a user the server keeps to loopback; replicas share sessions.
+    served = {"ADMIN_USERNAME", "ADMIN_PASSWORD", "JWT_SECRET"}
     for workload, names in env_names(render("vectadb", values)).items():
         unknown = set(names) - api_settings - {"RUST_LOG"}
         assert not unknown, f"{workload} sets {unknown}, which vectadb does not read"
-        assert required <= set(names), f"{workload} lacks {required - set(names)}"
+        wanted = required | served if workload.startswith("Deployment/") else required
+        assert wanted <= set(names), f"{workload} lacks {wanted - set(names)}"
         assert len(names) == len(set(names)), f"{workload} sets a variable twice"
 
 

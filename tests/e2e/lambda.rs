@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use vectadb::auth::session::SessionSigner;
+use vectadb::auth::{Auth, Scope};
 use vectadb::lambda::{LambdaConfig, LambdaService, PAYLOAD_LIMIT};
-use vectadb_tests::lambda::{event, function_command, invoke, FakeRuntime, Reply};
+use vectadb_tests::lambda::{event, function_command, invoke, with_header, FakeRuntime, Reply};
 use vectadb_tests::process::workspace_binary;
 use vectadb_tests::{Servers, TestApp};
 
@@ -175,18 +177,45 @@ fn lambda_command(
     command
 }
 
+/// What the function is deployed with (the SAM template's parameters).
+const ADMIN_PASSWORD: &str = "keeper-of-the-light";
+const JWT_SECRET: &str = "a-session-signing-key-of-at-least-32-bytes";
+
+fn with_bearer(event: Value, token: &str) -> Value {
+    with_header(event, "authorization", &format!("Bearer {token}"))
+}
+
+/// A Function URL POST of `body` to `path`.
+fn furl_post(path: &str, body: Value) -> Value {
+    let mut event = event("furl_create_agent");
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["body"] = json!(body.to_string());
+    event
+}
+
 #[tokio::test]
 async fn the_lambda_binary_serves_invocations_from_the_runtime_api() {
     let servers = Servers::start().await;
-    vectadb::app::provision(&servers.configure(vectadb_tests::test_config(
+    let config = servers.configure(vectadb_tests::test_config(
         tempfile::tempdir().unwrap().path(),
-    )))
-    .await
-    .unwrap();
+    ));
+    vectadb::app::provision(&config).await.unwrap();
+    // An ingest key made beforehand against the same SurrealDB (as
+    // `vectadb keys create` does).
+    let store = vectadb::app::open_store(&config).await.unwrap();
+    let key = Auth::new(store, config.auth())
+        .create_key("lambda agents", &[Scope::Read, Scope::Write])
+        .await
+        .unwrap()
+        .key;
     let runtime = FakeRuntime::start().await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("lambda.log");
-    let mut child = lambda_command(dir.path(), &runtime.address, &servers.env())
+    let mut env = servers.env();
+    env.push(("ADMIN_PASSWORD", ADMIN_PASSWORD.into()));
+    env.push(("JWT_SECRET", JWT_SECRET.into()));
+    let mut child = lambda_command(dir.path(), &runtime.address, &env)
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(std::fs::File::create(dir.path().join("lambda.err")).unwrap())
         .spawn()
@@ -196,56 +225,139 @@ async fn the_lambda_binary_serves_invocations_from_the_runtime_api() {
             + &std::fs::read_to_string(dir.path().join("lambda.err")).unwrap_or_default()
     };
     let limit = Duration::from_secs(60);
+    let invocation = |id: &'static str, event: Value| {
+        let runtime = &runtime;
+        async move { Reply(runtime.invoke(id, event, limit).await.unwrap()) }
+    };
 
-    let first = runtime
-        .invoke("inv-1", event("furl_create_agent"), limit)
+    // No credentials: refused, nothing stored.
+    let anonymous = runtime
+        .invoke("inv-0", event("furl_create_agent"), limit)
         .await
         .unwrap_or_else(|e| panic!("{e}\n{}", read_log()));
-    let first = Reply(first);
+    let anonymous = Reply(anonymous);
+    assert_eq!(anonymous.status(), 401, "{:?}\n{}", anonymous, read_log());
+    assert_eq!(anonymous.json()["error"]["code"], "unauthorized");
+    assert_eq!(anonymous.header("x-request-id").as_deref(), Some("inv-0"));
+    let wrong = invocation(
+        "inv-0b",
+        with_header(event("furl_get_agent"), "x-api-key", "vdb_nope_nope"),
+    )
+    .await;
+    assert_eq!(wrong.status(), 401, "{:?}", wrong);
+
+    // The key made beforehand, as X-API-Key.
+    let first = invocation(
+        "inv-1",
+        with_header(event("furl_create_agent"), "x-api-key", &key),
+    )
+    .await;
     assert_eq!(first.status(), 201, "{:?}\n{}", first, read_log());
     assert_eq!(first.json()["id"], KEEPER);
     assert_eq!(first.header("x-request-id").as_deref(), Some("inv-1"));
 
+    // The admin from ADMIN_PASSWORD signs in; the session works as a bearer
+    // token (REST API events too).
+    let wrong_password = invocation(
+        "inv-login-bad",
+        furl_post(
+            "/api/v1/auth/login",
+            json!({ "username": "admin", "password": "not-it" }),
+        ),
+    )
+    .await;
+    assert_eq!(wrong_password.status(), 401, "{:?}", wrong_password);
+    let login = invocation(
+        "inv-login",
+        furl_post(
+            "/api/v1/auth/login",
+            json!({ "username": "admin", "password": ADMIN_PASSWORD }),
+        ),
+    )
+    .await;
+    assert_eq!(login.status(), 200, "{:?}\n{}", login, read_log());
+    let token = login.json()["token"].as_str().unwrap().to_string();
+
     // Warm invocations: the same process, clients and model.
-    let second = Reply(
-        runtime
-            .invoke("inv-2", event("rest_create_task_base64"), limit)
-            .await
-            .unwrap(),
-    );
+    let second = invocation(
+        "inv-2",
+        with_bearer(event("rest_create_task_base64"), &token),
+    )
+    .await;
     assert_eq!(second.status(), 201, "{:?}", second);
-    let third = Reply(
-        runtime
-            .invoke("inv-3", event("rest_similar_agents"), limit)
-            .await
-            .unwrap(),
-    );
+    let third = invocation("inv-3", with_bearer(event("rest_similar_agents"), &token)).await;
     assert_eq!(third.status(), 200, "{:?}", third);
     assert_eq!(third.json()["results"][0]["id"], KEEPER, "{:?}", third);
-    let fourth = Reply(
-        runtime
-            .invoke("inv-4", event("furl_trace"), limit)
-            .await
-            .unwrap(),
-    );
+    // A session signed with JWT_SECRET elsewhere (another execution
+    // environment) is good here too.
+    let elsewhere = SessionSigner::new(JWT_SECRET.as_bytes())
+        .issue("admin", chrono::Duration::minutes(5))
+        .token;
+    let fourth = invocation("inv-4", with_bearer(event("furl_trace"), &elsewhere)).await;
+    assert_eq!(fourth.status(), 200, "{:?}", fourth);
     assert_eq!(
         fourth.json()["tasks"][0]["id"],
         "lambda-task",
         "{:?}",
         fourth
     );
-    let bad = Reply(
-        runtime
-            .invoke("inv-5", event("furl_create_agent_missing_role"), limit)
-            .await
-            .unwrap(),
-    );
+    let forged = SessionSigner::new(b"another key that is 32 bytes long!")
+        .issue("admin", chrono::Duration::minutes(5))
+        .token;
+    let forged = invocation("inv-4b", with_bearer(event("furl_trace"), &forged)).await;
+    assert_eq!(forged.status(), 401, "{:?}", forged);
+    let bad = invocation(
+        "inv-5",
+        with_header(event("furl_create_agent_missing_role"), "x-api-key", &key),
+    )
+    .await;
     assert_eq!(bad.status(), 400, "{:?}", bad);
     assert!(child.try_wait().unwrap().is_none(), "the function exited");
 
     let output = read_log();
     assert_eq!(output.matches("cold start").count(), 1, "{output}");
     assert!(output.contains("request_id=inv-3"), "{output}");
+    assert!(
+        !output.contains(ADMIN_PASSWORD) && !output.contains(JWT_SECRET) && !output.contains(&key),
+        "a secret in the log:\n{output}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn the_lambda_binary_without_credentials_refuses_every_request() {
+    let servers = Servers::start().await;
+    vectadb::app::provision(&servers.configure(vectadb_tests::test_config(
+        tempfile::tempdir().unwrap().path(),
+    )))
+    .await
+    .unwrap();
+    let runtime = FakeRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let err = dir.path().join("lambda.err");
+    let mut child = lambda_command(dir.path(), &runtime.address, &servers.env())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("spawn vectadb-lambda");
+    let reply = Reply(
+        runtime
+            .invoke("inv-1", event("furl_get_agent"), Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", std::fs::read_to_string(&err).unwrap())),
+    );
+    assert_eq!(reply.status(), 401, "{:?}", reply);
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("ADMIN_PASSWORD"), "{message}");
+    let log = std::fs::read_to_string(&err).unwrap();
+    assert!(
+        log.contains("no API key or user exists"),
+        "the cold start warns: {log}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -303,12 +415,47 @@ fn the_sam_template_sets_only_settings_vectadb_reads() {
         "SURREAL_PASS",
         "QDRANT_URL",
         "MODELS_DIR",
+        // Without a user or key the function refuses every request.
+        "ADMIN_PASSWORD",
+        "JWT_SECRET",
     ] {
         assert!(
             set.iter().any(|k| k == required),
             "{required} is not set: {set:?}"
         );
     }
+    // A parameter's settings, trimmed.
+    let parameter = |name: &str| -> Vec<String> {
+        template
+            .lines()
+            .skip_while(|l| *l != format!("  {name}:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("    "))
+            .map(|l| l.trim().to_string())
+            .collect()
+    };
+    // Secrets come from parameters CloudFormation never shows.
+    for (variable, name) in [
+        ("SURREAL_PASS", "SurrealPass"),
+        ("QDRANT_API_KEY", "QdrantApiKey"),
+        ("ADMIN_PASSWORD", "AdminPassword"),
+        ("JWT_SECRET", "JwtSecret"),
+    ] {
+        assert!(
+            template.contains(&format!("{variable}: !Ref {name}\n")),
+            "{variable} is not set from {name}"
+        );
+        let declared = parameter(name);
+        assert!(
+            declared.iter().any(|l| l == "NoEcho: true"),
+            "parameter {name} is not NoEcho: {declared:?}"
+        );
+    }
+    let jwt = parameter("JwtSecret");
+    assert!(
+        jwt.iter().any(|l| l == "MinLength: 32"),
+        "the API refuses a shorter JWT_SECRET: {jwt:?}"
+    );
     // The code is what scripts/package-lambda.sh stages.
     let script =
         std::fs::read_to_string(vectadb_tests::repo_root().join("scripts/package-lambda.sh"))

@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 }
 
 mod agents;
+mod anomalies;
 mod auth;
 mod bad_input;
 mod dual_write;

@@ -84,6 +84,69 @@ async fn metrics_count_requests_logs_and_errors() {
         metric(text, "vectadb_documents", &[("kind", "agent")]),
         Some(1.0)
     );
+    // Every backend call is timed by backend and operation.
+    let backend = |backend: &'static str, operation: &'static str| {
+        metric(
+            text,
+            "vectadb_backend_request_duration_seconds_count",
+            &[("backend", backend), ("operation", operation)],
+        )
+    };
+    assert_eq!(backend("surrealdb", "create_agent"), Some(1.0), "{text}");
+    assert_eq!(backend("surrealdb", "insert_logs"), Some(1.0));
+    assert!(
+        backend("surrealdb", "get_agent").unwrap() >= 2.0,
+        "the two ghost lookups"
+    );
+    assert_eq!(backend("qdrant", "upsert"), Some(1.0));
+    // One text embedded so far: the agent (logs wait for the indexer).
+    assert_eq!(
+        metric(text, "vectadb_embedding_batch_size_count", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(text, "vectadb_embedding_batch_size_sum", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(text, "vectadb_embedding_duration_seconds_count", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(text, "vectadb_log_anomaly_score_count", &[]),
+        Some(0.0)
+    );
+
+    t.state.indexer.drain().await.unwrap();
+    let (_, text) = t.get("/metrics").await;
+    let text = text.as_str().expect("text body");
+    assert_eq!(
+        metric(text, "vectadb_embedding_batch_size_count", &[]),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(text, "vectadb_embedding_batch_size_sum", &[]),
+        Some(4.0),
+        "the three logs in one batch"
+    );
+    assert_eq!(
+        metric(text, "vectadb_log_anomaly_score_count", &[]),
+        Some(3.0),
+        "each embedded log scored"
+    );
+    assert_eq!(
+        metric(text, "vectadb_vectors", &[("collection", "logs")]),
+        Some(3.0)
+    );
+    assert_eq!(
+        metric(text, "vectadb_vectors", &[("collection", "agents")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(text, "vectadb_log_anomaly_score_bucket", &[("le", "+Inf")]),
+        Some(3.0)
+    );
 }
 
 #[tokio::test]

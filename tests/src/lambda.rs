@@ -48,6 +48,16 @@ pub fn event(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// `event` with a request header added (to `multiValueHeaders` too, for
+/// REST API events), e.g. the credentials every API request needs.
+pub fn with_header(mut event: Value, name: &str, value: &str) -> Value {
+    event["headers"][name] = Value::from(value);
+    if event.get("multiValueHeaders").is_some() {
+        event["multiValueHeaders"][name] = Value::from(vec![value]);
+    }
+    event
+}
+
 /// What Lambda returns to API Gateway or the Function URL, read back.
 #[derive(Debug, Clone)]
 pub struct Reply(pub Value);

@@ -8,7 +8,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use vectadb_tests::lambda::{event, function_command, FakeRuntime, Reply};
+use vectadb::auth::{Auth, Scope};
+use vectadb_tests::lambda::{event, function_command, with_header, FakeRuntime, Reply};
 use vectadb_tests::Servers;
 
 #[tokio::main]
@@ -23,6 +24,12 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let config = servers.configure(vectadb_tests::test_config(dir.path()));
     vectadb::app::provision(&config).await?;
+    // Every request needs credentials: a key, as `vectadb keys create` makes.
+    let store = vectadb::app::open_store(&config).await?;
+    let key = Auth::new(store, config.auth())
+        .create_key("cold start", &[Scope::Read])
+        .await?
+        .key;
 
     let mut times = Vec::new();
     for run in 0..runs {
@@ -35,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
         let reply = runtime
             .invoke(
                 &format!("cold-{run}"),
-                event("rest_similar_agents"),
+                with_header(event("rest_similar_agents"), "x-api-key", &key),
                 Duration::from_secs(120),
             )
             .await;
