@@ -17,7 +17,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check \
     -r tests/parity/requirements.txt -r tests/deploy/requirements.txt \
-    -r tests/otel/requirements.txt
+    -r tests/otel/requirements.txt -r tests/openapi/requirements.txt \
+    -r tests/ui/requirements.txt
 export VECTADB_TEST_PYTHON="$venv/bin/python"
 
 # The remote-backend tests run a real Qdrant server (QDRANT_BIN, else the

@@ -250,7 +250,11 @@ pub fn state(
     vectors: Arc<dyn VectorIndex>,
     embedder: Arc<dyn Embedder>,
 ) -> Result<AppState, StartupError> {
-    if config.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
+    if config
+        .jwt_secret
+        .as_ref()
+        .is_some_and(|s| !s.is_empty() && s.len() < 32)
+    {
         return Err(StartupError::JwtSecret);
     }
     let metrics = Arc::new(Metrics::new());

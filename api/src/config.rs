@@ -178,7 +178,7 @@ impl Config {
     pub fn auth(&self) -> AuthSettings {
         AuthSettings {
             mode: self.auth_mode,
-            jwt_secret: self.jwt_secret.clone(),
+            jwt_secret: self.jwt_secret.clone().filter(|s| !s.is_empty()),
             session_ttl: chrono::Duration::minutes(self.session_ttl_minutes.max(1)),
             login_max_failures: self.login_max_failures.max(1),
             login_window: std::time::Duration::from_secs(self.login_window_seconds),

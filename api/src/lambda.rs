@@ -86,7 +86,7 @@ pub fn service(mut state: AppState, lambda: &LambdaConfig) -> LambdaService {
         .map(|p| format!("/{}", p.trim_matches('/')))
         .filter(|p| p != "/");
     let strip: Strip = Box::new(move |request: lambda_http::Request| {
-        strip_path(request.map(Body::new), prefix.as_deref())
+        with_client(strip_path(request.map(Body::new), prefix.as_deref()))
     });
     router.map_request(strip)
 }
@@ -107,6 +107,22 @@ fn gateway(request: &Request) -> (Option<String>, Option<String>) {
         }
         _ => (None, None),
     }
+}
+
+/// The caller's address as API Gateway saw it, as the peer address the
+/// server would have (failed sign-ins are counted per client).
+fn with_client(mut request: Request) -> Request {
+    let source = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.identity.source_ip.clone(),
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    };
+    if let Some(ip) = source.and_then(|ip| ip.parse::<std::net::IpAddr>().ok()) {
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(ip, 0)));
+    }
+    request
 }
 
 /// The API Gateway stage, when the path carries it.

@@ -130,6 +130,8 @@ async fn main() -> anyhow::Result<()> {
     // Logs go to stderr; stdout carries command output (provision, repair).
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colours only on a terminal (not in files, journald, CI logs).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
         )

@@ -57,7 +57,7 @@ pub struct SimilarQuery {
 }
 
 /// A document with its similarity to the query.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Scored<T> {
     #[serde(flatten)]
     pub document: T,

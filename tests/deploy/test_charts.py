@@ -111,6 +111,7 @@ def test_operator_notes_say_what_to_apply_next():
     text = notes("vectadb-operator", {})
     assert "kind: VectaDB" in text and "kubectl -n <namespace> get vdb -w" in text
     assert "get vdb obs -w" in notes("vectadb-operator", OPERATOR_VALUES["sample-and-one-namespace"])
+    assert "get secret <name>-auth -o jsonpath='{.data.admin-password}' | base64 -d" in text
 
 
 def test_chart_crd_is_the_crds_file():

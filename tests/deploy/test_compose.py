@@ -41,6 +41,10 @@ def test_vectadb_services_set_only_vectadb_settings(api_settings):
         assert {"SURREAL_URL", "SURREAL_USER", "SURREAL_PASS", "QDRANT_URL", "QDRANT_API_KEY"} <= set(env)
         assert env["SURREAL_URL"] == "ws://surrealdb:8000"
         assert env["QDRANT_URL"] == "http://qdrant:6334"
+    # The API starts with a user (else it keeps to its loopback, out of the
+    # port mapping's reach), and there is no default password.
+    assert SERVICES["api"]["environment"]["ADMIN_PASSWORD"].startswith("${ADMIN_PASSWORD:?")
+    assert "ADMIN_PASSWORD" not in SERVICES["provision"]["environment"]
     # The servers and the API agree on the credentials.
     assert SERVICES["surrealdb"]["environment"]["SURREAL_PASS"] == SERVICES["api"]["environment"]["SURREAL_PASS"]
     assert SERVICES["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"] == SERVICES["api"]["environment"]["QDRANT_API_KEY"]

@@ -877,3 +877,43 @@ async fn no_secret_reaches_the_log_or_an_error_body() {
         }
     }
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_limit_follows_the_address_the_proxy_saw() {
+    let t = TestApp::with(|mut c| {
+        c.login_max_failures = 2;
+        c.trust_forwarded_for = true;
+        c
+    })
+    .await;
+    t.state.auth.put_user("admin", PASSWORD).await.unwrap();
+    let attempt = |spoofed: &str, password: &str| {
+        request(
+            Method::POST,
+            "/api/v1/auth/login",
+            // The client's own header first, the proxy's entry last.
+            &[("x-forwarded-for", &format!("{spoofed}, 203.0.113.9"))],
+            Some(json!({ "username": "admin", "password": password })),
+        )
+    };
+    assert_eq!(
+        t.send(attempt("1.1.1.1", "guess")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        t.send(attempt("2.2.2.2", "guess")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // A third spoofed first hop does not make a new client.
+    assert_eq!(
+        t.send(attempt("3.3.3.3", PASSWORD)).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let other = request(
+        Method::POST,
+        "/api/v1/auth/login",
+        &[("x-forwarded-for", "203.0.113.10")],
+        Some(json!({ "username": "admin", "password": PASSWORD })),
+    );
+    assert_eq!(t.send(other).await.0, StatusCode::OK);
+}

@@ -36,6 +36,7 @@ mod embedding_parity;
 mod lambda;
 mod logs;
 mod migrate;
+mod openapi;
 mod ops;
 mod otel;
 mod provision;

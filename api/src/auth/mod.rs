@@ -37,7 +37,7 @@ pub enum AuthMode {
     Disabled,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Read,
@@ -384,7 +384,7 @@ impl Auth {
 }
 
 /// What is shown of a key (never its hash).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
     pub id: String,
     /// The key's first characters, to recognise it: `vdb_<id>_…`.
@@ -408,7 +408,7 @@ impl From<&StoredKey> for KeyInfo {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     #[serde(flatten)]
     pub info: KeyInfo,

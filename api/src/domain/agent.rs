@@ -5,19 +5,20 @@ use serde::{Deserialize, Serialize};
 
 use super::{ids, validate, Metadata, ValidationError};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Agent {
     pub id: String,
     pub role: String,
     pub goal: String,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 /// Body of `POST /api/v1/agents`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAgent {
     /// Optional client-chosen id; create is then idempotent.
@@ -25,6 +26,7 @@ pub struct NewAgent {
     pub role: String,
     pub goal: String,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub metadata: Metadata,
 }
 

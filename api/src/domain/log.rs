@@ -5,7 +5,19 @@ use serde::{Deserialize, Serialize};
 
 use super::{ids, validate, Metadata, ValidationError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     Trace,
@@ -43,7 +55,7 @@ impl LogLevel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Log {
     pub id: String,
     pub agent_id: String,
@@ -54,6 +66,7 @@ pub struct Log {
     pub level: LogLevel,
     pub message: String,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub metadata: Metadata,
     pub timestamp: DateTime<Utc>,
     /// How unusual the log is for its agent, 0–1 (see `anomaly`); `null`
@@ -63,7 +76,7 @@ pub struct Log {
 }
 
 /// One log in `POST /api/v1/logs` (the body is one of these or an array).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLog {
     pub id: Option<String>,
@@ -76,6 +89,7 @@ pub struct NewLog {
     pub level: LogLevel,
     pub message: String,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub metadata: Metadata,
     /// When the event happened; defaults to the time it was received.
     #[serde(default)]

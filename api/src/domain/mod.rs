@@ -21,7 +21,7 @@ pub use validate::ValidationError;
 pub type Metadata = serde_json::Map<String, serde_json::Value>;
 
 /// A page of documents and the total number matching.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{ids, validate, Metadata, ValidationError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     #[default]
@@ -38,7 +38,7 @@ impl TaskStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Task {
     pub id: String,
     pub agent_id: String,
@@ -49,6 +49,7 @@ pub struct Task {
     #[serde(default)]
     pub output: Option<Value>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -59,7 +60,7 @@ pub struct Task {
 }
 
 /// Body of `POST /api/v1/tasks`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
     pub id: Option<String>,
@@ -72,6 +73,7 @@ pub struct NewTask {
     #[serde(default)]
     pub output: Option<Value>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub metadata: Metadata,
 }
 
@@ -146,12 +148,13 @@ impl Task {
 }
 
 /// Body of `PATCH /api/v1/tasks/{id}`: only the fields present change.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatch {
     pub description: Option<String>,
     pub status: Option<TaskStatus>,
     pub output: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<Metadata>,
 }
 

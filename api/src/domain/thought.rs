@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ids, validate, Metadata, ValidationError};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Thought {
     pub id: String,
     pub agent_id: String,
@@ -21,12 +21,13 @@ pub struct Thought {
     pub kind: String,
     pub content: String,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,
 }
 
 /// Body of `POST /api/v1/thoughts`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewThought {
     pub id: Option<String>,
@@ -43,6 +44,7 @@ pub struct NewThought {
     pub kind: Option<String>,
     pub content: String,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub metadata: Metadata,
 }
 

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Agent, Log, Task, Thought};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Trace {
     pub agent: Agent,
     /// Tasks in creation order, each with its own thoughts and logs.
@@ -15,7 +15,7 @@ pub struct Trace {
     pub logs: Vec<Log>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TraceTask {
     #[serde(flatten)]
     pub task: Task,

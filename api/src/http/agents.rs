@@ -3,20 +3,26 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponses};
 use super::extract::{JsonBody, Params};
 use super::{created, AppState, PageParams, DEFAULT_PAGE};
 use crate::domain::{Agent, NewAgent, Page};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/agents", get(list).post(create))
-        .route("/agents/{id}", get(show).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, remove))
 }
 
+/// Create an agent (embedded at once, searchable by meaning).
+#[utoipa::path(post, path = "/agents", tag = "agents", request_body = NewAgent,
+    responses(
+        (status = 201, description = "Created (Location: its URL)", body = Agent),
+        (status = 200, description = "An identical agent with this client id already existed", body = Agent),
+        ErrorResponses))]
 async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<NewAgent>,
@@ -29,6 +35,9 @@ async fn create(
     ))
 }
 
+/// Agents, newest first.
+#[utoipa::path(get, path = "/agents", tag = "agents", params(PageParams),
+    responses((status = 200, description = "OK", body = Page<Agent>), ErrorResponses))]
 async fn list(
     State(state): State<AppState>,
     Params(page): Params<PageParams>,
@@ -40,6 +49,9 @@ async fn list(
     Ok(Json(page))
 }
 
+/// One agent.
+#[utoipa::path(get, path = "/agents/{id}", tag = "agents", params(("id" = String, Path)),
+    responses((status = 200, description = "OK", body = Agent), ErrorResponses))]
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -47,6 +59,9 @@ async fn show(
     Ok(Json(state.router.get_agent(&id).await?))
 }
 
+/// Delete an agent with its tasks, thoughts, logs, edges and vectors.
+#[utoipa::path(delete, path = "/agents/{id}", tag = "agents", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted"), ErrorResponses))]
 async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -6,29 +6,28 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, ErrorResponses};
 use super::extract::parse_json;
 use super::extract::read_json_bytes;
 use super::guard::{bearer, session_cookie};
 use super::AppState;
 use crate::auth::session::Session;
-use crate::auth::{Principal, SESSION_COOKIE};
+use crate::auth::{Principal, Scope, SESSION_COOKIE};
 use crate::domain::validate;
 use crate::error::Error;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/auth/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Credentials {
     username: String,
@@ -36,16 +35,18 @@ struct Credentials {
 }
 
 /// The client a failed sign-in is counted against: the peer address, or
-/// the first `X-Forwarded-For` hop behind a trusted proxy.
+/// behind a trusted proxy the address it saw (the last `X-Forwarded-For`
+/// entry: the ones before it are whatever the client sent).
 fn client(request: &Request, trust_forwarded_for: bool) -> String {
     if trust_forwarded_for {
         let forwarded = request
             .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|v| !v.is_empty());
+            .rfind(|v| !v.is_empty());
         if let Some(client) = forwarded {
             return client.to_string();
         }
@@ -75,15 +76,59 @@ fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
     .expect("a JWT is a valid header value")
 }
 
-fn session_body(state: &AppState, session: &Session) -> serde_json::Value {
-    json!({
-        "auth": "session",
-        "user": { "username": session.username },
-        "csrf_token": state.auth.signer().csrf_token(&session.jti),
-        "expires_at": session.expires_at,
-    })
+#[derive(Serialize, utoipa::ToSchema)]
+struct User {
+    username: String,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct KeyView {
+    id: String,
+    name: String,
+    scopes: Vec<Scope>,
+}
+
+/// Who is calling: `auth` is `session`, `key` or `open` (no credentials
+/// needed: auth disabled, or none set up on a local server).
+#[derive(Serialize, utoipa::ToSchema)]
+struct Identity {
+    auth: &'static str,
+    user: Option<User>,
+    /// A session's CSRF token: send it as `X-CSRF-Token` with every change
+    /// the session cookie authenticates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// At sign-in only: the session JWT (also set as the HttpOnly cookie),
+    /// for API clients that send it as a bearer token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<KeyView>,
+}
+
+fn session_body(state: &AppState, session: &Session) -> Identity {
+    Identity {
+        auth: "session",
+        user: Some(User {
+            username: session.username.clone(),
+        }),
+        csrf_token: Some(state.auth.signer().csrf_token(&session.jti)),
+        expires_at: Some(session.expires_at),
+        token: None,
+        key: None,
+    }
+}
+
+/// Sign in to the admin UI: a session JWT (HS256, `JWT_SECRET`) in an
+/// HttpOnly SameSite=Strict cookie, and its CSRF token. Failed attempts are
+/// limited per client (429 with Retry-After).
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Credentials, security(()),
+    responses(
+        (status = 200, description = "Signed in (Set-Cookie: vectadb_session)", body = Identity),
+        (status = 429, description = "Too many failed sign-ins from this client", body = ErrorBody),
+        ErrorResponses))]
 async fn login(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let client = client(&request, state.auth.settings().trust_forwarded_for);
     let secure = secure(&state, request.headers());
@@ -107,7 +152,7 @@ async fn login(State(state): State<AppState>, request: Request) -> Result<Respon
                 .num_seconds()
                 .max(0);
             let mut body = session_body(&state, &session);
-            body["token"] = json!(session.token);
+            body.token = Some(session.token.clone());
             let mut response = Json(body).into_response();
             response
                 .headers_mut()
@@ -125,6 +170,9 @@ async fn login(State(state): State<AppState>, request: Request) -> Result<Respon
     }
 }
 
+/// Sign out: the session's token is revoked and the cookie cleared.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 204, description = "Signed out"), ErrorResponses))]
 async fn logout(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -152,16 +200,28 @@ async fn logout(
     Ok(response)
 }
 
+/// Who the credentials belong to (the UI's session check).
+#[utoipa::path(get, path = "/auth/me", tag = "auth",
+    responses((status = 200, description = "OK", body = Identity), ErrorResponses))]
 async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let principal = state
         .auth
         .authenticate(bearer(&headers), session_cookie(&headers))
         .await?;
+    let bare = |auth| Identity {
+        auth,
+        user: None,
+        csrf_token: None,
+        expires_at: None,
+        token: None,
+        key: None,
+    };
     let body = match principal {
-        Principal::Open => json!({ "auth": "open", "user": null }),
-        Principal::Key { id, name, scopes } => {
-            json!({ "auth": "key", "user": null, "key": { "id": id, "name": name, "scopes": scopes } })
-        }
+        Principal::Open => bare("open"),
+        Principal::Key { id, name, scopes } => Identity {
+            key: Some(KeyView { id, name, scopes }),
+            ..bare("key")
+        },
         Principal::Session { session, .. } => session_body(&state, &session),
     };
     Ok(Json(body).into_response())

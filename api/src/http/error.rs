@@ -52,12 +52,12 @@ pub enum ApiError {
     Library(Error),
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `invalid_field`, `not_found`.
     pub code: &'static str,
@@ -65,6 +65,45 @@ pub struct ErrorDetail {
     /// JSON path of the offending field, when one is to blame.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+}
+
+/// The error answers every API route may give (see docs/API.md "Errors"),
+/// for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ErrorResponses {
+    /// Malformed JSON, a wrong type, a missing or unknown field, or an
+    /// unacceptable value; `field` names it.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No valid credentials.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The key lacks the scope (`forbidden`), or a session cookie came
+    /// without its CSRF token (`csrf`).
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// No such document (or route).
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// A client id exists with other content, or a reference belongs elsewhere.
+    #[response(status = 409)]
+    Conflict(ErrorBody),
+    /// Body or batch too large.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// The body is not JSON.
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+    /// A referenced agent, task or thought does not exist.
+    #[response(status = 422)]
+    UnknownReference(ErrorBody),
+    /// A bug or unexpected store error (details only in the server log).
+    #[response(status = 500)]
+    Internal(ErrorBody),
+    /// A backend is down or too slow; retry.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
 }
 
 impl From<crate::auth::AuthError> for ApiError {

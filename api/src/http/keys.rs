@@ -4,30 +4,34 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponses};
 use super::extract::JsonBody;
 use super::AppState;
-use crate::auth::Scope;
+use crate::auth::{CreatedKey, KeyInfo, Scope};
 use crate::domain::validate;
 use crate::domain::validate::ValidationError;
 use crate::error::Error;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/keys", get(list).post(create))
-        .route("/keys/{id}", delete(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     pub name: String,
     pub scopes: Vec<String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct KeyList {
+    pub items: Vec<KeyInfo>,
 }
 
 /// The scopes named, or a validation error naming the bad one.
@@ -52,6 +56,9 @@ pub fn parse_scopes(field: &str, names: &[String]) -> Result<Vec<Scope>, Validat
         .collect()
 }
 
+/// Create an API key; the response is the only place the key appears.
+#[utoipa::path(post, path = "/keys", tag = "auth", request_body = NewKey,
+    responses((status = 201, description = "Created", body = CreatedKey), ErrorResponses))]
 async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<NewKey>,
@@ -63,11 +70,17 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+/// Every key, revoked ones included (never the key or its hash).
+#[utoipa::path(get, path = "/keys", tag = "auth",
+    responses((status = 200, description = "OK", body = KeyList), ErrorResponses))]
 async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let keys = state.auth.list_keys().await?;
-    Ok(Json(json!({ "items": keys })).into_response())
+    let items = state.auth.list_keys().await?;
+    Ok(Json(KeyList { items }).into_response())
 }
 
+/// Revoke a key: it stops working at once.
+#[utoipa::path(delete, path = "/keys/{id}", tag = "auth", params(("id" = String, Path)),
+    responses((status = 204, description = "Revoked"), ErrorResponses))]
 async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<String>,

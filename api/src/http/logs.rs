@@ -4,30 +4,54 @@
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponses};
 use super::extract::{parse_json, read_json_bytes, Params};
 use super::{AppState, DEFAULT_PAGE};
 use crate::domain::{Log, LogFilter, LogLevel, NewLog, Page};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/logs", get(list).post(ingest))
-        .route("/anomalies", get(anomalies))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, ingest))
+        .routes(routes!(anomalies))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct BatchReceipt {
     ingested: usize,
     ids: Vec<String>,
 }
 
+/// What `POST /logs` takes (for the OpenAPI document; the handler reads the
+/// body itself to tell the two apart and name fields precisely).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum LogBody {
+    One(NewLog),
+    /// Up to `MAX_LOG_BATCH` (10,000) logs, stored all or none.
+    Batch(Vec<NewLog>),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum LogReceipt {
+    One(Log),
+    Batch(BatchReceipt),
+}
+
 /// A JSON object is one log (answered with the stored log); a JSON array is
 /// a batch (answered with the count and ids, in order).
+#[utoipa::path(post, path = "/logs", tag = "logs", request_body = LogBody,
+    responses(
+        (status = 201, description = "Stored (a batch: its count and ids, in order)", body = LogReceipt),
+        (status = 200, description = "Every log was already stored with this id and content", body = LogReceipt),
+        ErrorResponses))]
 async fn ingest(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let bytes = read_json_bytes(request, &state).await?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
@@ -115,8 +139,9 @@ fn unprefix_single(error: crate::error::Error) -> ApiError {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
     agent_id: Option<String>,
     task_id: Option<String>,
@@ -130,6 +155,10 @@ struct ListParams {
     offset: Option<usize>,
 }
 
+/// Logs in time order, by agent, task, thought, level, time (`since`
+/// inclusive, `until` exclusive) and minimum anomaly score.
+#[utoipa::path(get, path = "/logs", tag = "logs", params(ListParams),
+    responses((status = 200, description = "OK", body = Page<Log>), ErrorResponses))]
 async fn list(
     State(state): State<AppState>,
     Params(params): Params<ListParams>,
@@ -137,8 +166,10 @@ async fn list(
     query(state, params, false).await
 }
 
-/// `GET /anomalies`: the same filters, scored logs only, highest anomaly
-/// score first.
+/// The most anomalous logs: the same filters as `GET /logs`, scored logs
+/// only, highest anomaly score first (see README "Anomaly score").
+#[utoipa::path(get, path = "/anomalies", tag = "logs", params(ListParams),
+    responses((status = 200, description = "OK", body = Page<Log>), ErrorResponses))]
 async fn anomalies(
     State(state): State<AppState>,
     Params(params): Params<ListParams>,

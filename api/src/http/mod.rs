@@ -9,6 +9,7 @@ pub mod extract;
 pub mod guard;
 pub mod keys;
 pub mod logs;
+pub mod openapi;
 pub mod ops;
 pub mod otlp;
 pub mod rpc;
@@ -49,21 +50,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(agents::router())
-        .merge(tasks::router())
-        .merge(thoughts::router())
-        .merge(logs::router())
-        .merge(similar::router())
-        .merge(traces::router())
-        .merge(rpc::router())
-        .merge(auth::router())
-        .merge(keys::router());
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(ops::router())
-        .merge(otlp::router())
-        .merge(ui::router())
+    let (api, _) = openapi::routes().split_for_parts();
+    api.merge(ui::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard::gate))
         .layer(middleware::from_fn_with_state(
@@ -105,8 +93,9 @@ async fn record_metrics(State(state): State<AppState>, request: Request, next: N
 }
 
 /// `?limit=&offset=` shared by the list routes.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     pub limit: Option<usize>,
     pub offset: Option<usize>,

@@ -4,18 +4,18 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
 use crate::store::Table;
 use crate::vectors::Collection;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(metrics))
 }
 
 fn component(result: &Result<(), String>) -> serde_json::Value {
@@ -25,6 +25,12 @@ fn component(result: &Result<(), String>) -> serde_json::Value {
     }
 }
 
+/// Each backend and the model, and the embedding backlog; open (no
+/// credentials), for load balancers and probes.
+#[utoipa::path(get, path = "/health", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "Every component is up", body = serde_json::Value),
+        (status = 503, description = "A component is down (named, with its error)", body = serde_json::Value)))]
 async fn health(State(state): State<AppState>) -> Response {
     let (health, backlog) = tokio::join!(state.router.health(), state.indexer.backlog());
     let status = if health.is_ok() {
@@ -46,6 +52,9 @@ async fn health(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// Prometheus metrics (text exposition format); open, for scrapers.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses((status = 200, description = "OK", body = String, content_type = "text/plain; version=0.0.4")))]
 async fn metrics(State(state): State<AppState>) -> Response {
     for table in [Table::Agent, Table::Task, Table::Thought, Table::Log] {
         if let Ok(n) = state.router.count_documents(table).await {

@@ -8,14 +8,13 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::Router;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::{ApiError, ErrorKind};
 use super::AppState;
@@ -23,12 +22,26 @@ use crate::otlp::decode::{decompress, DecodeError, Encoding, RpcStatus};
 use crate::otlp::ingest::Ingested;
 use crate::otlp::model;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/traces", post(traces))
-        .route("/v1/logs", post(logs))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(traces))
+        .routes(routes!(logs))
 }
 
+/// OTLP/HTTP trace export (`ExportTraceServiceRequest`, protobuf or
+/// OTLP/JSON, optionally gzip/deflate): GenAI spans become agents, tasks,
+/// thoughts and logs (README "OpenTelemetry"). Answered in the request's
+/// encoding; errors are a `google.rpc.Status`.
+#[utoipa::path(post, path = "/v1/traces", tag = "opentelemetry",
+    request_body(content((Vec<u8> = "application/x-protobuf"), (serde_json::Value = "application/json"))),
+    responses(
+        (status = 200, description = "ExportTraceServiceResponse (partial_success names rejected spans)"),
+        (status = 400, description = "Undecodable or not decompressible"),
+        (status = 401, description = "No valid credentials"),
+        (status = 403, description = "The key lacks the `write` scope"),
+        (status = 413, description = "Body too large"),
+        (status = 415, description = "Neither protobuf nor JSON"),
+        (status = 503, description = "A backend is down; retry")))]
 async fn traces(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -61,6 +74,18 @@ async fn traces(
     }
 }
 
+/// OTLP/HTTP log export (`ExportLogsServiceRequest`): records become logs
+/// on the task and thought of their span.
+#[utoipa::path(post, path = "/v1/logs", tag = "opentelemetry",
+    request_body(content((Vec<u8> = "application/x-protobuf"), (serde_json::Value = "application/json"))),
+    responses(
+        (status = 200, description = "ExportLogsServiceResponse"),
+        (status = 400, description = "Undecodable or not decompressible"),
+        (status = 401, description = "No valid credentials"),
+        (status = 403, description = "The key lacks the `write` scope"),
+        (status = 413, description = "Body too large"),
+        (status = 415, description = "Neither protobuf nor JSON"),
+        (status = 503, description = "A backend is down; retry")))]
 async fn logs(
     State(state): State<AppState>,
     headers: HeaderMap,

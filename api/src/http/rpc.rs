@@ -6,22 +6,22 @@
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponses};
 use super::extract::{from_value, read_json_bytes};
 use super::similar::{Results, SimilarAgentsRequest, SimilarTasksRequest};
 use super::{AppState, DEFAULT_PAGE};
 use crate::auth::{Principal, Scope};
 use crate::domain::{NewAgent, NewTask, TaskFilter, TaskStatus};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/rpc/agents", post(agents))
-        .route("/rpc/tasks", post(tasks))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(agents))
+        .routes(routes!(tasks))
 }
 
 pub const PARSE_ERROR: i64 = -32700;
@@ -42,10 +42,24 @@ enum Service {
     Tasks,
 }
 
+/// JSON-RPC 2.0 over agents: methods `create`, `get`, `list`, `similar`;
+/// one call or a batch (docs/API.md "JSON-RPC 2.0").
+#[utoipa::path(post, path = "/rpc/agents", tag = "json-rpc", request_body = serde_json::Value,
+    responses(
+        (status = 200, description = "The answer (an array for a batch)", body = serde_json::Value),
+        (status = 204, description = "Only notifications were sent"),
+        ErrorResponses))]
 async fn agents(State(state): State<AppState>, request: Request) -> Response {
     serve(state, request, Service::Agents).await
 }
 
+/// JSON-RPC 2.0 over tasks: methods `create`, `get`, `list` (agent_id,
+/// status), `similar`.
+#[utoipa::path(post, path = "/rpc/tasks", tag = "json-rpc", request_body = serde_json::Value,
+    responses(
+        (status = 200, description = "The answer (an array for a batch)", body = serde_json::Value),
+        (status = 204, description = "Only notifications were sent"),
+        ErrorResponses))]
 async fn tasks(State(state): State<AppState>, request: Request) -> Response {
     serve(state, request, Service::Tasks).await
 }

@@ -3,29 +3,29 @@
 //! similarity. Logs and thoughts are found once the indexer embedded them.
 
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponses};
 use super::extract::JsonBody;
 use super::AppState;
 use crate::domain::{validate, Agent, Log, LogLevel, Task, TaskStatus, Thought, ValidationError};
 use crate::router::{Scored, SimilarQuery};
 use crate::vectors::VectorFilter;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/similar/agents", post(agents))
-        .route("/similar/tasks", post(tasks))
-        .route("/similar/logs", post(logs))
-        .route("/similar/thoughts", post(thoughts))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(agents))
+        .routes(routes!(tasks))
+        .routes(routes!(logs))
+        .routes(routes!(thoughts))
 }
 
 /// Body of every `POST /similar/...`: the query, threshold and limit, and
 /// filters of that kind of document.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SimilarRequest<F> {
     pub query: String,
@@ -41,18 +41,18 @@ pub type SimilarLogsRequest = SimilarRequest<LogSearchFilter>;
 pub type SimilarThoughtsRequest = SimilarRequest<ThoughtSearchFilter>;
 
 /// Agents have no filters (`"filter": {}` at most).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoFilter {}
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSearchFilter {
     pub agent_id: Option<String>,
     pub status: Option<TaskStatus>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogSearchFilter {
     pub agent_id: Option<String>,
@@ -67,7 +67,7 @@ pub struct LogSearchFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThoughtSearchFilter {
     pub agent_id: Option<String>,
@@ -77,7 +77,7 @@ pub struct ThoughtSearchFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Results<T> {
     pub results: Vec<Scored<T>>,
 }
@@ -173,6 +173,9 @@ impl TryFrom<SimilarThoughtsRequest> for SimilarQuery {
     }
 }
 
+/// Agents similar in meaning to the query (role, goal, metadata).
+#[utoipa::path(post, path = "/similar/agents", tag = "similarity", request_body = SimilarRequest<NoFilter>,
+    responses((status = 200, description = "Best first", body = Results<Agent>), ErrorResponses))]
 async fn agents(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<SimilarAgentsRequest>,
@@ -181,6 +184,9 @@ async fn agents(
     Ok(Json(Results { results }))
 }
 
+/// Tasks similar in meaning, by agent and status.
+#[utoipa::path(post, path = "/similar/tasks", tag = "similarity", request_body = SimilarRequest<TaskSearchFilter>,
+    responses((status = 200, description = "Best first", body = Results<Task>), ErrorResponses))]
 async fn tasks(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<SimilarTasksRequest>,
@@ -189,6 +195,9 @@ async fn tasks(
     Ok(Json(Results { results }))
 }
 
+/// Logs similar in meaning (once embedded), by agent, task, level and time.
+#[utoipa::path(post, path = "/similar/logs", tag = "similarity", request_body = SimilarRequest<LogSearchFilter>,
+    responses((status = 200, description = "Best first", body = Results<Log>), ErrorResponses))]
 async fn logs(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<SimilarLogsRequest>,
@@ -198,6 +207,9 @@ async fn logs(
     Ok(Json(Results { results }))
 }
 
+/// Thoughts similar in meaning (once embedded), by agent, task, kind and time.
+#[utoipa::path(post, path = "/similar/thoughts", tag = "similarity", request_body = SimilarRequest<ThoughtSearchFilter>,
+    responses((status = 200, description = "Best first", body = Results<Thought>), ErrorResponses))]
 async fn thoughts(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<SimilarThoughtsRequest>,

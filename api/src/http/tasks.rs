@@ -2,23 +2,24 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponses};
 use super::extract::{JsonBody, Params};
 use super::{created, AppState, DEFAULT_PAGE};
 use crate::domain::{NewTask, Page, Task, TaskFilter, TaskPatch, TaskStatus};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tasks", get(list).post(create))
-        .route("/tasks/{id}", get(show).patch(update))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
     agent_id: Option<String>,
     status: Option<TaskStatus>,
@@ -26,6 +27,12 @@ struct ListParams {
     offset: Option<usize>,
 }
 
+/// Create a task for an agent.
+#[utoipa::path(post, path = "/tasks", tag = "tasks", request_body = NewTask,
+    responses(
+        (status = 201, description = "Created (Location: its URL)", body = Task),
+        (status = 200, description = "An identical task with this client id already existed", body = Task),
+        ErrorResponses))]
 async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<NewTask>,
@@ -34,6 +41,9 @@ async fn create(
     Ok(created(outcome, format!("/api/v1/tasks/{}", task.id), task))
 }
 
+/// Tasks, newest first, by agent and status.
+#[utoipa::path(get, path = "/tasks", tag = "tasks", params(ListParams),
+    responses((status = 200, description = "OK", body = Page<Task>), ErrorResponses))]
 async fn list(
     State(state): State<AppState>,
     Params(params): Params<ListParams>,
@@ -53,6 +63,9 @@ async fn list(
     Ok(Json(page))
 }
 
+/// One task.
+#[utoipa::path(get, path = "/tasks/{id}", tag = "tasks", params(("id" = String, Path)),
+    responses((status = 200, description = "OK", body = Task), ErrorResponses))]
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -60,6 +73,9 @@ async fn show(
     Ok(Json(state.router.get_task(&id).await?))
 }
 
+/// Change a task's description, status, output or metadata.
+#[utoipa::path(patch, path = "/tasks/{id}", tag = "tasks", params(("id" = String, Path)),
+    request_body = TaskPatch, responses((status = 200, description = "OK", body = Task), ErrorResponses))]
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,

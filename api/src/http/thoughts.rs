@@ -2,23 +2,24 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponses};
 use super::extract::{JsonBody, Params};
 use super::{created, AppState, DEFAULT_PAGE};
 use crate::domain::{NewThought, Page, Thought, ThoughtFilter};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/thoughts", get(list).post(create))
-        .route("/thoughts/{id}", get(show))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
     agent_id: Option<String>,
     task_id: Option<String>,
@@ -26,6 +27,12 @@ struct ListParams {
     offset: Option<usize>,
 }
 
+/// Record a thought: the next step of its chain unless `step` is given.
+#[utoipa::path(post, path = "/thoughts", tag = "thoughts", request_body = NewThought,
+    responses(
+        (status = 201, description = "Created (Location: its URL)", body = Thought),
+        (status = 200, description = "An identical thought with this client id already existed", body = Thought),
+        ErrorResponses))]
 async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<NewThought>,
@@ -38,6 +45,9 @@ async fn create(
     ))
 }
 
+/// Thoughts in chain order, by agent and task.
+#[utoipa::path(get, path = "/thoughts", tag = "thoughts", params(ListParams),
+    responses((status = 200, description = "OK", body = Page<Thought>), ErrorResponses))]
 async fn list(
     State(state): State<AppState>,
     Params(params): Params<ListParams>,
@@ -57,6 +67,9 @@ async fn list(
     Ok(Json(page))
 }
 
+/// One thought.
+#[utoipa::path(get, path = "/thoughts/{id}", tag = "thoughts", params(("id" = String, Path)),
+    responses((status = 200, description = "OK", body = Thought), ErrorResponses))]
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,

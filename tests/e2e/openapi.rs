@@ -1,0 +1,217 @@
+//! The OpenAPI document matches the Router: every documented operation is
+//! served, and every route served is documented (routes can only be added
+//! through the annotated handlers); it is valid OpenAPI 3.1 and its
+//! references resolve.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use serde_json::Value;
+use vectadb_tests::TestApp;
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// The (method, path) pairs the document lists.
+fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+    doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            METHODS
+                .iter()
+                .filter(|m| item.get(**m).is_some())
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let t = TestApp::new().await;
+    let (status, doc) = t.get("/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let ops = operations(&doc);
+    assert!(ops.len() >= 30, "{ops:?}");
+    for (method, path) in &ops {
+        // Path parameters get a value that exists nowhere.
+        let uri = path
+            .replace("{id}", "no-such-id")
+            .replace("{agent_id}", "no-such-id");
+        assert!(!uri.contains('{'), "an unexpected parameter in {path}");
+        let request = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(&uri)
+            .body(Body::empty())
+            .unwrap();
+        let (status, body) = t.send(request).await;
+        assert_ne!(
+            status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path} is documented but not served"
+        );
+        let fallback =
+            status == StatusCode::NOT_FOUND && body["error"]["message"] == "no such route";
+        assert!(!fallback, "{method} {path} is documented but not served");
+    }
+    // Every operation says what it answers; every API operation documents
+    // the error shape.
+    for (method, path) in &ops {
+        let op = &doc["paths"][path][method.to_lowercase()];
+        assert!(
+            op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+            "{method} {path}"
+        );
+        if path.starts_with("/api/v1/") && path != "/api/v1/openapi.json" {
+            let bad = &op["responses"]["400"]["content"]["application/json"]["schema"]["$ref"];
+            let unauthorized = &op["responses"]["401"];
+            assert!(
+                bad == "#/components/schemas/ErrorBody"
+                    || path == "/api/v1/auth/logout"
+                    || path == "/api/v1/auth/me",
+                "{method} {path} lacks the error body: {op}"
+            );
+            assert!(
+                !unauthorized.is_null() || path == "/api/v1/auth/login",
+                "{method} {path}: 401"
+            );
+        }
+    }
+}
+
+/// Where routes are registered in the API's source: only through
+/// `routes!(...)` on annotated handlers (so the Router and the document
+/// cannot differ), except the admin UI's HTML pages.
+#[test]
+fn routes_are_only_added_through_documented_handlers() {
+    let src = vectadb_tests::repo_root().join("api/src");
+    let mut offenders = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("http/ui.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                for call in [".route(", ".route_service(", ".nest_service(", ".nest(\"/"] {
+                    if line.contains(call) && !line.trim_start().starts_with("//") {
+                        let allowed = call == ".nest(\"/" && path.ends_with("http/openapi.rs");
+                        if !allowed {
+                            offenders.push(format!(
+                                "{}:{}: {}",
+                                path.display(),
+                                n + 1,
+                                line.trim()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "routes added outside the document:\n{}",
+        offenders.join("\n")
+    );
+    // And the UI module serves only its pages.
+    let ui = std::fs::read_to_string(src.join("http/ui.rs")).unwrap();
+    let routes: Vec<&str> = ui.lines().filter(|l| l.contains(".route(")).collect();
+    assert!(
+        routes
+            .iter()
+            .all(|l| l.contains("\"/\"") || l.contains("\"/ui")),
+        "{routes:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_document_is_valid_openapi_and_its_references_resolve() {
+    let t = TestApp::new().await;
+    let (_, doc) = t.get("/api/v1/openapi.json").await;
+    // Every $ref points at a schema that is there.
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if k == "$ref" {
+                        out.push(v.as_str().unwrap().to_string());
+                    }
+                    refs(v, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(!found.is_empty());
+    for reference in &found {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .expect(reference);
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{reference} is missing"
+        );
+    }
+    for schema in [
+        "Agent",
+        "Task",
+        "Thought",
+        "Log",
+        "ErrorBody",
+        "NewAgent",
+        "Trace",
+        "CreatedKey",
+    ] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(
+        doc["paths"]["/health"]["get"]["security"],
+        serde_json::json!([{}]),
+        "open"
+    );
+
+    // The OpenAPI 3.1 meta-schema, checked by an independent validator.
+    let python = std::env::var("VECTADB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut child = Command::new(&python)
+        .arg(vectadb_tests::repo_root().join("tests/openapi/validate.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(doc.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("valid OpenAPI 3.1"),
+        "{stdout}{} (install tests/openapi/requirements.txt into VECTADB_TEST_PYTHON; scripts/test.sh does)",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
