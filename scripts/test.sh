@@ -8,9 +8,22 @@ cd "$(dirname "$0")/.."
 export MODELS_DIR="${MODELS_DIR:-$PWD/models}"
 python3 scripts/fetch-models.py "$MODELS_DIR"
 
+# The admin UI's browser test drives Debian's headless Chromium through
+# chromium-driver (Selenium).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+    else
+        echo "error: the UI test needs Chromium: sudo apt-get install chromium chromium-driver" >&2
+        exit 1
+    fi
+fi
+
 # Python onnxruntime on the same model file: the reference vectors; the real
 # Helm engine and the Kubernetes schemas for the deployment tests; the
-# OpenTelemetry Python SDK and its OTLP exporter for the ingest tests.
+# OpenTelemetry Python SDK and its OTLP exporter for the ingest tests;
+# an OpenAPI validator; Selenium for the UI test.
 venv="${VECTADB_TEST_VENV:-$PWD/.venv-test}"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"

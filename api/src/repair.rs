@@ -76,7 +76,7 @@ impl VectaRouter {
         loop {
             let (ids, texts_and_points) = match collection {
                 Collection::Agents => {
-                    let page = self.store.list_agents(PAGE, offset).await?;
+                    let page = self.store.list_agents(None, PAGE, offset).await?;
                     let ids: Vec<String> = page.items.iter().map(|a| a.id.clone()).collect();
                     let present = self.vectors.existing(collection, &ids).await?;
                     let missing: Vec<_> = page

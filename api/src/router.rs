@@ -264,9 +264,18 @@ impl VectaRouter {
             .ok_or_else(|| Error::not_found("agent", id))
     }
 
-    pub async fn list_agents(&self, limit: usize, offset: usize) -> Result<Page<Agent>> {
+    pub async fn list_agents(
+        &self,
+        text: Option<&str>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Agent>> {
         self.check_page(limit)?;
-        Ok(self.store.list_agents(limit, offset).await?)
+        if let Some(text) = text {
+            crate::domain::validate::bounded_text("q", text)?;
+        }
+        let text = text.map(str::trim).filter(|t| !t.is_empty());
+        Ok(self.store.list_agents(text, limit, offset).await?)
     }
 
     /// Delete an agent and everything it owns: documents first (one

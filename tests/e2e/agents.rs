@@ -41,6 +41,22 @@ async fn create_get_list_agents(backends: Backends) {
     let (_, all) = t.get("/api/v1/agents").await;
     assert_eq!(all["items"][3]["id"], id);
     assert_eq!(t.vectors.count(Collection::Agents).await.unwrap(), 4);
+
+    // `q`: role or goal contains the text, any case, with paging.
+    t.agent("Data Engineer", "maintain the ingestion pipelines").await;
+    let (status, found) = t.get("/api/v1/agents?q=ENGINEER").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["items"][0]["role"], "Data Engineer");
+    let (_, by_goal) = t.get("/api/v1/agents?q=analyze").await;
+    assert_eq!(by_goal["items"][0]["id"], id);
+    assert_eq!(by_goal["total"], 1);
+    let (_, roles) = t.get("/api/v1/agents?q=role%20&limit=2").await;
+    assert_eq!((roles["total"].as_u64(), roles["items"].as_array().unwrap().len()), (Some(3), 2));
+    let (_, none) = t.get("/api/v1/agents?q=astronaut").await;
+    assert_eq!(none["total"], 0);
+    let (_, blank) = t.get("/api/v1/agents?q=%20").await;
+    assert_eq!(blank["total"], 5, "a blank filter filters nothing");
 }
 
 async fn client_ids_make_create_idempotent(backends: Backends) {

@@ -51,4 +51,5 @@ mod tasks;
 mod thoughts;
 mod timeouts;
 mod traces;
+mod ui;
 mod vector_contract;

@@ -134,8 +134,13 @@ impl DocumentStore for FailingStore {
     async fn get_agents(&self, ids: &[String]) -> Result<Vec<Agent>, StoreError> {
         self.inner.get_agents(ids).await
     }
-    async fn list_agents(&self, limit: usize, offset: usize) -> Result<Page<Agent>, StoreError> {
-        self.inner.list_agents(limit, offset).await
+    async fn list_agents(
+        &self,
+        text: Option<&str>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Agent>, StoreError> {
+        self.inner.list_agents(text, limit, offset).await
     }
     async fn delete_agent(&self, id: &str) -> Result<bool, StoreError> {
         self.inner.delete_agent(id).await

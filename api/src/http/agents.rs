@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::{ApiError, ErrorResponses};
 use super::extract::{JsonBody, Params};
-use super::{created, AppState, PageParams, DEFAULT_PAGE};
+use super::{created, AppState, DEFAULT_PAGE};
 use crate::domain::{Agent, NewAgent, Page};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -35,16 +35,31 @@ async fn create(
     ))
 }
 
+/// `?q=&limit=&offset=`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ListParams {
+    /// Only agents whose role or goal contains this text (case-insensitive).
+    q: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
 /// Agents, newest first.
-#[utoipa::path(get, path = "/agents", tag = "agents", params(PageParams),
+#[utoipa::path(get, path = "/agents", tag = "agents", params(ListParams),
     responses((status = 200, description = "OK", body = Page<Agent>), ErrorResponses))]
 async fn list(
     State(state): State<AppState>,
-    Params(page): Params<PageParams>,
+    Params(page): Params<ListParams>,
 ) -> Result<Json<Page<Agent>>, ApiError> {
     let page = state
         .router
-        .list_agents(page.limit.unwrap_or(DEFAULT_PAGE), page.offset.unwrap_or(0))
+        .list_agents(
+            page.q.as_deref(),
+            page.limit.unwrap_or(DEFAULT_PAGE),
+            page.offset.unwrap_or(0),
+        )
         .await?;
     Ok(Json(page))
 }

@@ -269,7 +269,7 @@ async fn agents_method(state: &AppState, method: &str, params: Value) -> Result<
             }
             to_json(
                 router
-                    .list_agents(p.limit.unwrap_or(DEFAULT_PAGE), p.offset.unwrap_or(0))
+                    .list_agents(None, p.limit.unwrap_or(DEFAULT_PAGE), p.offset.unwrap_or(0))
                     .await?,
             )
         }

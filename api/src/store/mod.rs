@@ -86,8 +86,14 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
     async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError>;
     /// The agents that exist among `ids`, in no particular order.
     async fn get_agents(&self, ids: &[String]) -> Result<Vec<Agent>, StoreError>;
-    /// Newest first.
-    async fn list_agents(&self, limit: usize, offset: usize) -> Result<Page<Agent>, StoreError>;
+    /// Newest first; with `text`, only agents whose role or goal contains
+    /// it (case-insensitive).
+    async fn list_agents(
+        &self,
+        text: Option<&str>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Agent>, StoreError>;
     /// Delete an agent with its tasks, thoughts, logs and edges, atomically.
     /// Returns whether it existed.
     async fn delete_agent(&self, id: &str) -> Result<bool, StoreError>;

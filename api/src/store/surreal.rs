@@ -630,14 +630,26 @@ impl DocumentStore for SurrealStore {
         self.select_many("agent", AGENT_FIELDS, ids).await
     }
 
-    async fn list_agents(&self, limit: usize, offset: usize) -> Result<Page<Agent>, StoreError> {
+    async fn list_agents(
+        &self,
+        text: Option<&str>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Agent>, StoreError> {
         let listing = Listing {
             table: "agent",
             fields: AGENT_FIELDS,
-            conditions: Vec::new(),
+            conditions: match text {
+                Some(_) => vec![
+                    "(string::contains(string::lowercase(role), $text) \
+                     OR string::contains(string::lowercase(goal), $text))",
+                ],
+                None => Vec::new(),
+            },
             order: "created_at DESC, id DESC",
         };
-        self.page(listing, json!({}), limit, offset).await
+        let vars = json!({ "text": text.map(str::to_lowercase) });
+        self.page(listing, vars, limit, offset).await
     }
 
     async fn delete_agent(&self, id: &str) -> Result<bool, StoreError> {
