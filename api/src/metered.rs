@@ -63,7 +63,12 @@ metered!(DocumentStore, "surrealdb", {
     async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError>;
     async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError>;
     async fn get_agents(&self, ids: &[String]) -> Result<Vec<Agent>, StoreError>;
-    async fn list_agents(&self, text: Option<&str>, limit: usize, offset: usize) -> Result<Page<Agent>, StoreError>;
+    async fn list_agents(
+        &self,
+        text: Option<&str>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Agent>, StoreError>;
     async fn delete_agent(&self, id: &str) -> Result<bool, StoreError>;
     async fn create_task(&self, task: &Task) -> Result<(), StoreError>;
     async fn get_task(&self, id: &str) -> Result<Option<Task>, StoreError>;

@@ -43,7 +43,8 @@ async fn create_get_list_agents(backends: Backends) {
     assert_eq!(t.vectors.count(Collection::Agents).await.unwrap(), 4);
 
     // `q`: role or goal contains the text, any case, with paging.
-    t.agent("Data Engineer", "maintain the ingestion pipelines").await;
+    t.agent("Data Engineer", "maintain the ingestion pipelines")
+        .await;
     let (status, found) = t.get("/api/v1/agents?q=ENGINEER").await;
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found["total"], 1);
@@ -52,7 +53,13 @@ async fn create_get_list_agents(backends: Backends) {
     assert_eq!(by_goal["items"][0]["id"], id);
     assert_eq!(by_goal["total"], 1);
     let (_, roles) = t.get("/api/v1/agents?q=role%20&limit=2").await;
-    assert_eq!((roles["total"].as_u64(), roles["items"].as_array().unwrap().len()), (Some(3), 2));
+    assert_eq!(
+        (
+            roles["total"].as_u64(),
+            roles["items"].as_array().unwrap().len()
+        ),
+        (Some(3), 2)
+    );
     let (_, none) = t.get("/api/v1/agents?q=astronaut").await;
     assert_eq!(none["total"], 0);
     let (_, blank) = t.get("/api/v1/agents?q=%20").await;

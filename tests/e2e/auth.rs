@@ -3,7 +3,6 @@
 //! no secret leaks into logs or error bodies.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -653,18 +652,6 @@ fn serve(
     })
 }
 
-async fn healthy(server: &mut ChildServer, port: u16) {
-    server
-        .wait_until("healthy", Duration::from_secs(60), |_| async move {
-            matches!(
-                http_request(port, "GET", "/health", "", None).await,
-                Ok((200, _))
-            )
-        })
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn the_cli_manages_keys_and_users_for_the_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -713,7 +700,7 @@ async fn the_cli_manages_keys_and_users_for_the_server() {
     std::fs::rename(dir.path(), data.path()).unwrap();
     std::mem::forget(dir);
     let mut server = serve(data, port, "0.0.0.0", vec![]);
-    healthy(&mut server, port).await;
+    server.wait_healthy(port).await;
     assert!(
         server.log().contains(&format!("address=0.0.0.0:{port}")),
         "{}",
@@ -752,7 +739,7 @@ async fn the_cli_manages_keys_and_users_for_the_server() {
     let (ok, out, err) = cli(server.dir(), &["keys", "revoke", &id], "");
     assert!(ok && out.contains("revoked"), "{out} {err}");
     server.respawn();
-    healthy(&mut server, port).await;
+    server.wait_healthy(port).await;
     let (status, _) = http_request(
         port,
         "POST",
@@ -769,7 +756,7 @@ async fn the_cli_manages_keys_and_users_for_the_server() {
 async fn without_credentials_the_server_listens_on_loopback_only() {
     let port = process::free_port();
     let mut server = serve(tempfile::tempdir().unwrap(), port, "0.0.0.0", vec![]);
-    healthy(&mut server, port).await;
+    server.wait_healthy(port).await;
     let log = server.log();
     assert!(log.contains("listening on 127.0.0.1 only"), "{log}");
     assert!(
@@ -796,7 +783,7 @@ async fn no_secret_reaches_the_log_or_an_error_body() {
             ("JWT_SECRET", SECRET.to_string()),
         ],
     );
-    healthy(&mut server, port).await;
+    server.wait_healthy(port).await;
     let mut bodies = Vec::new();
     let wrong_password = "wrong-password-51be07";
     let (status, body) = http_request(

@@ -5,10 +5,9 @@
 //! go to docs/screenshots/ (linked from README).
 
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::Value;
-use vectadb_tests::process::{self, http_request, ChildServer};
+use vectadb_tests::process::{self, ChildServer};
 
 #[tokio::test]
 async fn the_admin_ui_works_in_a_real_browser() {
@@ -25,12 +24,7 @@ async fn the_admin_ui_works_in_a_real_browser() {
         command.arg("serve");
         command
     });
-    server
-        .wait_until("healthy", Duration::from_secs(60), |_| async move {
-            matches!(http_request(port, "GET", "/health", "", None).await, Ok((200, _)))
-        })
-        .await
-        .unwrap();
+    server.wait_healthy(port).await;
 
     let root = vectadb_tests::repo_root();
     let screenshots = root.join("docs/screenshots");
@@ -68,6 +62,9 @@ async fn the_admin_ui_works_in_a_real_browser() {
     for page in ["login", "agents", "agent", "search", "logs", "metrics"] {
         let shot = vectadb_tests::repo_root().join(format!("docs/screenshots/{page}.png"));
         let bytes = std::fs::read(&shot).unwrap_or_else(|e| panic!("{}: {e}", shot.display()));
-        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "{page}.png");
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+            "{page}.png"
+        );
     }
 }

@@ -325,6 +325,19 @@ impl ChildServer {
         }
     }
 
+    /// Wait until `GET /health` on `port` answers 200 (panics with the log
+    /// otherwise, after 60 s).
+    pub async fn wait_healthy(&mut self, port: u16) {
+        self.wait_until("healthy", Duration::from_secs(60), |_| async move {
+            matches!(
+                http_request(port, "GET", "/health", "", None).await,
+                Ok((200, _))
+            )
+        })
+        .await
+        .unwrap();
+    }
+
     /// Kill it now (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

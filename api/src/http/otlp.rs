@@ -28,6 +28,31 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(logs))
 }
 
+/// How an OTLP export fails (the body is a `google.rpc.Status` in the
+/// request's encoding), for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum OtlpErrors {
+    /// Undecodable, or not decompressible.
+    #[response(status = 400)]
+    Undecodable,
+    /// No valid credentials.
+    #[response(status = 401)]
+    Unauthorized,
+    /// The key lacks the `write` scope.
+    #[response(status = 403)]
+    Forbidden,
+    /// Body too large.
+    #[response(status = 413)]
+    TooLarge,
+    /// Neither protobuf nor JSON.
+    #[response(status = 415)]
+    UnsupportedMediaType,
+    /// A backend is down; retry.
+    #[response(status = 503)]
+    Unavailable,
+}
+
 /// OTLP/HTTP trace export (`ExportTraceServiceRequest`, protobuf or
 /// OTLP/JSON, optionally gzip/deflate): GenAI spans become agents, tasks,
 /// thoughts and logs (README "OpenTelemetry"). Answered in the request's
@@ -36,12 +61,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     request_body(content((Vec<u8> = "application/x-protobuf"), (serde_json::Value = "application/json"))),
     responses(
         (status = 200, description = "ExportTraceServiceResponse (partial_success names rejected spans)"),
-        (status = 400, description = "Undecodable or not decompressible"),
-        (status = 401, description = "No valid credentials"),
-        (status = 403, description = "The key lacks the `write` scope"),
-        (status = 413, description = "Body too large"),
-        (status = 415, description = "Neither protobuf nor JSON"),
-        (status = 503, description = "A backend is down; retry")))]
+        OtlpErrors))]
 async fn traces(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -78,14 +98,7 @@ async fn traces(
 /// on the task and thought of their span.
 #[utoipa::path(post, path = "/v1/logs", tag = "opentelemetry",
     request_body(content((Vec<u8> = "application/x-protobuf"), (serde_json::Value = "application/json"))),
-    responses(
-        (status = 200, description = "ExportLogsServiceResponse"),
-        (status = 400, description = "Undecodable or not decompressible"),
-        (status = 401, description = "No valid credentials"),
-        (status = 403, description = "The key lacks the `write` scope"),
-        (status = 413, description = "Body too large"),
-        (status = 415, description = "Neither protobuf nor JSON"),
-        (status = 503, description = "A backend is down; retry")))]
+    responses((status = 200, description = "ExportLogsServiceResponse"), OtlpErrors))]
 async fn logs(
     State(state): State<AppState>,
     headers: HeaderMap,
