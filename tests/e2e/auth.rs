@@ -904,3 +904,37 @@ async fn behind_a_trusted_proxy_the_limit_follows_the_address_the_proxy_saw() {
     );
     assert_eq!(t.send(other).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn wrong_secrets_for_a_real_key_are_limited_per_client() {
+    let t = TestApp::with(|mut c| {
+        c.login_max_failures = 2;
+        c
+    })
+    .await;
+    let (id, key) = create_key(&t, &[], &["read"]).await;
+    let from = |client: [u8; 4], token: &str| {
+        let mut request = request(
+            Method::GET,
+            "/api/v1/agents",
+            &[("authorization", &bearer(token))],
+            None,
+        );
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((client, 1234))));
+        request
+    };
+    let guess = format!("vdb_{id}_{}", "B".repeat(43));
+    let attacker = [10, 9, 9, 9];
+    for _ in 0..2 {
+        assert_eq!(
+            t.send(from(attacker, &guess)).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Each guess cost an argon2 check: the client is now refused before one.
+    let (status, _, body) = t.exchange(from(attacker, &key)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(t.send(from([10, 9, 9, 10], &key)).await.0, StatusCode::OK);
+}

@@ -464,3 +464,46 @@ fn the_sam_template_sets_only_settings_vectadb_reads() {
     assert!(script.contains(r#"stage="dist/lambda/$arch""#));
     assert!(template.contains("Handler: bootstrap") && script.contains(r#""$stage/bootstrap""#));
 }
+
+/// A Function URL sign-in from `source_ip`.
+fn login_event(source_ip: &str, password: &str) -> Value {
+    let mut event = event("furl_create_agent");
+    event["rawPath"] = json!("/api/v1/auth/login");
+    event["requestContext"]["http"]["path"] = json!("/api/v1/auth/login");
+    event["requestContext"]["http"]["sourceIp"] = json!(source_ip);
+    event["body"] = json!(json!({ "username": "admin", "password": password }).to_string());
+    event
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_counted_per_source_ip_on_lambda() {
+    let t = TestApp::with(|mut c| {
+        c.login_max_failures = 2;
+        c
+    })
+    .await;
+    t.state
+        .auth
+        .put_user("admin", "lambda admin password")
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let reply = invoke(service(&t), login_event("198.51.100.1", "guess"), "r").await;
+        assert_eq!(reply.status(), 401, "{reply:?}");
+    }
+    let reply = invoke(
+        service(&t),
+        login_event("198.51.100.1", "lambda admin password"),
+        "r",
+    )
+    .await;
+    assert_eq!(reply.status(), 429, "the guessing address is locked out");
+    // Another caller (API Gateway's source IP, not one shared bucket) is not.
+    let reply = invoke(
+        service(&t),
+        login_event("198.51.100.2", "lambda admin password"),
+        "r",
+    )
+    .await;
+    assert_eq!(reply.status(), 200, "{reply:?}");
+}

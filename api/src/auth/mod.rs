@@ -96,7 +96,7 @@ impl Principal {
 pub enum AuthError {
     #[error("{0}")]
     Unauthorized(&'static str),
-    #[error("too many failed sign-ins; try again in {0} s")]
+    #[error("too many failed attempts; try again in {0} s")]
     RateLimited(u64),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -202,11 +202,14 @@ impl Auth {
     }
 
     /// Who sent these credentials: `bearer` from `Authorization: Bearer`
-    /// or `X-API-Key`, `cookie` from the session cookie.
+    /// or `X-API-Key`, `cookie` from the session cookie. `client` is who
+    /// sent them: a wrong secret for a real key id costs an argon2 check,
+    /// so those failures count against the client like failed sign-ins.
     pub async fn authenticate(
         &self,
         bearer: Option<&str>,
         cookie: Option<&str>,
+        client: &str,
     ) -> Result<Principal, AuthError> {
         if self.settings.mode == AuthMode::Disabled {
             return Ok(Principal::Open);
@@ -231,7 +234,8 @@ impl Auth {
             }
         };
         if let Some(id) = secret::key_id(token) {
-            return self.key(id, token).await;
+            self.limiter.check(client).map_err(AuthError::RateLimited)?;
+            return self.key(id, token, client).await;
         }
         let session = self
             .signer
@@ -248,7 +252,7 @@ impl Auth {
         })
     }
 
-    async fn key(&self, id: &str, token: &str) -> Result<Principal, AuthError> {
+    async fn key(&self, id: &str, token: &str, client: &str) -> Result<Principal, AuthError> {
         const INVALID: AuthError = AuthError::Unauthorized("invalid or expired credentials");
         let stored = self.store.get_key(id).await?.ok_or(INVALID)?;
         if stored.revoked_at.is_some() {
@@ -262,6 +266,7 @@ impl Auth {
                 .await
                 .unwrap_or(false);
             if !matches {
+                self.limiter.failed(client);
                 return Err(INVALID);
             }
             self.verified

@@ -37,7 +37,7 @@ struct Credentials {
 /// The client a failed sign-in is counted against: the peer address, or
 /// behind a trusted proxy the address it saw (the last `X-Forwarded-For`
 /// entry: the ones before it are whatever the client sent).
-fn client(request: &Request, trust_forwarded_for: bool) -> String {
+pub fn client(request: &Request, trust_forwarded_for: bool) -> String {
     if trust_forwarded_for {
         let forwarded = request
             .headers()
@@ -203,10 +203,12 @@ async fn logout(
 /// Who the credentials belong to (the UI's session check).
 #[utoipa::path(get, path = "/auth/me", tag = "auth",
     responses((status = 200, description = "OK", body = Identity), ErrorResponses))]
-async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn me(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let client = client(&request, state.auth.settings().trust_forwarded_for);
+    let headers = request.headers();
     let principal = state
         .auth
-        .authenticate(bearer(&headers), session_cookie(&headers))
+        .authenticate(bearer(&headers), session_cookie(&headers), &client)
         .await?;
     let bare = |auth| Identity {
         auth,

@@ -177,7 +177,10 @@ impl ApiError {
             ApiError::RateLimited { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                format!("too many failed sign-ins; try again in {retry_after} s"),
+                format!(
+                    "too many failed sign-ins or API key checks from this client; try again in \
+                     {retry_after} s"
+                ),
                 None,
             ),
             ApiError::Internal => internal(),

@@ -84,10 +84,11 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     if needed == Access::Public {
         return next.run(request).await;
     }
+    let client = super::auth::client(&request, state.auth.settings().trust_forwarded_for);
     let headers = request.headers();
     let principal = match state
         .auth
-        .authenticate(bearer(headers), session_cookie(headers))
+        .authenticate(bearer(headers), session_cookie(headers), &client)
         .await
     {
         Ok(principal) => principal,
