@@ -35,6 +35,16 @@ async fn everything_survives_a_restart() {
         .call("POST", "/api/v1/logs", Some(&json!([{"agent_id": a, "task_id": tid, "message": "epoch 1"}, {"agent_id": a, "message": "idle"}])))
         .await;
     assert_eq!(s, 201);
+    // The indexer scores the logs once it has embedded them: let it
+    // finish, so the snapshot is final.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.call("GET", "/health", None).await.1["embedding_backlog"] != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backlog never drained"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let (_, trace_before) = server
         .call("GET", &format!("/api/v1/traces/{a}"), None)
         .await;
@@ -46,6 +56,10 @@ async fn everything_survives_a_restart() {
         .await;
     assert_eq!(s, 200);
     assert_eq!(trace_after, trace_before, "documents and edges survive");
+    assert!(
+        trace_after["logs"][0]["anomaly_score"].is_number(),
+        "scores survive too: {trace_after}"
+    );
     assert_eq!(
         trace_after["tasks"][0]["thoughts"]
             .as_array()

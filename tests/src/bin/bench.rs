@@ -749,6 +749,45 @@ async fn measure_all(
         Duration::from_secs(plan.max_seconds),
     );
     report.text(format!("\nMost it sustains ({workers} concurrent clients, same mix, {} s): **{:.0} req/s**, p50 {} ms, p99 {} ms, {errors} errors.", plan.max_seconds, stats.per_second, ms(stats.p50), ms(stats.p99)));
+    auth_overhead(&t, port, plan, report, agents).await
+}
+
+/// What authentication costs a request: the same GET without credentials
+/// (no key exists yet), then with an API key (its argon2id check runs once
+/// per process; each request still reads the key to see revocation). Last,
+/// because once a key exists every request needs one.
+async fn auth_overhead(
+    t: &TestApp,
+    port: u16,
+    plan: &Plan,
+    report: &mut Report,
+    agents: usize,
+) -> anyhow::Result<()> {
+    let get = |i: usize, header: String| async move {
+        let path = format!("/api/v1/agents/load-{}", i % agents);
+        let (status, value) = http_request(port, "GET", &path, &header, None).await?;
+        if status != 200 {
+            bail!("GET {path}: {status} {value}");
+        }
+        Ok(())
+    };
+    let open = measure(plan.samples, |i| get(i, String::new())).await?;
+    let created = t
+        .state
+        .auth
+        .create_key("bench", &[vectadb::auth::Scope::Read])
+        .await?;
+    let header = format!("X-API-Key: {}\r\n", created.key);
+    let keyed = measure(plan.samples, |i| get(i, header.clone())).await?;
+    report.text("\n| Operation | Plan target | n | p50 ms | p95 ms | p99 ms | throughput | raw backend call in the same run (p50 ms) |".into());
+    report.text("|---|---|---|---|---|---|---|---|".into());
+    report.row("get agent (HTTP), no credentials needed", "", &open, "");
+    report.row(
+        "get agent (HTTP) with an API key",
+        "",
+        &keyed,
+        &format!("same GET without auth {}", ms(open.p50)),
+    );
     Ok(())
 }
 
