@@ -195,29 +195,15 @@ async fn main() -> anyhow::Result<()> {
             state.router.flush().await?;
             Ok(())
         }
-        Command::Keys(command) => keys(&cli.config, command).await,
+        Command::Keys(command) => {
+            let result = keys(&cli.config, command).await;
+            settle().await;
+            result
+        }
         Command::Users(UsersCommand::Create { username }) => {
-            let auth = credentials(&cli.config).await?;
-            let mut password = String::new();
-            std::io::stdin()
-                .read_line(&mut password)
-                .context("reading the password from standard input")?;
-            let password = password.trim_end_matches(['\r', '\n']);
-            anyhow::ensure!(
-                password.len() >= 8,
-                "give a password of at least 8 characters on standard input"
-            );
-            let changed = auth.put_user(username.trim(), password).await?;
-            println!(
-                "user {} {}",
-                username.trim(),
-                if changed {
-                    "saved"
-                } else {
-                    "unchanged (same password)"
-                }
-            );
-            Ok(())
+            let result = create_user(&cli.config, &username).await;
+            settle().await;
+            result
         }
         Command::Provision => {
             let report = vectadb::app::provision(&cli.config).await?;
@@ -235,6 +221,38 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Give an embedded store that was just dropped the moment it needs to
+/// close its files before the runtime stops (else its background tasks
+/// are cancelled, and say so on stderr).
+async fn settle() {
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+}
+
+/// `vectadb users create`: the password from standard input.
+async fn create_user(config: &Config, username: &str) -> anyhow::Result<()> {
+    let auth = credentials(config).await?;
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(
+        password.len() >= 8,
+        "give a password of at least 8 characters on standard input"
+    );
+    let changed = auth.put_user(username.trim(), password).await?;
+    println!(
+        "user {} {}",
+        username.trim(),
+        if changed {
+            "saved"
+        } else {
+            "unchanged (same password)"
+        }
+    );
+    Ok(())
 }
 
 /// The credential store alone (no model, no vectors).
