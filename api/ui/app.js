@@ -930,15 +930,7 @@ async function viewLogs(ctx) {
     if (!tbody.children.length) tbody.replaceChildren(...skeletonRows(8, 5));
     let items; let total;
     try {
-      if (state.order === 'asc') {
-        ({ items, total } = await get('/logs', { ...filters(), limit: state.limit, offset: state.offset }));
-      } else {
-        // The API pages in time order: read the page counted from the end.
-        ({ total } = await get('/logs', { ...filters(), limit: 1, offset: 0 }));
-        const end = total - state.offset;
-        const start = Math.max(0, end - state.limit);
-        items = end > 0 ? (await get('/logs', { ...filters(), limit: end - start, offset: start })).items.reverse() : [];
-      }
+      ({ items, total } = await get('/logs', { ...filters(), order: state.order, limit: state.limit, offset: state.offset }));
     } catch (e) {
       if (!alive() || e.redirected) return;
       tbody.removeAttribute('aria-busy');

@@ -64,6 +64,20 @@ async fn single_log_and_batches_are_stored_and_queryable(backends: Backends) {
         .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 10);
     assert_eq!(page["items"][0]["message"], "step 20");
+    // Newest first, paged from the newest.
+    let (_, newest) = t
+        .get(&format!(
+            "/api/v1/logs?task_id={task}&order=desc&limit=10&offset=10"
+        ))
+        .await;
+    assert_eq!(newest["total"], 500);
+    assert_eq!(newest["items"][0]["message"], "step 489");
+    assert_eq!(newest["items"][9]["message"], "step 480");
+    let (status, bad) = t.get("/api/v1/logs?order=newest").await;
+    assert_eq!(
+        (status, bad["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("order"))
+    );
 }
 
 async fn a_bad_log_rejects_the_whole_batch(backends: Backends) {

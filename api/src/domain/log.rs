@@ -140,4 +140,6 @@ pub struct LogFilter {
     pub min_anomaly_score: Option<f32>,
     /// Scored logs only, highest anomaly score first (else time order).
     pub by_anomaly: bool,
+    /// Time order newest first (when not by anomaly).
+    pub newest_first: bool,
 }

@@ -151,6 +151,10 @@ struct ListParams {
     until: Option<DateTime<Utc>>,
     /// Only logs scored at least this.
     min_score: Option<f32>,
+    /// `asc` (default): oldest first; `desc`: newest first. Not for
+    /// `/anomalies`, which are ordered by score.
+    #[param(inline)]
+    order: Option<SortOrder>,
     limit: Option<usize>,
     offset: Option<usize>,
 }
@@ -177,11 +181,27 @@ async fn anomalies(
     query(state, params, true).await
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum SortOrder {
+    Asc,
+    Desc,
+}
+
 async fn query(
     state: AppState,
     params: ListParams,
     by_anomaly: bool,
 ) -> Result<Json<Page<Log>>, ApiError> {
+    if by_anomaly && params.order.is_some() {
+        return Err(
+            crate::error::Error::Invalid(crate::domain::validate::ValidationError::new(
+                "order",
+                "anomalies are ordered by score, highest first",
+            ))
+            .into(),
+        );
+    }
     if let Some(score) = params.min_score.filter(|s| !(0.0..=1.0).contains(s)) {
         return Err(
             crate::error::Error::Invalid(crate::domain::validate::ValidationError::new(
@@ -200,6 +220,7 @@ async fn query(
         until: params.until,
         min_anomaly_score: params.min_score,
         by_anomaly,
+        newest_first: params.order == Some(SortOrder::Desc),
     };
     let page = state
         .router

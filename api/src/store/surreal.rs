@@ -847,6 +847,8 @@ impl DocumentStore for SurrealStore {
             conditions,
             order: if filter.by_anomaly {
                 "anomaly_score DESC, timestamp DESC, id"
+            } else if filter.newest_first {
+                "timestamp DESC, id DESC"
             } else {
                 "timestamp, id"
             },
