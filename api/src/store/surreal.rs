@@ -907,18 +907,24 @@ impl DocumentStore for SurrealStore {
     async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError> {
         // Four reads, each one index range (the agent by id; its tasks,
         // thoughts and logs by their agent_id indexes), grouped here: no
-        // sub-select per task.
-        let sql = format!(
+        // sub-select per task. The logs (most of the records) are read in
+        // a query of their own, at the same time as the rest: the engine
+        // runs the two on both cores (statements of one query run in turn).
+        let documents = format!(
             "SELECT {agent} FROM type::record('agent', $id);
              SELECT {task} FROM task WHERE agent_id = $id ORDER BY created_at, id;
-             SELECT {thought} FROM thought WHERE agent_id = $id ORDER BY step;
-             SELECT {log} FROM log WHERE agent_id = $id ORDER BY timestamp, id;",
+             SELECT {thought} FROM thought WHERE agent_id = $id ORDER BY step;",
             agent = AGENT_FIELDS,
             task = TASK_FIELDS,
             thought = THOUGHT_FIELDS,
-            log = LOG_FIELDS,
         );
-        let mut response = self.run(&sql, json!({ "id": agent_id })).await?;
+        let logs = format!(
+            "SELECT {LOG_FIELDS} FROM log WHERE agent_id = $id ORDER BY timestamp, id;"
+        );
+        let vars = json!({ "id": agent_id });
+        let (documents, logs) =
+            tokio::join!(self.run(&documents, vars.clone()), self.run(&logs, vars));
+        let (mut response, mut logs) = (documents?, logs?);
         let Some(agent) = take_rows::<Agent>(&mut response, 0, "agent")?
             .into_iter()
             .next()
@@ -927,7 +933,7 @@ impl DocumentStore for SurrealStore {
         };
         let tasks: Vec<Task> = take_rows(&mut response, 1, "task")?;
         let thoughts: Vec<Thought> = take_rows(&mut response, 2, "thought")?;
-        let logs: Vec<Log> = take_rows(&mut response, 3, "log")?;
+        let logs: Vec<Log> = take_rows(&mut logs, 0, "log")?;
         Ok(Some(assemble_trace(agent, tasks, thoughts, logs)))
     }
 
