@@ -918,9 +918,8 @@ impl DocumentStore for SurrealStore {
             task = TASK_FIELDS,
             thought = THOUGHT_FIELDS,
         );
-        let logs = format!(
-            "SELECT {LOG_FIELDS} FROM log WHERE agent_id = $id ORDER BY timestamp, id;"
-        );
+        let logs =
+            format!("SELECT {LOG_FIELDS} FROM log WHERE agent_id = $id ORDER BY timestamp, id;");
         let vars = json!({ "id": agent_id });
         let (documents, logs) =
             tokio::join!(self.run(&documents, vars.clone()), self.run(&logs, vars));
