@@ -208,7 +208,7 @@ async fn me(State(state): State<AppState>, request: Request) -> Result<Response,
     let headers = request.headers();
     let principal = state
         .auth
-        .authenticate(bearer(&headers), session_cookie(&headers), &client)
+        .authenticate(bearer(headers), session_cookie(headers), &client)
         .await?;
     let bare = |auth| Identity {
         auth,

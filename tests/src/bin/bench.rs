@@ -749,7 +749,7 @@ async fn measure_all(
         Duration::from_secs(plan.max_seconds),
     );
     report.text(format!("\nMost it sustains ({workers} concurrent clients, same mix, {} s): **{:.0} req/s**, p50 {} ms, p99 {} ms, {errors} errors.", plan.max_seconds, stats.per_second, ms(stats.p50), ms(stats.p99)));
-    auth_overhead(&t, port, plan, report, agents).await
+    auth_overhead(t, port, plan, report, agents).await
 }
 
 /// What authentication costs a request: the same GET without credentials
