@@ -178,3 +178,52 @@ async fn a_planted_outlier_tops_the_anomalies(backends: Backends) {
 }
 
 on_both_backends!(a_planted_outlier_tops_the_anomalies);
+
+/// "Recent" is also capped by count: a log repeated after more than that
+/// many others is novel again (and a chatty agent's search stays small).
+#[tokio::test]
+async fn recent_logs_are_capped_by_count() {
+    use vectadb::indexer::IndexerSettings;
+    let t = TestApp::new().await;
+    let repeated = "The payment gateway rejected the card: insufficient funds";
+    let fillers = [
+        "Loaded the user's shopping cart with 3 items",
+        "Applied the spring discount code to the order",
+        "Computed shipping costs for 2 parcels to Lyon",
+        "Rendered the order summary page",
+        "Sent the confirmation email template to the queue",
+        "Refreshed the product catalogue cache",
+    ];
+    let mut scores = Vec::new();
+    for cap in [3, 1_000] {
+        let agent = t.agent("checkout assistant", "complete purchases").await;
+        let mut first = vec![repeated];
+        first.extend(fillers);
+        let (status, _) = t
+            .post("/api/v1/logs", logs(&agent, &first, "info", 0))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        t.state.indexer.drain().await.unwrap();
+        let (_, again) = t
+            .post(
+                "/api/v1/logs",
+                json!({ "agent_id": agent, "message": repeated,
+                "timestamp": "2026-11-28T10:30:00Z" }),
+            )
+            .await;
+        let indexer = t.state.router.indexer(IndexerSettings {
+            anomaly_recent_logs: cap,
+            ..IndexerSettings::default()
+        });
+        indexer.drain().await.unwrap();
+        let (_, log) = t
+            .get(&format!("/api/v1/logs?agent_id={agent}&order=desc&limit=1"))
+            .await;
+        assert_eq!(log["items"][0]["id"], again["id"]);
+        scores.push(log["items"][0]["anomaly_score"].as_f64().unwrap());
+    }
+    // Capped at 3: the first occurrence is 6 logs back, out of reach.
+    assert!(scores[0] > 0.4, "{scores:?}");
+    // Within 1,000: it is a repeat.
+    assert!(scores[1] < 0.1, "{scores:?}");
+}
