@@ -77,6 +77,20 @@ async fn the_api_is_open_until_a_key_exists_then_every_api_route_needs_one() {
         (status, me["auth"].as_str()),
         (StatusCode::OK, Some("open"))
     );
+    // A stale session cookie (from another server on this host) does not
+    // lock a browser out of an open one.
+    let stale = [("cookie", "vectadb_session=eyJhbGciOiJIUzI1NiJ9.e30.x")];
+    let (status, _, me) = send(&t, Method::GET, "/api/v1/auth/me", &stale, None).await;
+    assert_eq!(
+        (status, me["auth"].as_str()),
+        (StatusCode::OK, Some("open"))
+    );
+    assert_eq!(
+        send(&t, Method::GET, "/api/v1/agents", &stale, None)
+            .await
+            .0,
+        StatusCode::OK
+    );
     assert_eq!(t.get("/api/v1/agents").await.0, StatusCode::OK);
 
     // The first key, created while open (what a local user does first).

@@ -214,12 +214,17 @@ impl Auth {
         if self.settings.mode == AuthMode::Disabled {
             return Ok(Principal::Open);
         }
+        let open = self.settings.mode == AuthMode::Auto
+            && self.open_when_unconfigured.load(Ordering::Relaxed);
         let (token, via_cookie) = match (bearer, cookie) {
             (Some(token), _) => (token, false),
+            // A cookie left from another server on this host (its secret
+            // is gone) must not lock a browser out of an open one.
+            (None, Some(_)) if open && !self.configured().await? => return Ok(Principal::Open),
             (None, Some(token)) => (token, true),
             (None, None) => {
                 if self.settings.mode == AuthMode::Auto && !self.configured().await? {
-                    if self.open_when_unconfigured.load(Ordering::Relaxed) {
+                    if open {
                         return Ok(Principal::Open);
                     }
                     return Err(AuthError::Unauthorized(
