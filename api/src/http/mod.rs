@@ -1,6 +1,9 @@
 //! The HTTP API (axum): [`app`] builds the whole Router from one
 //! [`AppState`], so the server, the Lambda entry and the tests serve the
-//! very same routes. One module per resource; `error` maps every failure.
+//! very same routes. One module per resource; `error` maps every failure;
+//! `openapi` gathers the documented routes (and serves their OpenAPI
+//! document); `guard` is the auth gate in front of them; `ui` serves the
+//! admin console's files.
 
 pub mod agents;
 pub mod auth;
