@@ -3,9 +3,8 @@
 //! Two signals, combined as independent evidence (`1 − (1 − n)(1 − w)`, so
 //! either one alone can raise the score and both together raise it most):
 //! - **novelty** `n = 1 − s`, where `s` is the highest cosine similarity
-//!   between the log's embedding and those of the same agent's recent logs:
-//!   the [`WINDOW`] before it, at most its last [`RECENT_LOGS`] (which bounds
-//!   the cost for chatty agents). A log saying what the agent has said before
+//!   between the log's embedding and those of the same agent's logs from
+//!   the [`WINDOW`] before it (a log saying what the agent has said before
 //!   scores near 0; a message unlike anything recent scores near 1). With
 //!   no earlier log to compare with, `n = 0`: there is no basis to call it
 //!   novel, and an agent's first log is not an alarm.
@@ -21,10 +20,6 @@ use crate::domain::LogLevel;
 
 /// How far back "recent" logs reach.
 pub const WINDOW: chrono::Duration = chrono::Duration::hours(24);
-
-/// How many of the agent's previous logs at most a log is compared with
-/// (so a chatty agent's search stays small; see `IndexerSettings`).
-pub const RECENT_LOGS: usize = 1_000;
 
 pub fn severity(level: LogLevel) -> f32 {
     match level {

@@ -35,9 +35,6 @@ pub struct IndexerSettings {
     pub idle_poll: Duration,
     /// The least severe level of the logs embedded (None: no logs).
     pub embed_logs_from: Option<LogLevel>,
-    /// A log's anomaly score compares it with at most this many of the
-    /// agent's previous logs (and those of the last 24 h only).
-    pub anomaly_recent_logs: usize,
 }
 
 impl Default for IndexerSettings {
@@ -48,7 +45,6 @@ impl Default for IndexerSettings {
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_secs(1),
             embed_logs_from: Some(LogLevel::Trace),
-            anomaly_recent_logs: anomaly::RECENT_LOGS,
         }
     }
 }
@@ -238,36 +234,10 @@ impl Indexer {
     /// neighbour among the agent's logs of the window before it — those
     /// already embedded, and those earlier in this chunk.
     async fn anomaly_scores(&self, logs: &[Log], vectors: &[&[f32]]) -> Result<Vec<(String, f32)>> {
-        // Where each agent's recent logs begin when capped by count: the
-        // N-th log before this chunk's earliest one of that agent.
-        let mut earliest: std::collections::HashMap<&str, chrono::DateTime<chrono::Utc>> =
-            std::collections::HashMap::new();
-        for log in logs {
-            let first = earliest.entry(&log.agent_id).or_insert(log.timestamp);
-            *first = (*first).min(log.timestamp);
-        }
-        let bounds =
-            futures::future::try_join_all(earliest.into_iter().map(|(agent, first)| async move {
-                let bound = self
-                    .store
-                    .nth_log_before(agent, first, self.settings.anomaly_recent_logs)
-                    .await?;
-                Ok::<_, crate::error::Error>((agent, bound))
-            }))
-            .await?;
-        let bounds: std::collections::HashMap<&str, Option<chrono::DateTime<chrono::Utc>>> =
-            bounds.into_iter().collect();
-        let since_of = |log: &Log| {
-            let window = log.timestamp - anomaly::WINDOW;
-            match bounds.get(log.agent_id.as_str()).copied().flatten() {
-                Some(bound) => window.max(bound),
-                None => window,
-            }
-        };
         let searches = logs.iter().zip(vectors).map(|(log, vector)| {
             let filter = VectorFilter {
                 agent_id: Some(log.agent_id.clone()),
-                since: Some(since_of(log).timestamp_millis()),
+                since: Some((log.timestamp - anomaly::WINDOW).timestamp_millis()),
                 // Inclusive of its own instant (a batch shares one).
                 until: Some(log.timestamp.timestamp_millis() + 1),
                 ..VectorFilter::default()
@@ -291,7 +261,7 @@ impl Indexer {
             .iter()
             .enumerate()
             .map(|(i, log)| {
-                let since = since_of(log);
+                let since = log.timestamp - anomaly::WINDOW;
                 let in_chunk = (0..i)
                     .filter(|&j| {
                         let other = &logs[j];

@@ -103,12 +103,6 @@ metered!(DocumentStore, "surrealdb", {
         limit: usize,
         offset: usize,
     ) -> Result<Page<Log>, StoreError>;
-    async fn nth_log_before(
-        &self,
-        agent_id: &str,
-        before: DateTime<Utc>,
-        n: usize,
-    ) -> Result<Option<DateTime<Utc>>, StoreError>;
     async fn set_anomaly_scores(&self, scores: &[(String, f32)]) -> Result<(), StoreError>;
     async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError>;
     async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError>;

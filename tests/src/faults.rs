@@ -208,14 +208,6 @@ impl DocumentStore for FailingStore {
     ) -> Result<Page<Log>, StoreError> {
         self.inner.list_logs(filter, limit, offset).await
     }
-    async fn nth_log_before(
-        &self,
-        agent_id: &str,
-        before: DateTime<Utc>,
-        n: usize,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.inner.nth_log_before(agent_id, before, n).await
-    }
     async fn set_anomaly_scores(&self, scores: &[(String, f32)]) -> Result<(), StoreError> {
         self.check()?;
         self.inner.set_anomaly_scores(scores).await

@@ -147,16 +147,6 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
         offset: usize,
     ) -> Result<Page<Log>, StoreError>;
 
-    /// The timestamp of the agent's `n`-th log before `before` (counting
-    /// back from the newest), if it has that many: where its "recent logs"
-    /// begin when they are capped by count.
-    async fn nth_log_before(
-        &self,
-        agent_id: &str,
-        before: chrono::DateTime<chrono::Utc>,
-        n: usize,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
-
     /// Record the anomaly scores of logs (ids that are gone are skipped).
     async fn set_anomaly_scores(&self, scores: &[(String, f32)]) -> Result<(), StoreError>;
 

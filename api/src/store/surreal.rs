@@ -518,15 +518,6 @@ fn take_json(response: &mut surrealdb::IndexedResults, index: usize) -> Result<V
     Ok(value.into_json_value())
 }
 
-/// A statement's result as rows (none for NONE, one for a single value).
-fn rows(value: Value) -> Vec<Value> {
-    match value {
-        Value::Array(rows) => rows,
-        Value::Null => Vec::new(),
-        other => vec![other],
-    }
-}
-
 /// The value of the last statement that returned one (a transaction's
 /// `RETURN`; `COMMIT` and `LET` return nothing).
 fn take_last(response: &mut surrealdb::IndexedResults) -> Result<Value, StoreError> {
@@ -869,28 +860,6 @@ impl DocumentStore for SurrealStore {
                 "min_anomaly_score": filter.min_anomaly_score,
         });
         self.page(listing, vars, limit, offset).await
-    }
-
-    async fn nth_log_before(
-        &self,
-        agent_id: &str,
-        before: chrono::DateTime<chrono::Utc>,
-        n: usize,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        // The (agent_id, timestamp) index, read backwards from `before`.
-        let mut response = self
-            .run(
-                "SELECT VALUE timestamp FROM log
-                     WHERE agent_id = $agent_id AND timestamp < <datetime>$before
-                     ORDER BY timestamp DESC LIMIT 1 START $skip;",
-                json!({ "agent_id": agent_id, "before": before, "skip": n.saturating_sub(1) }),
-            )
-            .await?;
-        Ok(rows(take_json(&mut response, 0)?)
-            .first()
-            .and_then(|t| t.as_str())
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc)))
     }
 
     async fn set_anomaly_scores(&self, scores: &[(String, f32)]) -> Result<(), StoreError> {

@@ -5,11 +5,19 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::{decode, rows, take_json, SurrealStore};
+use super::{decode, take_json, SurrealStore};
 use crate::store::credentials::{CredentialStore, StoredKey, StoredUser};
 use crate::store::StoreError;
 
 const KEY_FIELDS: &str = "record::id(id) AS id, name, scopes, hash, created_at, revoked_at";
+
+fn rows(value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(rows) => rows,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
 
 #[async_trait]
 impl CredentialStore for SurrealStore {
