@@ -39,15 +39,16 @@ impl<T: ?Sized> Metered<T> {
     }
 }
 
-/// An `#[async_trait]` impl of `$trait` for `Metered<dyn $trait>` whose
-/// async methods call the inner one and record their time under
-/// `$backend` and the method's name; `$rest` is pasted as is.
+/// An `#[async_trait]` impl of `$trait` for `Metered<dyn $inner>` (the
+/// trait itself or one it extends) whose async methods call the inner one
+/// and record their time under `$backend` and the method's name; `$rest`
+/// is pasted as is.
 macro_rules! metered {
-    ($trait:ident, $backend:literal,
+    ($trait:ident for $inner:ident, $backend:literal,
      { $(async fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty;)* }
      $($rest:tt)*) => {
         #[async_trait::async_trait]
-        impl $trait for Metered<dyn $trait> {
+        impl $trait for Metered<dyn $inner> {
             $(async fn $name(&self $(, $arg: $ty)*) -> $ret {
                 let started = Instant::now();
                 let result = self.inner.$name($($arg),*).await;
@@ -59,7 +60,7 @@ macro_rules! metered {
     };
 }
 
-metered!(DocumentStore, "surrealdb", {
+metered!(DocumentStore for DocumentStore, "surrealdb", {
     async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError>;
     async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError>;
     async fn get_agents(&self, ids: &[String]) -> Result<Vec<Agent>, StoreError>;
@@ -134,45 +135,20 @@ metered!(DocumentStore, "surrealdb", {
 });
 
 // Credentials are `DocumentStore`'s supertrait, so the wrapper over a
-// `dyn DocumentStore` answers them too.
-#[async_trait::async_trait]
-impl CredentialStore for Metered<dyn DocumentStore> {
-    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        self.inner.insert_key(key).await
-    }
-    async fn get_key(&self, id: &str) -> Result<Option<StoredKey>, StoreError> {
-        let started = Instant::now();
-        let result = self.inner.get_key(id).await;
-        self.observe("surrealdb", "get_key", started);
-        result
-    }
-    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
-        self.inner.list_keys().await
-    }
-    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.inner.revoke_key(id, at).await
-    }
-    async fn put_user(&self, user: &StoredUser) -> Result<(), StoreError> {
-        self.inner.put_user(user).await
-    }
-    async fn get_user(&self, username: &str) -> Result<Option<StoredUser>, StoreError> {
-        self.inner.get_user(username).await
-    }
-    async fn has_credentials(&self) -> Result<bool, StoreError> {
-        self.inner.has_credentials().await
-    }
-    async fn revoke_session(&self, jti: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.inner.revoke_session(jti, expires_at).await
-    }
-    async fn session_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        let started = Instant::now();
-        let result = self.inner.session_revoked(jti).await;
-        self.observe("surrealdb", "session_revoked", started);
-        result
-    }
-}
+// `dyn DocumentStore` answers (and times) them too.
+metered!(CredentialStore for DocumentStore, "surrealdb", {
+    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    async fn get_key(&self, id: &str) -> Result<Option<StoredKey>, StoreError>;
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn put_user(&self, user: &StoredUser) -> Result<(), StoreError>;
+    async fn get_user(&self, username: &str) -> Result<Option<StoredUser>, StoreError>;
+    async fn has_credentials(&self) -> Result<bool, StoreError>;
+    async fn revoke_session(&self, jti: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn session_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+});
 
-metered!(VectorIndex, "qdrant", {
+metered!(VectorIndex for VectorIndex, "qdrant", {
     async fn upsert(&self, collection: Collection, points: Vec<VectorPoint>) -> Result<(), VectorError>;
     async fn set_status(&self, collection: Collection, id: &str, status: &str) -> Result<(), VectorError>;
     async fn delete(&self, collection: Collection, ids: &[String]) -> Result<(), VectorError>;

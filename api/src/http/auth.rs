@@ -13,7 +13,6 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::error::{ApiError, ErrorBody, ErrorResponses};
 use super::extract::parse_json;
 use super::extract::read_json_bytes;
-use super::guard::{bearer, session_cookie};
 use super::AppState;
 use crate::auth::session::Session;
 use crate::auth::{Principal, Scope, SESSION_COOKIE};
@@ -203,13 +202,10 @@ async fn logout(
 /// Who the credentials belong to (the UI's session check).
 #[utoipa::path(get, path = "/auth/me", tag = "auth",
     responses((status = 200, description = "OK", body = Identity), ErrorResponses))]
-async fn me(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    let client = client(&request, state.auth.settings().trust_forwarded_for);
-    let headers = request.headers();
-    let principal = state
-        .auth
-        .authenticate(bearer(headers), session_cookie(headers), &client)
-        .await?;
+async fn me(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Response, ApiError> {
     let bare = |auth| Identity {
         auth,
         user: None,
