@@ -175,6 +175,13 @@ async fn a_planted_outlier_tops_the_anomalies(backends: Backends) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert_eq!(body["error"]["field"], field, "{body}");
     }
+
+    // The agent's scores go with it.
+    let (status, _) = t.delete(&format!("/api/v1/agents/{agent}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, gone) = t.get(&format!("/api/v1/anomalies?agent_id={agent}")).await;
+    assert_eq!(gone["total"], 0, "{gone}");
+    assert!(gone["items"].as_array().unwrap().is_empty(), "{gone}");
 }
 
 on_both_backends!(a_planted_outlier_tops_the_anomalies);

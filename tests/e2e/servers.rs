@@ -265,16 +265,12 @@ async fn a_dropped_connection_is_retried_not_reported() {
     }
 }
 
-#[tokio::test]
-async fn provision_upgrades_a_version_1_database_and_keeps_its_data() {
-    use vectadb::store::DocumentStore;
-    let servers = Servers::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = servers.configure(test_config(dir.path()));
-    let store = SurrealStore::connect(&config.surreal()).await.unwrap();
-    vectadb::app::provision_store(&store).await.unwrap();
-
-    // What version 1 left behind: an agent, a log and its `emits` edge.
+/// A connection of our own to the test server's VectaDB database, to leave
+/// behind what an older version wrote.
+async fn raw_connection(
+    servers: &Servers,
+    config: &vectadb::config::Config,
+) -> surrealdb::Surreal<surrealdb::engine::any::Any> {
     let raw = surrealdb::engine::any::connect(servers.surreal.url())
         .await
         .unwrap();
@@ -288,6 +284,75 @@ async fn provision_upgrades_a_version_1_database_and_keeps_its_data() {
         .use_db(&config.surreal_database)
         .await
         .unwrap();
+    raw
+}
+
+#[tokio::test]
+async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
+    use vectadb::domain::LogFilter;
+    use vectadb::store::DocumentStore;
+    let servers = Servers::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = servers.configure(test_config(dir.path()));
+    let store = SurrealStore::connect(&config.surreal()).await.unwrap();
+    vectadb::app::provision_store(&store).await.unwrap();
+
+    // Version 4 kept scores on `log` (indexed there): two scored logs, one not.
+    let raw = raw_connection(&servers, &config).await;
+    raw.query(
+        "CREATE agent:old SET role = 'r', goal = 'g', metadata = {}, created_at = time::now(), updated_at = time::now();
+         CREATE log:calm SET agent_id = 'old', level = 'info', message = 'm', metadata = {}, timestamp = time::now(), anomaly_score = 0.2;
+         CREATE log:odd SET agent_id = 'old', level = 'error', message = 'x', metadata = {}, timestamp = time::now(), anomaly_score = 0.9;
+         CREATE log:new SET agent_id = 'old', level = 'info', message = 'n', metadata = {}, timestamp = time::now();
+         DELETE log_score;
+         DEFINE INDEX log_anomaly ON log FIELDS anomaly_score;",
+    )
+    .await
+    .unwrap()
+    .check()
+    .unwrap();
+    store.record_schema_version(4).await.unwrap();
+
+    let report = vectadb::app::provision_store(&store).await.unwrap();
+    assert!(report.changed, "{report:?}");
+    let log_indexes = store.describe().await.unwrap()["tables"]["log"]["indexes"].to_string();
+    assert!(log_indexes.contains("log_agent"), "{log_indexes}");
+    assert!(!log_indexes.contains("log_anomaly"), "{log_indexes}");
+    let by_score = LogFilter {
+        by_anomaly: true,
+        ..Default::default()
+    };
+    let page = store.list_logs(&by_score, 10, 0).await.unwrap();
+    let ids: Vec<&str> = page.items.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["odd", "calm"]);
+    assert_eq!(page.total, 2);
+    assert_eq!(page.items[0].anomaly_score, Some(0.9));
+    let high = LogFilter {
+        min_anomaly_score: Some(0.5),
+        level: Some(vectadb::domain::LogLevel::Error),
+        ..Default::default()
+    };
+    assert_eq!(store.list_logs(&high, 10, 0).await.unwrap().total, 1);
+
+    // Provisioning again (now version 5) does not index them twice, and
+    // the agent's deletion takes its scores with it.
+    vectadb::app::provision_store(&store).await.unwrap();
+    assert_eq!(store.list_logs(&by_score, 10, 0).await.unwrap().total, 2);
+    assert!(store.delete_agent("old").await.unwrap());
+    assert_eq!(store.list_logs(&by_score, 10, 0).await.unwrap().total, 0);
+}
+
+#[tokio::test]
+async fn provision_upgrades_a_version_1_database_and_keeps_its_data() {
+    use vectadb::store::DocumentStore;
+    let servers = Servers::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = servers.configure(test_config(dir.path()));
+    let store = SurrealStore::connect(&config.surreal()).await.unwrap();
+    vectadb::app::provision_store(&store).await.unwrap();
+
+    // What version 1 left behind: an agent, a log and its `emits` edge.
+    let raw = raw_connection(&servers, &config).await;
     raw.query(
         "CREATE agent:old SET role = 'r', goal = 'g', metadata = {}, created_at = time::now(), updated_at = time::now();
          CREATE log:old SET agent_id = 'old', level = 'info', message = 'm', metadata = {}, timestamp = time::now();

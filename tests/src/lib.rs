@@ -82,6 +82,7 @@ pub mod lambda;
 pub mod process;
 pub mod proxy;
 pub mod qdrant_server;
+pub mod surreal_profile;
 pub mod surreal_server;
 
 /// The real Router over real embedded backends, isolated from every other test.

@@ -13,7 +13,7 @@ pub const SCHEMA: &str = include_str!("schema.surql");
 /// `emits` edge (provisioning a version 1 database removes it). 3: the
 /// `embed_queue` table (logs and thoughts embedded off the request path)
 /// and the OpenTelemetry ingest's `otel_span` / `otel_pending`.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// Names that may be used as namespace/database identifiers.
 pub fn is_identifier(name: &str) -> bool {

@@ -9,11 +9,13 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use surrealdb::engine::any::Any;
+use surrealdb::types::{SurrealValue, Variables};
 use surrealdb::Surreal;
 
 use super::{schema, DocumentStore, EmbedJob, StoreError, Table};
 use crate::domain::{
-    Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
+    Agent, Log, LogFilter, LogLevel, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter,
+    Trace,
 };
 use crate::retry;
 
@@ -267,7 +269,16 @@ impl SurrealStore {
     /// Run a query with bound variables; fail with the first statement
     /// error. A transaction that lost a write race is run again.
     async fn run(&self, sql: &str, vars: Value) -> Result<surrealdb::IndexedResults, StoreError> {
-        let vars = strip_nulls(vars);
+        self.run_bound(sql, bound(vars)).await
+    }
+
+    /// [`run`](Self::run) with variables already in SurrealDB's own types
+    /// (native datetimes, no JSON detour).
+    async fn run_bound(
+        &self,
+        sql: &str,
+        vars: Variables,
+    ) -> Result<surrealdb::IndexedResults, StoreError> {
         let attempts = retry::with_retries(
             || self.run_once(sql, vars.clone()),
             |error, failures| match error {
@@ -322,21 +333,29 @@ impl SurrealStore {
     async fn run_write(
         &self,
         sql: &str,
-        mut vars: Value,
+        vars: Value,
+    ) -> Result<surrealdb::IndexedResults, StoreError> {
+        self.run_write_bound(sql, bound(vars)).await
+    }
+
+    async fn run_write_bound(
+        &self,
+        sql: &str,
+        mut vars: Variables,
     ) -> Result<surrealdb::IndexedResults, StoreError> {
         let Some(offset) = self.clock_offset else {
-            return self.run(sql, vars).await;
+            return self.run_bound(sql, vars).await;
         };
         let budget = chrono::Duration::from_std(self.timeout * 3 / 4).unwrap_or_default();
         let deadline = chrono::Utc::now() + offset + budget;
-        vars["vectadb_deadline"] = json!(deadline.to_rfc3339());
-        self.run(&fenced(sql), vars).await
+        vars.insert("vectadb_deadline", deadline.to_rfc3339());
+        self.run_bound(&fenced(sql), vars).await
     }
 
     async fn run_once(
         &self,
         sql: &str,
-        vars: Value,
+        vars: Variables,
     ) -> Result<surrealdb::IndexedResults, StoreError> {
         let mut response = self.db.query(sql).bind(vars).await.map_err(map_error)?;
         let mut errors: Vec<(usize, surrealdb::Error)> =
@@ -363,7 +382,7 @@ impl SurrealStore {
         Err(map_error(errors.swap_remove(pick).1))
     }
 
-    async fn select_one<T: DeserializeOwned>(
+    async fn select_one<T: FromRow>(
         &self,
         table: &'static str,
         fields: &str,
@@ -374,7 +393,7 @@ impl SurrealStore {
         Ok(take_rows(&mut response, 0, table)?.into_iter().next())
     }
 
-    async fn select_many<T: DeserializeOwned>(
+    async fn select_many<T: FromRow>(
         &self,
         table: &'static str,
         fields: &str,
@@ -393,9 +412,13 @@ impl SurrealStore {
     }
 
     /// A page of rows and the total count of rows matching.
-    async fn page<T: DeserializeOwned>(
+    /// One page of a listing and the total it is part of. With `read`,
+    /// the listing selects keys into `$page` and `read` (whose `{LOG_FIELDS}`
+    /// is replaced by the log fields) reads the documents in that order.
+    async fn page<T: FromRow>(
         &self,
         listing: Listing<'_>,
+        read: Option<&str>,
         mut vars: Value,
         limit: usize,
         offset: usize,
@@ -411,15 +434,32 @@ impl SurrealStore {
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         };
+        let listed = format!(
+            "SELECT {fields} FROM {table} {where_clause} ORDER BY {order} LIMIT $limit START $offset"
+        );
+        let (rows, rows_at) = match read {
+            None => (listed, 0),
+            Some(read) => (
+                format!(
+                    "LET $page = ({listed});\n{}",
+                    read.replace("{LOG_FIELDS}", LOG_FIELDS)
+                ),
+                1,
+            ),
+        };
         let sql = format!(
-            "SELECT {fields} FROM {table} {where_clause} ORDER BY {order} LIMIT $limit START $offset;
+            "{rows};
              (SELECT count() AS n FROM {table} {where_clause} GROUP ALL)[0].n ?? 0;"
         );
         vars["limit"] = json!(limit);
         vars["offset"] = json!(offset);
         let mut response = self.run(&sql, vars).await?;
-        let items = take_rows(&mut response, 0, table)?;
-        let total = take_json(&mut response, 1)?;
+        let items = take_rows(
+            &mut response,
+            rows_at,
+            if read.is_some() { "log" } else { table },
+        )?;
+        let total = take_json(&mut response, rows_at + 1)?;
         Ok(Page {
             items,
             total: total.as_u64().unwrap_or(0),
@@ -436,6 +476,17 @@ struct Listing<'a> {
     fields: &'a str,
     conditions: Vec<&'static str>,
     order: &'static str,
+}
+
+/// JSON variables as SurrealDB binds them, nulls dropped (below).
+fn bound(vars: Value) -> Variables {
+    match strip_nulls(vars) {
+        Value::Object(map) => map
+            .into_iter()
+            .map(|(key, value)| (key, value.into_value()))
+            .collect(),
+        _ => Variables::new(),
+    }
 }
 
 /// SurrealDB treats a bound `null` (NULL) differently from an absent value
@@ -530,19 +581,83 @@ fn take_last(response: &mut surrealdb::IndexedResults) -> Result<Value, StoreErr
     Ok(Value::Null)
 }
 
-fn take_rows<T: DeserializeOwned>(
+fn take_rows<T: FromRow>(
     response: &mut surrealdb::IndexedResults,
     index: usize,
     table: &'static str,
 ) -> Result<Vec<T>, StoreError> {
-    let rows = match take_json(response, index)? {
-        Value::Array(rows) => rows,
-        Value::Null => Vec::new(),
+    let value: surrealdb::types::Value = response.take(index).map_err(map_error)?;
+    let rows = match value {
+        surrealdb::types::Value::Array(rows) => rows.into_iter().collect(),
+        surrealdb::types::Value::None | surrealdb::types::Value::Null => Vec::new(),
         single => vec![single],
     };
     rows.into_iter()
-        .map(|row| decode(table, row))
+        .map(|row| T::from_row(table, row))
         .collect::<Result<Vec<T>, _>>()
+}
+
+/// A document decoded from one selected row.
+trait FromRow: Sized {
+    fn from_row(table: &'static str, row: surrealdb::types::Value) -> Result<Self, StoreError>;
+}
+
+/// Documents decoded through their JSON form (serde, with task
+/// input/output text parsed back).
+macro_rules! rows_through_json {
+    ($($document:ty),*) => {$(
+        impl FromRow for $document {
+            fn from_row(
+                table: &'static str,
+                row: surrealdb::types::Value,
+            ) -> Result<Self, StoreError> {
+                decode(table, row.into_json_value())
+            }
+        }
+    )*};
+}
+rows_through_json!(Agent, Task, Thought);
+
+/// Logs, the bulk of a trace (1,000 of its 1,221 rows in the benchmark),
+/// are decoded straight from SurrealDB's values: no JSON tree per row.
+#[derive(SurrealValue)]
+struct LogRow {
+    id: String,
+    agent_id: String,
+    task_id: Option<String>,
+    thought_id: Option<String>,
+    level: String,
+    message: String,
+    metadata: Value,
+    timestamp: chrono::DateTime<chrono::Utc>,
+    anomaly_score: Option<f64>,
+}
+
+impl FromRow for Log {
+    fn from_row(table: &'static str, row: surrealdb::types::Value) -> Result<Self, StoreError> {
+        let failed = |message: String| StoreError::Decode { table, message };
+        let row = LogRow::from_value(row).map_err(|e| failed(e.to_string()))?;
+        let level = LogLevel::ALL
+            .into_iter()
+            .find(|l| l.as_str() == row.level)
+            .ok_or_else(|| failed(format!("unknown level {:?}", row.level)))?;
+        let metadata = match row.metadata {
+            Value::Object(map) => map,
+            Value::Null => Map::new(),
+            other => return Err(failed(format!("metadata is not an object: {other}"))),
+        };
+        Ok(Log {
+            id: row.id,
+            agent_id: row.agent_id,
+            task_id: row.task_id,
+            thought_id: row.thought_id,
+            level,
+            message: row.message,
+            metadata,
+            timestamp: row.timestamp,
+            anomaly_score: row.anomaly_score.map(|s| s as f32),
+        })
+    }
 }
 
 fn decode<T: DeserializeOwned>(table: &'static str, row: Value) -> Result<T, StoreError> {
@@ -590,17 +705,35 @@ fn task_content(task: &Task) -> Value {
     })
 }
 
-fn log_row(log: &Log) -> Value {
-    json!({
-        "id": log.id,
-        "agent_id": log.agent_id,
-        "task_id": log.task_id,
-        "thought_id": log.thought_id,
-        "level": log.level.as_str(),
-        "message": log.message,
-        "metadata": log.metadata,
-        "timestamp": log.timestamp,
-    })
+/// A log as `INSERT` stores it, bound in SurrealDB's own types: the
+/// timestamp is a native datetime (no cast per row on the server) and an
+/// absent owner is NONE. A batch of 1,000 skips a JSON-to-value conversion
+/// and a SurrealQL closure per row (BENCHMARKS.md, session 6).
+#[derive(SurrealValue)]
+struct LogRecord {
+    id: String,
+    agent_id: String,
+    task_id: Option<String>,
+    thought_id: Option<String>,
+    level: String,
+    message: String,
+    metadata: Value,
+    timestamp: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&Log> for LogRecord {
+    fn from(log: &Log) -> Self {
+        LogRecord {
+            id: log.id.clone(),
+            agent_id: log.agent_id.clone(),
+            task_id: log.task_id.clone(),
+            thought_id: log.thought_id.clone(),
+            level: log.level.as_str().to_string(),
+            message: log.message.clone(),
+            metadata: Value::Object(log.metadata.clone()),
+            timestamp: log.timestamp,
+        }
+    }
 }
 
 #[async_trait]
@@ -649,7 +782,7 @@ impl DocumentStore for SurrealStore {
             order: "created_at DESC, id DESC",
         };
         let vars = json!({ "text": text.map(str::to_lowercase) });
-        self.page(listing, vars, limit, offset).await
+        self.page(listing, None, vars, limit, offset).await
     }
 
     async fn delete_agent(&self, id: &str) -> Result<bool, StoreError> {
@@ -659,6 +792,7 @@ impl DocumentStore for SurrealStore {
                  LET $agent = type::record('agent', $id);
                  LET $existed = record::exists($agent);
                  DELETE log WHERE agent_id = $id;
+                 DELETE log_score WHERE agent_id = $id;
                  DELETE thought WHERE agent_id = $id;
                  DELETE task WHERE agent_id = $id;
                  DELETE $agent;
@@ -718,7 +852,7 @@ impl DocumentStore for SurrealStore {
         };
         let vars =
             json!({ "agent_id": filter.agent_id, "status": filter.status.map(|s| s.as_str()) });
-        self.page(listing, vars, limit, offset).await
+        self.page(listing, None, vars, limit, offset).await
     }
 
     async fn update_task(&self, task: &Task) -> Result<(), StoreError> {
@@ -779,25 +913,23 @@ impl DocumentStore for SurrealStore {
             order: "agent_id, task_id, step",
         };
         let vars = json!({ "agent_id": filter.agent_id, "task_id": filter.task_id });
-        self.page(listing, vars, limit, offset).await
+        self.page(listing, None, vars, limit, offset).await
     }
 
     async fn insert_logs(&self, logs: &[Log]) -> Result<(), StoreError> {
         if logs.is_empty() {
             return Ok(());
         }
-        let rows: Vec<Value> = logs.iter().map(log_row).collect();
-        let ids: Vec<&str> = logs.iter().map(|l| l.id.as_str()).collect();
-        self.run_write(
+        let mut vars = Variables::new();
+        vars.insert("rows", logs.iter().map(LogRecord::from).collect::<Vec<_>>());
+        vars.insert("ids", logs.iter().map(|l| l.id.clone()).collect::<Vec<_>>());
+        self.run_write_bound(
             "BEGIN TRANSACTION;
-             INSERT INTO log array::map($rows, |$r| $r.{
-                 id, agent_id, task_id, thought_id, level, message, metadata,
-                 timestamp: <datetime>$r.timestamp
-             }) RETURN NONE;
+             INSERT INTO log $rows RETURN NONE;
              CREATE embed_queue:ulid() SET kind = 'log', ids = $ids, enqueued_at = time::now()
                  RETURN NONE;
              COMMIT TRANSACTION;",
-            json!({ "rows": rows, "ids": ids }),
+            vars,
         )
         .await
         .map_err(|e| match e {
@@ -836,17 +968,22 @@ impl DocumentStore for SurrealStore {
         if filter.until.is_some() {
             conditions.push("timestamp < <datetime>$until");
         }
+        // Scored logs are listed from `log_score` (every filter field is
+        // there too, and the score index), then read from `log`.
+        let scored = filter.min_anomaly_score.is_some() || filter.by_anomaly;
         if filter.min_anomaly_score.is_some() {
-            conditions.push("anomaly_score >= $min_anomaly_score");
-        } else if filter.by_anomaly {
-            conditions.push("anomaly_score != NONE");
+            conditions.push("score >= $min_anomaly_score");
         }
         let listing = Listing {
-            table: "log",
-            fields: LOG_FIELDS,
+            table: if scored { "log_score" } else { "log" },
+            fields: if scored {
+                "id, score, timestamp"
+            } else {
+                LOG_FIELDS
+            },
             conditions,
             order: if filter.by_anomaly {
-                "anomaly_score DESC, timestamp DESC, id"
+                "score DESC, timestamp DESC, id"
             } else if filter.newest_first {
                 "timestamp DESC, id DESC"
             } else {
@@ -859,7 +996,10 @@ impl DocumentStore for SurrealStore {
                 "since": filter.since, "until": filter.until,
                 "min_anomaly_score": filter.min_anomaly_score,
         });
-        self.page(listing, vars, limit, offset).await
+        let read_logs = scored.then_some(
+            "SELECT {LOG_FIELDS} FROM array::map($page, |$r| type::record('log', record::id($r.id)))",
+        );
+        self.page(listing, read_logs, vars, limit, offset).await
     }
 
     async fn set_anomaly_scores(&self, scores: &[(String, f32)]) -> Result<(), StoreError> {
@@ -871,10 +1011,18 @@ impl DocumentStore for SurrealStore {
             .map(|(id, score)| json!({ "id": id, "score": score }))
             .collect();
         // A log deleted meanwhile (with its agent) stays deleted: UPDATE
-        // does not create.
+        // does not create, and its score is indexed only when it was found.
         self.run_write(
             "FOR $row IN $rows {
-                 UPDATE type::record('log', $row.id) SET anomaly_score = $row.score RETURN NONE;
+                 LET $log = (UPDATE ONLY type::record('log', $row.id)
+                     SET anomaly_score = $row.score
+                     RETURN agent_id, task_id, thought_id, level, timestamp);
+                 IF $log != NONE {
+                     UPSERT type::record('log_score', $row.id) CONTENT {
+                         score: $row.score, agent_id: $log.agent_id, task_id: $log.task_id,
+                         thought_id: $log.thought_id, level: $log.level, timestamp: $log.timestamp
+                     } RETURN NONE;
+                 };
              };",
             json!({ "rows": rows }),
         )

@@ -27,6 +27,8 @@ struct Options {
     quick: bool,
     /// Only the migration rows.
     only_migration: bool,
+    /// Only the SurrealDB profile of the log batch and the trace's log read.
+    only_profile: bool,
     backends: Vec<Backends>,
     out: Option<std::path::PathBuf>,
 }
@@ -35,6 +37,7 @@ fn options() -> anyhow::Result<Options> {
     let mut options = Options {
         quick: false,
         only_migration: false,
+        only_profile: false,
         backends: vec![Backends::Embedded, Backends::Servers],
         out: None,
     };
@@ -43,6 +46,7 @@ fn options() -> anyhow::Result<Options> {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--only-migration" => options.only_migration = true,
+            "--only-profile" => options.only_profile = true,
             "--backends" => {
                 options.backends = match args.next().as_deref() {
                     Some("both") => vec![Backends::Embedded, Backends::Servers],
@@ -53,7 +57,7 @@ fn options() -> anyhow::Result<Options> {
             }
             "--out" => options.out = Some(args.next().context("--out FILE")?.into()),
             other => {
-                bail!("unknown argument {other:?} (--quick, --backends, --out, --only-migration)")
+                bail!("unknown argument {other:?} (--quick, --backends, --out, --only-migration, --only-profile)")
             }
         }
     }
@@ -216,6 +220,38 @@ async fn run_backend(backends: Backends, plan: &Plan, report: &mut Report) -> an
     server.abort();
     let _ = server.await;
     result
+}
+
+/// Where SurrealDB spends a log batch and a trace's log read, on the
+/// embedded engine (surrealkv, as the default runs it) or a server.
+async fn surreal_profile(
+    backends: Backends,
+    plan: &Plan,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let repeats = if plan.samples < 100 { 3 } else { 7 };
+    let dir = tempfile::tempdir()?;
+    let (lines, title) = match backends {
+        Backends::Embedded => {
+            let url = format!("surrealkv://{}", dir.path().join("profile").display());
+            (
+                vectadb_tests::surreal_profile::profile(&url, repeats).await?,
+                "embedded SurrealDB (surrealkv)",
+            )
+        }
+        Backends::Servers => {
+            let server = vectadb_tests::surreal_server::SurrealServer::start().await;
+            (
+                vectadb_tests::surreal_profile::profile(&server.url(), repeats).await?,
+                "SurrealDB server over ws://",
+            )
+        }
+    };
+    report.text(format!("\n### SurrealDB profile: {title}\n"));
+    for line in lines {
+        report.text(line);
+    }
+    Ok(())
 }
 
 /// `vectadb migrate couchdb` on a generated export, into fresh stores:
@@ -842,7 +878,11 @@ async fn main() -> anyhow::Result<()> {
         std::env::args().collect::<Vec<_>>().join(" ")
     ));
     for backends in &options.backends {
-        run_backend(*backends, &plan, &mut report).await?;
+        if options.only_profile {
+            surreal_profile(*backends, &plan, &mut report).await?;
+        } else {
+            run_backend(*backends, &plan, &mut report).await?;
+        }
     }
     if let Some(out) = options.out {
         std::fs::write(&out, report.lines.join("\n") + "\n")

@@ -1,0 +1,227 @@
+//! Where SurrealDB spends a 1,000-log batch and a trace's log read
+//! (`vectadb-bench --only-profile`): the same 1,000 generated logs inserted
+//! into copies of the `log` table with fewer and fewer of its indexes, bound
+//! as JSON with a per-row cast (session 5's statement) and as native values
+//! (today's), and one agent's 1,000 logs read back with less and less in
+//! each row. Run against the embedded engine and a server, it separates the
+//! engine's work (index entries, field checks) from the protocol's
+//! (encoding rows over the WebSocket).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context};
+use serde_json::{json, Value};
+use surrealdb::engine::any::Any;
+use surrealdb::types::SurrealValue;
+
+use crate::datagen;
+
+const LOGS: usize = 1000;
+
+/// Copies of the `log` table: name, indexes left out, fields undefined.
+const TABLES: [(&str, &[&str], bool); 6] = [
+    ("log_all_indexes", &[], false),
+    ("log_no_anomaly", &["log_anomaly"], false),
+    ("log_no_level", &["log_anomaly", "log_level"], false),
+    (
+        "log_agent_task",
+        &["log_anomaly", "log_level", "log_thought"],
+        false,
+    ),
+    (
+        "log_no_index",
+        &[
+            "log_anomaly",
+            "log_level",
+            "log_thought",
+            "log_task",
+            "log_agent",
+        ],
+        false,
+    ),
+    (
+        "log_schemaless",
+        &[
+            "log_anomaly",
+            "log_level",
+            "log_thought",
+            "log_task",
+            "log_agent",
+        ],
+        true,
+    ),
+];
+
+/// The schema's statements for `log`, on a table of another name, without
+/// the given indexes (and without field definitions when `schemaless`).
+fn log_table(name: &str, without: &[&str], schemaless: bool) -> String {
+    let text: Vec<&str> = vectadb::store::schema::SCHEMA
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .collect();
+    let mut out = String::new();
+    for statement in text.join("\n").split(';').map(str::trim) {
+        let on_log = statement.contains(" ON log ")
+            || statement.starts_with("DEFINE TABLE IF NOT EXISTS log ");
+        let dropped = without
+            .iter()
+            .any(|i| statement.contains(&format!(" {i} ")))
+            || (schemaless && statement.starts_with("DEFINE FIELD"));
+        if on_log && !dropped {
+            out.push_str(statement);
+            out.push_str(";\n");
+        }
+    }
+    let out = out
+        .replace(" ON log ", &format!(" ON {name} "))
+        .replace(" EXISTS log ", &format!(" EXISTS {name} "));
+    if schemaless {
+        out.replace("SCHEMAFULL", "SCHEMALESS")
+    } else {
+        out
+    }
+}
+
+#[derive(SurrealValue)]
+struct Row {
+    id: String,
+    agent_id: String,
+    task_id: Option<String>,
+    thought_id: Option<String>,
+    level: String,
+    message: String,
+    metadata: Value,
+    timestamp: chrono::DateTime<chrono::Utc>,
+}
+
+fn batch(agent: &str, tag: &str) -> Vec<Row> {
+    let start = chrono::Utc::now();
+    (0..LOGS)
+        .map(|j| {
+            let log = datagen::log(agent, None, j as u64);
+            Row {
+                id: format!("{tag}-{j}"),
+                agent_id: agent.to_string(),
+                task_id: Some(format!("task-{}", j % 20)),
+                thought_id: None,
+                level: log["level"].as_str().unwrap_or("info").to_string(),
+                message: log["message"].as_str().unwrap_or_default().to_string(),
+                metadata: log["metadata"].clone(),
+                timestamp: start + chrono::Duration::milliseconds(j as i64),
+            }
+        })
+        .collect()
+}
+
+fn as_json(rows: &[Row]) -> Vec<Value> {
+    rows.iter()
+        .map(|r| {
+            json!({"id": r.id, "agent_id": r.agent_id, "task_id": r.task_id, "level": r.level,
+                   "message": r.message, "metadata": r.metadata, "timestamp": r.timestamp})
+        })
+        .collect()
+}
+
+async fn run(query: surrealdb::method::Query<'_, Any>) -> anyhow::Result<()> {
+    let mut response = query.await?;
+    let errors = response.take_errors();
+    ensure!(errors.is_empty(), "{errors:?}");
+    Ok(())
+}
+
+fn p50(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    format!("{:.1}", samples[samples.len() / 2].as_secs_f64() * 1000.0)
+}
+
+/// Connect to `url` (`surrealkv://…` or `ws://…` with root/root), profile,
+/// and answer the report's markdown lines.
+pub async fn profile(url: &str, repeats: usize) -> anyhow::Result<Vec<String>> {
+    let db = surrealdb::engine::any::connect(url).await?;
+    if url.starts_with("ws") {
+        db.signin(surrealdb::opt::auth::Root {
+            username: crate::surreal_server::USER.into(),
+            password: crate::surreal_server::PASS.into(),
+        })
+        .await?;
+    }
+    db.query("DEFINE NAMESPACE IF NOT EXISTS profile; USE NS profile; DEFINE DATABASE IF NOT EXISTS profile;")
+        .await?;
+    db.use_ns("profile").use_db("profile").await?;
+    let mut lines = vec![
+        format!("Insert of {LOGS} logs in one transaction (p50 of {repeats}, ms):\n"),
+        "| `log` table copy | JSON rows, `<datetime>` cast per row | native values |".into(),
+        "|---|---|---|".into(),
+    ];
+    for (table, without, schemaless) in TABLES {
+        run(db.query(log_table(table, without, schemaless)))
+            .await
+            .with_context(|| format!("defining {table}"))?;
+        let (mut cast, mut native) = (Vec::new(), Vec::new());
+        for round in 0..repeats {
+            let rows = batch("agent-p", &format!("{table}-{round}-c"));
+            let started = Instant::now();
+            run(db
+                .query(format!(
+                    "BEGIN TRANSACTION;
+                     INSERT INTO {table} array::map($rows, |$r| $r.{{
+                         id, agent_id, task_id, thought_id, level, message, metadata,
+                         timestamp: <datetime>$r.timestamp
+                     }}) RETURN NONE;
+                     COMMIT TRANSACTION;"
+                ))
+                .bind(("rows", as_json(&rows))))
+            .await?;
+            cast.push(started.elapsed());
+            let rows = batch("agent-p", &format!("{table}-{round}-n"));
+            let started = Instant::now();
+            run(db
+                .query(format!(
+                    "BEGIN TRANSACTION; INSERT INTO {table} $rows RETURN NONE; COMMIT TRANSACTION;"
+                ))
+                .bind(("rows", rows)))
+            .await?;
+            native.push(started.elapsed());
+        }
+        let what = match (without.len(), schemaless) {
+            (0, _) => "all 5 indexes (the schema)".to_string(),
+            (5, false) => "no index".to_string(),
+            (5, true) => "no index, no field definitions (schemaless)".to_string(),
+            _ => format!("without {}", without.join(", ")),
+        };
+        lines.push(format!("| {what} | {} | {} |", p50(cast), p50(native)));
+    }
+
+    // One agent's 1,000 logs, read back the way a trace reads them.
+    let rows = batch("agent-trace", "trace");
+    run(db
+        .query("INSERT INTO log_all_indexes $rows RETURN NONE;")
+        .bind(("rows", rows)))
+    .await?;
+    let reads = [
+        ("count (the index range alone)", "SELECT count() FROM log_all_indexes WHERE agent_id = $id GROUP ALL"),
+        ("ids", "SELECT VALUE record::id(id) FROM log_all_indexes WHERE agent_id = $id"),
+        ("rows without metadata", "SELECT record::id(id) AS id, agent_id, task_id, thought_id, level, message, timestamp, anomaly_score FROM log_all_indexes WHERE agent_id = $id ORDER BY timestamp, id"),
+        ("whole rows (the trace's read)", "SELECT record::id(id) AS id, agent_id, task_id, thought_id, level, message, metadata, timestamp, anomaly_score FROM log_all_indexes WHERE agent_id = $id ORDER BY timestamp, id"),
+    ];
+    lines.push(format!(
+        "\nRead of one agent's {LOGS} logs (p50 of {}, ms; the query answered and decoded into SurrealDB values, then those values turned into JSON as session 5 did for every row):\n",
+        repeats * 3
+    ));
+    lines.push("| Selected | query | values → JSON |".into());
+    lines.push("|---|---|---|".into());
+    for (what, sql) in reads {
+        let (mut query, mut to_json) = (Vec::new(), Vec::new());
+        for _ in 0..repeats * 3 {
+            let started = Instant::now();
+            let mut response = db.query(sql).bind(("id", "agent-trace")).await?;
+            let value: surrealdb::types::Value = response.take(0)?;
+            query.push(started.elapsed());
+            let started = Instant::now();
+            std::hint::black_box(value.into_json_value());
+            to_json.push(started.elapsed());
+        }
+        lines.push(format!("| {what} | {} | {} |", p50(query), p50(to_json)));
+    }
+    Ok(lines)
+}
