@@ -265,12 +265,19 @@ async fn a_dropped_connection_is_retried_not_reported() {
     }
 }
 
-/// A connection of our own to the test server's VectaDB database, to leave
-/// behind what an older version wrote.
-async fn raw_connection(
-    servers: &Servers,
-    config: &vectadb::config::Config,
-) -> surrealdb::Surreal<surrealdb::engine::any::Any> {
+/// A provisioned store on fresh test servers, and a connection of our own
+/// to its database, to leave behind what an older version wrote.
+async fn provisioned_with_raw_connection() -> (
+    Servers,
+    tempfile::TempDir,
+    SurrealStore,
+    surrealdb::Surreal<surrealdb::engine::any::Any>,
+) {
+    let servers = Servers::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = servers.configure(test_config(dir.path()));
+    let store = SurrealStore::connect(&config.surreal()).await.unwrap();
+    vectadb::app::provision_store(&store).await.unwrap();
     let raw = surrealdb::engine::any::connect(servers.surreal.url())
         .await
         .unwrap();
@@ -284,21 +291,16 @@ async fn raw_connection(
         .use_db(&config.surreal_database)
         .await
         .unwrap();
-    raw
+    (servers, dir, store, raw)
 }
 
 #[tokio::test]
 async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
     use vectadb::domain::LogFilter;
     use vectadb::store::DocumentStore;
-    let servers = Servers::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = servers.configure(test_config(dir.path()));
-    let store = SurrealStore::connect(&config.surreal()).await.unwrap();
-    vectadb::app::provision_store(&store).await.unwrap();
+    let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
 
     // Version 4 kept scores on `log` (indexed there): two scored logs, one not.
-    let raw = raw_connection(&servers, &config).await;
     raw.query(
         "CREATE agent:old SET role = 'r', goal = 'g', metadata = {}, created_at = time::now(), updated_at = time::now();
          CREATE log:calm SET agent_id = 'old', level = 'info', message = 'm', metadata = {}, timestamp = time::now(), anomaly_score = 0.2;
@@ -345,14 +347,9 @@ async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
 #[tokio::test]
 async fn provision_upgrades_a_version_1_database_and_keeps_its_data() {
     use vectadb::store::DocumentStore;
-    let servers = Servers::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = servers.configure(test_config(dir.path()));
-    let store = SurrealStore::connect(&config.surreal()).await.unwrap();
-    vectadb::app::provision_store(&store).await.unwrap();
+    let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
 
     // What version 1 left behind: an agent, a log and its `emits` edge.
-    let raw = raw_connection(&servers, &config).await;
     raw.query(
         "CREATE agent:old SET role = 'r', goal = 'g', metadata = {}, created_at = time::now(), updated_at = time::now();
          CREATE log:old SET agent_id = 'old', level = 'info', message = 'm', metadata = {}, timestamp = time::now();

@@ -620,23 +620,10 @@ rows_through_json!(Agent, Task, Thought);
 
 /// Logs, the bulk of a trace (1,000 of its 1,221 rows in the benchmark),
 /// are decoded straight from SurrealDB's values: no JSON tree per row.
-#[derive(SurrealValue)]
-struct LogRow {
-    id: String,
-    agent_id: String,
-    task_id: Option<String>,
-    thought_id: Option<String>,
-    level: String,
-    message: String,
-    metadata: Value,
-    timestamp: chrono::DateTime<chrono::Utc>,
-    anomaly_score: Option<f64>,
-}
-
 impl FromRow for Log {
     fn from_row(table: &'static str, row: surrealdb::types::Value) -> Result<Self, StoreError> {
         let failed = |message: String| StoreError::Decode { table, message };
-        let row = LogRow::from_value(row).map_err(|e| failed(e.to_string()))?;
+        let row = LogRecord::from_value(row).map_err(|e| failed(e.to_string()))?;
         let level = LogLevel::ALL
             .into_iter()
             .find(|l| l.as_str() == row.level)
@@ -705,10 +692,11 @@ fn task_content(task: &Task) -> Value {
     })
 }
 
-/// A log as `INSERT` stores it, bound in SurrealDB's own types: the
-/// timestamp is a native datetime (no cast per row on the server) and an
-/// absent owner is NONE. A batch of 1,000 skips a JSON-to-value conversion
-/// and a SurrealQL closure per row (BENCHMARKS.md, session 6).
+/// A log in SurrealDB's own types, as `INSERT` stores it and a select of
+/// `LOG_FIELDS` answers it: the timestamp is a native datetime (no cast per
+/// row on the server) and an absent owner or score is NONE. A batch of 1,000
+/// skips a JSON-to-value conversion and a SurrealQL closure per row, a
+/// trace's read a JSON tree per row (BENCHMARKS.md, session 6).
 #[derive(SurrealValue)]
 struct LogRecord {
     id: String,
@@ -719,6 +707,7 @@ struct LogRecord {
     message: String,
     metadata: Value,
     timestamp: chrono::DateTime<chrono::Utc>,
+    anomaly_score: Option<f64>,
 }
 
 impl From<&Log> for LogRecord {
@@ -732,6 +721,8 @@ impl From<&Log> for LogRecord {
             message: log.message.clone(),
             metadata: Value::Object(log.metadata.clone()),
             timestamp: log.timestamp,
+            // Set by the indexer once the log is embedded.
+            anomaly_score: None,
         }
     }
 }
