@@ -1003,8 +1003,11 @@ impl DocumentStore for SurrealStore {
             .collect();
         // A log deleted meanwhile (with its agent) stays deleted: UPDATE
         // does not create, and its score is indexed only when it was found.
+        // One transaction, so an agent's deletion (which removes its logs and
+        // scores together) cannot fall between the two and leave a score.
         self.run_write(
-            "FOR $row IN $rows {
+            "BEGIN TRANSACTION;
+             FOR $row IN $rows {
                  LET $log = (UPDATE ONLY type::record('log', $row.id)
                      SET anomaly_score = $row.score
                      RETURN agent_id, task_id, thought_id, level, timestamp);
@@ -1014,7 +1017,8 @@ impl DocumentStore for SurrealStore {
                          thought_id: $log.thought_id, level: $log.level, timestamp: $log.timestamp
                      } RETURN NONE;
                  };
-             };",
+             };
+             COMMIT TRANSACTION;",
             json!({ "rows": rows }),
         )
         .await
