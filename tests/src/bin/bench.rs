@@ -871,7 +871,7 @@ async fn main() -> anyhow::Result<()> {
         "Machine: {}. Build: {}. Command: `{}`.",
         machine(),
         if cfg!(debug_assertions) {
-            "debug (dependencies at opt-level 2)"
+            "debug (dependencies at opt-level 2 without debug assertions)"
         } else {
             "release"
         },
