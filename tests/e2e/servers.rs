@@ -300,11 +300,12 @@ async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
     use vectadb::store::DocumentStore;
     let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
 
-    // Version 4 kept scores on `log` (indexed there): two scored logs, one not.
+    // Version 4 kept scores on `log` (indexed there): two scored logs (one
+    // written as the integer 1), one not.
     raw.query(
         "CREATE agent:old SET role = 'r', goal = 'g', metadata = {}, created_at = time::now(), updated_at = time::now();
          CREATE log:calm SET agent_id = 'old', level = 'info', message = 'm', metadata = {}, timestamp = time::now(), anomaly_score = 0.2;
-         CREATE log:odd SET agent_id = 'old', level = 'error', message = 'x', metadata = {}, timestamp = time::now(), anomaly_score = 0.9;
+         CREATE log:odd SET agent_id = 'old', level = 'error', message = 'x', metadata = {}, timestamp = time::now(), anomaly_score = 1;
          CREATE log:new SET agent_id = 'old', level = 'info', message = 'n', metadata = {}, timestamp = time::now();
          DELETE log_score;
          DEFINE INDEX log_anomaly ON log FIELDS anomaly_score;",
@@ -328,7 +329,7 @@ async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
     let ids: Vec<&str> = page.items.iter().map(|l| l.id.as_str()).collect();
     assert_eq!(ids, ["odd", "calm"]);
     assert_eq!(page.total, 2);
-    assert_eq!(page.items[0].anomaly_score, Some(0.9));
+    assert_eq!(page.items[0].anomaly_score, Some(1.0));
     let high = LogFilter {
         min_anomaly_score: Some(0.5),
         level: Some(vectadb::domain::LogLevel::Error),

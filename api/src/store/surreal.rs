@@ -411,7 +411,6 @@ impl SurrealStore {
         take_rows(&mut response, 1, table)
     }
 
-    /// A page of rows and the total count of rows matching.
     /// One page of a listing and the total it is part of. With `read`,
     /// the listing selects keys into `$page` and `read` (whose `{LOG_FIELDS}`
     /// is replaced by the log fields) reads the documents in that order.
@@ -642,7 +641,10 @@ impl FromRow for Log {
             message: row.message,
             metadata,
             timestamp: row.timestamp,
-            anomaly_score: row.anomaly_score.map(|s| s as f32),
+            anomaly_score: row
+                .anomaly_score
+                .and_then(|score| score.to_f64())
+                .map(|score| score as f32),
         })
     }
 }
@@ -707,7 +709,9 @@ struct LogRecord {
     message: String,
     metadata: Value,
     timestamp: chrono::DateTime<chrono::Utc>,
-    anomaly_score: Option<f64>,
+    /// Any number SurrealDB holds (the field is a float, but an integer
+    /// 0 or 1 written by hand decodes too).
+    anomaly_score: Option<surrealdb::types::Number>,
 }
 
 impl From<&Log> for LogRecord {
