@@ -411,13 +411,14 @@ impl SurrealStore {
         take_rows(&mut response, 1, table)
     }
 
-    /// One page of a listing and the total it is part of. With `read`,
-    /// the listing selects keys into `$page` and `read` (whose `{LOG_FIELDS}`
-    /// is replaced by the log fields) reads the documents in that order.
+    /// One page of a listing and the total it is part of. With `read`
+    /// (a statement and the table of the documents it reads), the listing
+    /// selects keys into `$page` and that statement reads the documents in
+    /// that order.
     async fn page<T: FromRow>(
         &self,
         listing: Listing<'_>,
-        read: Option<&str>,
+        read: Option<(&str, &'static str)>,
         mut vars: Value,
         limit: usize,
         offset: usize,
@@ -436,15 +437,9 @@ impl SurrealStore {
         let listed = format!(
             "SELECT {fields} FROM {table} {where_clause} ORDER BY {order} LIMIT $limit START $offset"
         );
-        let (rows, rows_at) = match read {
-            None => (listed, 0),
-            Some(read) => (
-                format!(
-                    "LET $page = ({listed});\n{}",
-                    read.replace("{LOG_FIELDS}", LOG_FIELDS)
-                ),
-                1,
-            ),
+        let (rows, rows_at, documents) = match read {
+            None => (listed, 0, table),
+            Some((read, documents)) => (format!("LET $page = ({listed});\n{read}"), 1, documents),
         };
         let sql = format!(
             "{rows};
@@ -453,11 +448,7 @@ impl SurrealStore {
         vars["limit"] = json!(limit);
         vars["offset"] = json!(offset);
         let mut response = self.run(&sql, vars).await?;
-        let items = take_rows(
-            &mut response,
-            rows_at,
-            if read.is_some() { "log" } else { table },
-        )?;
+        let items = take_rows(&mut response, rows_at, documents)?;
         let total = take_json(&mut response, rows_at + 1)?;
         Ok(Page {
             items,
@@ -991,10 +982,11 @@ impl DocumentStore for SurrealStore {
                 "since": filter.since, "until": filter.until,
                 "min_anomaly_score": filter.min_anomaly_score,
         });
-        let read_logs = scored.then_some(
-            "SELECT {LOG_FIELDS} FROM array::map($page, |$r| type::record('log', record::id($r.id)))",
+        let read_logs = format!(
+            "SELECT {LOG_FIELDS} FROM array::map($page, |$r| type::record('log', record::id($r.id)))"
         );
-        self.page(listing, read_logs, vars, limit, offset).await
+        let read = scored.then_some((read_logs.as_str(), "log"));
+        self.page(listing, read, vars, limit, offset).await
     }
 
     async fn set_anomaly_scores(&self, scores: &[(String, f32)]) -> Result<(), StoreError> {
