@@ -346,6 +346,146 @@ async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
 }
 
 #[tokio::test]
+async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted_totals() {
+    use vectadb::domain::{Agent, TaskFilter, TaskStatus};
+    use vectadb::store::DocumentStore;
+    let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
+
+    // What version 5 had: agents and tasks without `newest`, listed by
+    // `created_at` indexes, no COUNT indexes. Two agents, the older first.
+    raw.query(
+        "REMOVE INDEX agent_newest ON agent; REMOVE INDEX agent_count ON agent;
+         REMOVE FIELD newest ON agent;
+         REMOVE INDEX task_agent_newest ON task; REMOVE INDEX task_status_newest ON task;
+         REMOVE INDEX task_newest ON task; REMOVE INDEX task_count ON task;
+         REMOVE FIELD newest ON task;
+         DEFINE INDEX agent_created ON agent FIELDS created_at;
+         DEFINE INDEX task_agent ON task FIELDS agent_id, created_at;
+         DEFINE INDEX task_status ON task FIELDS status, created_at;
+         DEFINE INDEX task_created ON task FIELDS created_at;
+         CREATE agent:older SET role = 'r', goal = 'g', metadata = {},
+             created_at = d'2026-01-01T00:00:00Z', updated_at = d'2026-01-01T00:00:00Z';
+         CREATE agent:newer SET role = 'r', goal = 'g', metadata = {},
+             created_at = d'2026-02-01T00:00:00Z', updated_at = d'2026-02-01T00:00:00Z';
+         CREATE task:first SET agent_id = 'older', description = 'd', status = 'pending', metadata = {},
+             created_at = d'2026-01-02T00:00:00Z', updated_at = d'2026-01-02T00:00:00Z';
+         CREATE task:second SET agent_id = 'older', description = 'd', status = 'pending', metadata = {},
+             created_at = d'2026-01-03T00:00:00Z', updated_at = d'2026-01-03T00:00:00Z';",
+    )
+    .await
+    .unwrap()
+    .check()
+    .unwrap();
+    store.record_schema_version(5).await.unwrap();
+
+    let report = vectadb::app::provision_store(&store).await.unwrap();
+    assert!(report.changed, "{report:?}");
+    let tables = store.describe().await.unwrap()["tables"].clone();
+    let (agent_indexes, task_indexes) = (
+        tables["agent"]["indexes"].to_string(),
+        tables["task"]["indexes"].to_string(),
+    );
+    for (indexes, present, absent) in [
+        (
+            &agent_indexes,
+            ["agent_newest", "agent_count"].as_slice(),
+            ["agent_created"].as_slice(),
+        ),
+        (
+            &task_indexes,
+            [
+                "task_agent_newest",
+                "task_status_newest",
+                "task_newest",
+                "task_count",
+            ]
+            .as_slice(),
+            ["\"task_agent\"", "\"task_status\"", "task_created"].as_slice(),
+        ),
+    ] {
+        for name in present {
+            assert!(indexes.contains(name), "{name} missing: {indexes}");
+        }
+        for name in absent {
+            assert!(!indexes.contains(name), "{name} left behind: {indexes}");
+        }
+    }
+
+    // The stored records list newest first by their computed `newest`, and
+    // a record written after the upgrade goes before them.
+    let agents = store.list_agents(None, 10, 0).await.unwrap();
+    assert_eq!(
+        agents
+            .items
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect::<Vec<_>>(),
+        ["newer", "older"]
+    );
+    assert_eq!(agents.total, 2);
+    let now = chrono::Utc::now();
+    store
+        .create_agent(&Agent {
+            id: "newest".into(),
+            role: "r".into(),
+            goal: "g".into(),
+            metadata: Default::default(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let agents = store.list_agents(None, 2, 0).await.unwrap();
+    assert_eq!(
+        agents
+            .items
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect::<Vec<_>>(),
+        ["newest", "newer"]
+    );
+    assert_eq!(
+        agents.total, 3,
+        "the COUNT index counts the records from before it"
+    );
+    for filter in [
+        TaskFilter::default(),
+        TaskFilter {
+            agent_id: Some("older".into()),
+            status: None,
+        },
+        TaskFilter {
+            agent_id: None,
+            status: Some(TaskStatus::Pending),
+        },
+    ] {
+        let tasks = store.list_tasks(&filter, 10, 0).await.unwrap();
+        assert_eq!(
+            tasks
+                .items
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>(),
+            ["second", "first"],
+            "{filter:?}"
+        );
+        assert_eq!(tasks.total, 2);
+    }
+
+    // Deleting keeps the counted totals right.
+    assert!(store.delete_agent("older").await.unwrap());
+    assert_eq!(store.list_agents(None, 10, 0).await.unwrap().total, 2);
+    assert_eq!(
+        store
+            .list_tasks(&TaskFilter::default(), 10, 0)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+}
+
+#[tokio::test]
 async fn provision_upgrades_a_version_1_database_and_keeps_its_data() {
     use vectadb::store::DocumentStore;
     let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;

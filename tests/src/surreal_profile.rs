@@ -1,11 +1,13 @@
-//! Where SurrealDB spends a 1,000-log batch and a trace's log read
-//! (`vectadb-bench --only-profile`): the same 1,000 generated logs inserted
-//! into copies of the `log` table with fewer and fewer of its indexes, bound
-//! as JSON with a per-row cast (session 5's statement) and as native values
-//! (today's), and one agent's 1,000 logs read back with less and less in
-//! each row. Run against the embedded engine and a server, it separates the
-//! engine's work (index entries, field checks) from the protocol's
-//! (encoding rows over the WebSocket).
+//! Where SurrealDB spends a 1,000-log batch, a trace's log read and a
+//! list's first page (`vectadb-bench --only-profile`): the same 1,000
+//! generated logs inserted into copies of the `log` table with fewer and
+//! fewer of its indexes, bound as JSON with a per-row cast (session 5's
+//! statement) and as native values (today's); one agent's 1,000 logs read
+//! back with less and less in each row; and the first page of agents and its
+//! total, with schema version 5's indexes and version 6's. Run against the
+//! embedded engine and a server, it separates the engine's work (index
+//! entries, field checks) from the protocol's (encoding rows over the
+//! WebSocket).
 
 use std::time::{Duration, Instant};
 
@@ -41,29 +43,31 @@ const TABLES: [(&str, &[&str], bool); 6] = [
 const VERSION_4_INDEX: &str =
     "DEFINE INDEX IF NOT EXISTS log_anomaly ON log_version_4 FIELDS anomaly_score;";
 
-/// The schema's statements for `log`, on a table of another name, without
-/// the given indexes (and without field definitions when `schemaless`).
-fn log_table(name: &str, without: &[&str], schemaless: bool) -> String {
+/// The schema's statements for `source`, on a table of another name,
+/// without the given indexes (and without field definitions when
+/// `schemaless`).
+fn table_copy(source: &str, name: &str, without: &[&str], schemaless: bool) -> String {
     let text: Vec<&str> = vectadb::store::schema::SCHEMA
         .lines()
         .filter(|line| !line.trim_start().starts_with("--"))
         .collect();
+    let (on, table) = (format!(" ON {source} "), format!(" EXISTS {source} "));
     let mut out = String::new();
     for statement in text.join("\n").split(';').map(str::trim) {
-        let on_log = statement.contains(" ON log ")
-            || statement.starts_with("DEFINE TABLE IF NOT EXISTS log ");
+        let on_source = statement.contains(&on)
+            || statement.starts_with(&format!("DEFINE TABLE IF NOT EXISTS {source} "));
         let dropped = without
             .iter()
             .any(|i| statement.contains(&format!(" {i} ")))
             || (schemaless && statement.starts_with("DEFINE FIELD"));
-        if on_log && !dropped {
+        if on_source && !dropped {
             out.push_str(statement);
             out.push_str(";\n");
         }
     }
     let out = out
-        .replace(" ON log ", &format!(" ON {name} "))
-        .replace(" EXISTS log ", &format!(" EXISTS {name} "));
+        .replace(&on, &format!(" ON {name} "))
+        .replace(&table, &format!(" EXISTS {name} "));
     if schemaless {
         out.replace("SCHEMAFULL", "SCHEMALESS")
     } else {
@@ -125,7 +129,7 @@ fn p50(mut samples: Vec<Duration>) -> String {
 
 /// Connect to `url` (`surrealkv://…` or `ws://…` with root/root), profile,
 /// and answer the report's markdown lines.
-pub async fn profile(url: &str, repeats: usize) -> anyhow::Result<Vec<String>> {
+pub async fn profile(url: &str, repeats: usize, agents: usize) -> anyhow::Result<Vec<String>> {
     let db = surrealdb::engine::any::connect(url).await?;
     if url.starts_with("ws") {
         db.signin(surrealdb::opt::auth::Root {
@@ -143,7 +147,7 @@ pub async fn profile(url: &str, repeats: usize) -> anyhow::Result<Vec<String>> {
         "|---|---|---|".into(),
     ];
     for (table, without, schemaless) in TABLES {
-        let mut definition = log_table(table, without, schemaless);
+        let mut definition = table_copy("log", table, without, schemaless);
         if table == "log_version_4" {
             definition.push_str(VERSION_4_INDEX);
         }
@@ -220,5 +224,78 @@ pub async fn profile(url: &str, repeats: usize) -> anyhow::Result<Vec<String>> {
         }
         lines.push(format!("| {what} | {} | {} |", p50(query), p50(to_json)));
     }
+    lines.extend(listing(&db, agents, repeats * 3).await?);
     Ok(lines)
+}
+
+/// What `GET /agents?limit=20` costs at `agents` agents: the page (newest
+/// first) by a backward scan of a `created_at` index and by a forward scan
+/// of the `newest` index, and the total without and with a COUNT index.
+async fn listing(
+    db: &surrealdb::Surreal<Any>,
+    agents: usize,
+    repeats: usize,
+) -> anyhow::Result<Vec<String>> {
+    // The schema's `agent` without its COUNT index (added below), plus
+    // schema version 5's index for newest first.
+    let mut definition = table_copy("agent", "agent_list", &["agent_count"], false);
+    definition
+        .push_str("DEFINE INDEX IF NOT EXISTS agent_created ON agent_list FIELDS created_at;");
+    run(db.query(definition))
+        .await
+        .context("defining agent_list")?;
+    let start = chrono::Utc::now();
+    for chunk in (0..agents).collect::<Vec<_>>().chunks(5000) {
+        let rows: Vec<Value> = chunk
+            .iter()
+            .map(|&i| {
+                let mut agent = datagen::agent("list", i as u64);
+                let at = start + chrono::Duration::milliseconds(i as i64);
+                agent["created_at"] = json!(at);
+                agent["updated_at"] = json!(at);
+                agent
+            })
+            .collect();
+        run(db
+            .query(
+                "INSERT INTO agent_list array::map($rows, |$r| $r.{ id, role, goal, metadata,
+                     created_at: <datetime>$r.created_at, updated_at: <datetime>$r.updated_at })
+                 RETURN NONE;",
+            )
+            .bind(("rows", rows)))
+        .await?;
+    }
+    let timed = |sql: String| async move {
+        let mut samples = Vec::new();
+        for _ in 0..repeats {
+            let started = Instant::now();
+            let mut response = db.query(sql.clone()).await?;
+            let value: surrealdb::types::Value = response.take(0)?;
+            samples.push(started.elapsed());
+            std::hint::black_box(value);
+        }
+        anyhow::Ok(p50(samples))
+    };
+    const FIELDS: &str = "record::id(id) AS id, role, goal, metadata, created_at, updated_at";
+    let page = timed(format!(
+        "SELECT {FIELDS} FROM agent_list ORDER BY newest, id LIMIT 20"
+    ))
+    .await?;
+    let backward = timed(format!(
+        "SELECT {FIELDS} FROM agent_list ORDER BY created_at DESC, id DESC LIMIT 20"
+    ))
+    .await?;
+    let total = "(SELECT count() AS n FROM agent_list GROUP ALL)[0].n ?? 0";
+    let scanned = timed(total.into()).await?;
+    run(db.query("DEFINE INDEX IF NOT EXISTS agent_list_count ON agent_list COUNT;")).await?;
+    let counted = timed(total.into()).await?;
+    Ok(vec![
+        format!("\nFirst page of `GET /agents?limit=20` at {agents} agents (p50 of {repeats}, ms):\n"),
+        "| Part | ms |".into(),
+        "|---|---|".into(),
+        format!("| page: 20 agents, `ORDER BY created_at DESC, id DESC` (schema version 5: the `created_at` index scanned backwards) | {backward} |"),
+        format!("| page: 20 agents, `ORDER BY newest, id` (schema version 6: the `newest` index scanned forwards) | {page} |"),
+        format!("| total: `count()` over the table (schema version 5) | {scanned} |"),
+        format!("| total: `count()` with a COUNT index on the table (schema version 6) | {counted} |"),
+    ])
 }

@@ -12,8 +12,11 @@ pub const SCHEMA: &str = include_str!("schema.surql");
 /// Bumped whenever `schema.surql` changes incompatibly. 2: no per-log
 /// `emits` edge (provisioning a version 1 database removes it). 3: the
 /// `embed_queue` table (logs and thoughts embedded off the request path)
-/// and the OpenTelemetry ingest's `otel_span` / `otel_pending`.
-pub const SCHEMA_VERSION: u64 = 5;
+/// and the OpenTelemetry ingest's `otel_span` / `otel_pending`. 4: auth
+/// and anomaly scores. 5: scores indexed in `log_score`. 6: agents and
+/// tasks listed newest first by a forward index scan (`newest`), and a
+/// COUNT index per table for list totals.
+pub const SCHEMA_VERSION: u64 = 6;
 
 /// Names that may be used as namespace/database identifiers.
 pub fn is_identifier(name: &str) -> bool {

@@ -765,7 +765,7 @@ impl DocumentStore for SurrealStore {
                 ],
                 None => Vec::new(),
             },
-            order: "created_at DESC, id DESC",
+            order: "newest, id",
         };
         let vars = json!({ "text": text.map(str::to_lowercase) });
         self.page(listing, None, vars, limit, offset).await
@@ -834,7 +834,7 @@ impl DocumentStore for SurrealStore {
             table: "task",
             fields: TASK_FIELDS,
             conditions,
-            order: "created_at DESC, id DESC",
+            order: "newest, id",
         };
         let vars =
             json!({ "agent_id": filter.agent_id, "status": filter.status.map(|s| s.as_str()) });

@@ -230,19 +230,20 @@ async fn surreal_profile(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let repeats = if plan.samples < 100 { 3 } else { 7 };
+    let agents = if plan.samples < 100 { 10_000 } else { 100_000 };
     let dir = tempfile::tempdir()?;
     let (lines, title) = match backends {
         Backends::Embedded => {
             let url = format!("surrealkv://{}", dir.path().join("profile").display());
             (
-                vectadb_tests::surreal_profile::profile(&url, repeats).await?,
+                vectadb_tests::surreal_profile::profile(&url, repeats, agents).await?,
                 "embedded SurrealDB (surrealkv)",
             )
         }
         Backends::Servers => {
             let server = vectadb_tests::surreal_server::SurrealServer::start().await;
             (
-                vectadb_tests::surreal_profile::profile(&server.url(), repeats).await?,
+                vectadb_tests::surreal_profile::profile(&server.url(), repeats, agents).await?,
                 "SurrealDB server over ws://",
             )
         }
