@@ -7,7 +7,8 @@ on_both_backends!(
     a_bad_log_rejects_the_whole_batch,
     batches_over_the_limit_are_413_and_write_nothing,
     resent_logs_with_ids_are_not_duplicated,
-    log_references_must_belong_together
+    log_references_must_belong_together,
+    a_thoughts_logs_are_listed_through_its_task_or_its_agent
 );
 
 async fn single_log_and_batches_are_stored_and_queryable(backends: Backends) {
@@ -213,4 +214,71 @@ async fn log_references_must_belong_together(backends: Backends) {
         ))
         .await;
     assert_eq!(logs["total"], 1);
+}
+
+/// `thought_id` has no index of its own: a thought's logs are found through
+/// its task's index (or its agent's), and only that thought's are listed.
+async fn a_thoughts_logs_are_listed_through_its_task_or_its_agent(backends: Backends) {
+    let t = TestApp::on(backends).await;
+    let a = t.agent("a", "g").await;
+    let task = t.task(&a, "work").await;
+    let thought = |task: Option<&str>, content: &str| {
+        let mut body = json!({"agent_id": a, "content": content});
+        if let Some(task) = task {
+            body["task_id"] = json!(task);
+        }
+        body
+    };
+    let (_, in_task) = t
+        .post("/api/v1/thoughts", thought(Some(&task), "plan"))
+        .await;
+    let (_, other) = t
+        .post("/api/v1/thoughts", thought(Some(&task), "next"))
+        .await;
+    let (_, free) = t.post("/api/v1/thoughts", thought(None, "aside")).await;
+    let log = |thought: &Value, task: Option<&str>, message: &str, second: u32| {
+        let mut body = json!({"agent_id": a, "thought_id": thought["id"], "message": message,
+                              "timestamp": format!("2026-01-01T00:00:0{second}Z")});
+        if let Some(task) = task {
+            body["task_id"] = json!(task);
+        }
+        body
+    };
+    let (status, body) = t
+        .post(
+            "/api/v1/logs",
+            json!([
+                log(&in_task, Some(&task), "one", 1),
+                log(&other, Some(&task), "not this thought", 2),
+                log(&in_task, Some(&task), "two", 3),
+                log(&free, None, "three", 4),
+                {"agent_id": a, "task_id": task, "message": "the task's, no thought"},
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let messages = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (thought, expected) in [(&in_task, vec!["one", "two"]), (&free, vec!["three"])] {
+        let id = thought["id"].as_str().unwrap();
+        let (status, page) = t.get(&format!("/api/v1/logs?thought_id={id}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(messages(&page), expected);
+        assert_eq!(page["total"], expected.len());
+        // With the agent named too, the same logs.
+        let (_, page) = t
+            .get(&format!("/api/v1/logs?thought_id={id}&agent_id={a}"))
+            .await;
+        assert_eq!(messages(&page), expected);
+    }
+    let (status, page) = t.get("/api/v1/logs?thought_id=unknown").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 0);
+    assert_eq!(page["items"], json!([]));
 }

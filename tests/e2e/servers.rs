@@ -363,6 +363,8 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
          DEFINE INDEX task_agent ON task FIELDS agent_id, created_at;
          DEFINE INDEX task_status ON task FIELDS status, created_at;
          DEFINE INDEX task_created ON task FIELDS created_at;
+         DEFINE INDEX log_thought ON log FIELDS thought_id, timestamp;
+         REMOVE INDEX log_count ON log;
          CREATE agent:older SET role = 'r', goal = 'g', metadata = {},
              created_at = d'2026-01-01T00:00:00Z', updated_at = d'2026-01-01T00:00:00Z';
          CREATE agent:newer SET role = 'r', goal = 'g', metadata = {},
@@ -381,9 +383,10 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
     let report = vectadb::app::provision_store(&store).await.unwrap();
     assert!(report.changed, "{report:?}");
     let tables = store.describe().await.unwrap()["tables"].clone();
-    let (agent_indexes, task_indexes) = (
+    let (agent_indexes, task_indexes, log_indexes) = (
         tables["agent"]["indexes"].to_string(),
         tables["task"]["indexes"].to_string(),
+        tables["log"]["indexes"].to_string(),
     );
     for (indexes, present, absent) in [
         (
@@ -401,6 +404,11 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
             ]
             .as_slice(),
             ["\"task_agent\"", "\"task_status\"", "task_created"].as_slice(),
+        ),
+        (
+            &log_indexes,
+            ["log_agent", "log_count"].as_slice(),
+            ["log_thought"].as_slice(),
         ),
     ] {
         for name in present {

@@ -20,28 +20,63 @@ use crate::datagen;
 
 const LOGS: usize = 1000;
 
-/// Copies of the `log` table: name, indexes left out, fields undefined.
-/// The first adds back schema version 4's index on the anomaly score.
-const TABLES: [(&str, &[&str], bool); 6] = [
-    ("log_version_4", &[], false),
-    ("log_schema", &[], false),
-    ("log_no_level", &["log_level"], false),
-    ("log_agent_task", &["log_level", "log_thought"], false),
+/// Copies of the `log` table: name, what it is, the schema's indexes left
+/// out, whether fields are undefined, and indexes added back from earlier
+/// schema versions.
+type Copy = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    bool,
+    &'static str,
+);
+
+/// Schema version 5's index on `thought_id`, dropped in version 6.
+const THOUGHT_INDEX: &str =
+    "DEFINE INDEX IF NOT EXISTS log_thought ON {t} FIELDS thought_id, timestamp;";
+
+const ALL_INDEXES: &[&str] = &["log_level", "log_task", "log_agent", "log_count"];
+
+const TABLES: [Copy; 6] = [
     (
-        "log_no_index",
-        &["log_level", "log_thought", "log_task", "log_agent"],
+        "log_version_4",
+        "schema version 4: 5 indexes (agent, task, thought, level, anomaly score)",
+        &["log_count"],
         false,
+        // Version 4's index on the score, written (as NONE) with every log.
+        "DEFINE INDEX IF NOT EXISTS log_thought ON {t} FIELDS thought_id, timestamp;
+         DEFINE INDEX IF NOT EXISTS log_anomaly ON {t} FIELDS anomaly_score;",
     ),
+    (
+        "log_version_5",
+        "schema version 5: 4 indexes (agent, task, thought, level)",
+        &["log_count"],
+        false,
+        THOUGHT_INDEX,
+    ),
+    (
+        "log_schema",
+        "the schema (version 6): 3 indexes (agent, task, level) and a COUNT index",
+        &[],
+        false,
+        "",
+    ),
+    (
+        "log_agent_task",
+        "the schema without log_level",
+        &["log_level"],
+        false,
+        "",
+    ),
+    ("log_no_index", "no index", ALL_INDEXES, false, ""),
     (
         "log_schemaless",
-        &["log_level", "log_thought", "log_task", "log_agent"],
+        "no index, no field definitions (schemaless)",
+        ALL_INDEXES,
         true,
+        "",
     ),
 ];
-
-/// Schema version 4's index, written (as NONE) with every log.
-const VERSION_4_INDEX: &str =
-    "DEFINE INDEX IF NOT EXISTS log_anomaly ON log_version_4 FIELDS anomaly_score;";
 
 /// The schema's statements for `source`, on a table of another name,
 /// without the given indexes (and without field definitions when
@@ -146,11 +181,9 @@ pub async fn profile(url: &str, repeats: usize, agents: usize) -> anyhow::Result
         "| `log` table copy | JSON rows, `<datetime>` cast per row | native values |".into(),
         "|---|---|---|".into(),
     ];
-    for (table, without, schemaless) in TABLES {
+    for (table, what, without, schemaless, added) in TABLES {
         let mut definition = table_copy("log", table, without, schemaless);
-        if table == "log_version_4" {
-            definition.push_str(VERSION_4_INDEX);
-        }
+        definition.push_str(&added.replace("{t}", table));
         run(db.query(definition))
             .await
             .with_context(|| format!("defining {table}"))?;
@@ -180,16 +213,6 @@ pub async fn profile(url: &str, repeats: usize, agents: usize) -> anyhow::Result
             .await?;
             native.push(started.elapsed());
         }
-        let what = match (table, without.len(), schemaless) {
-            ("log_version_4", ..) => {
-                "schema version 4: 5 indexes (agent, task, thought, level, anomaly score)"
-                    .to_string()
-            }
-            (_, 0, _) => "the schema: 4 indexes (agent, task, thought, level)".to_string(),
-            (_, 4, false) => "no index".to_string(),
-            (_, 4, true) => "no index, no field definitions (schemaless)".to_string(),
-            _ => format!("the schema without {}", without.join(", ")),
-        };
         lines.push(format!("| {what} | {} | {} |", p50(cast), p50(native)));
     }
 
