@@ -364,7 +364,6 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
          DEFINE INDEX task_status ON task FIELDS status, created_at;
          DEFINE INDEX task_created ON task FIELDS created_at;
          DEFINE INDEX log_thought ON log FIELDS thought_id, timestamp;
-         REMOVE INDEX log_count ON log;
          CREATE agent:older SET role = 'r', goal = 'g', metadata = {},
              created_at = d'2026-01-01T00:00:00Z', updated_at = d'2026-01-01T00:00:00Z';
          CREATE agent:newer SET role = 'r', goal = 'g', metadata = {},
@@ -407,7 +406,7 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
         ),
         (
             &log_indexes,
-            ["log_agent", "log_count"].as_slice(),
+            ["log_agent", "log_task", "log_level"].as_slice(),
             ["log_thought"].as_slice(),
         ),
     ] {

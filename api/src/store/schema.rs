@@ -14,8 +14,8 @@ pub const SCHEMA: &str = include_str!("schema.surql");
 /// `embed_queue` table (logs and thoughts embedded off the request path)
 /// and the OpenTelemetry ingest's `otel_span` / `otel_pending`. 4: auth
 /// and anomaly scores. 5: scores indexed in `log_score`. 6: agents and
-/// tasks listed newest first by a forward index scan (`newest`), and a
-/// COUNT index per table for list totals.
+/// tasks listed newest first by a forward index scan (`newest`), COUNT
+/// indexes for agent, task and thought totals, no `thought_id` index on logs.
 pub const SCHEMA_VERSION: u64 = 6;
 
 /// Names that may be used as namespace/database identifiers.
