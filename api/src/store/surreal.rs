@@ -909,7 +909,7 @@ impl DocumentStore for SurrealStore {
         let mut rows: Vec<LogRecord> = logs.iter().map(LogRecord::from).collect();
         // Every log index ends in `(timestamp, id)`: in that order each is
         // appended to instead of written at random places (a batch shares
-        // one timestamp and server-made ids are random: ~40 ms less per
+        // one timestamp and server-made ids are random: a few ms less per
         // 1,000 logs; BENCHMARKS.md, session 7).
         rows.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
         let mut vars = Variables::new();
