@@ -294,6 +294,18 @@ async fn provisioned_with_raw_connection() -> (
     (servers, dir, store, raw)
 }
 
+/// Leave what schema `version` left (`sql`, run as is) and record that
+/// version, as an older VectaDB would have.
+async fn as_version(
+    store: &SurrealStore,
+    raw: &surrealdb::Surreal<surrealdb::engine::any::Any>,
+    version: u64,
+    sql: &str,
+) {
+    raw.query(sql).await.unwrap().check().unwrap();
+    store.record_schema_version(version).await.unwrap();
+}
+
 #[tokio::test]
 async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
     use vectadb::domain::LogFilter;
@@ -302,7 +314,10 @@ async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
 
     // Version 4 kept scores on `log` (indexed there): two scored logs (one
     // written as the integer 1), one not.
-    raw.query(
+    as_version(
+        &store,
+        &raw,
+        4,
         "CREATE agent:old SET role = 'r', goal = 'g', metadata = {}, created_at = time::now(), updated_at = time::now();
          CREATE log:calm SET agent_id = 'old', level = 'info', message = 'm', metadata = {}, timestamp = time::now(), anomaly_score = 0.2;
          CREATE log:odd SET agent_id = 'old', level = 'error', message = 'x', metadata = {}, timestamp = time::now(), anomaly_score = 1;
@@ -310,11 +325,7 @@ async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
          DELETE log_score;
          DEFINE INDEX log_anomaly ON log FIELDS anomaly_score;",
     )
-    .await
-    .unwrap()
-    .check()
-    .unwrap();
-    store.record_schema_version(4).await.unwrap();
+    .await;
 
     let report = vectadb::app::provision_store(&store).await.unwrap();
     assert!(report.changed, "{report:?}");
@@ -353,7 +364,10 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
 
     // What version 5 had: agents and tasks without `newest`, listed by
     // `created_at` indexes, no COUNT indexes. Two agents, the older first.
-    raw.query(
+    as_version(
+        &store,
+        &raw,
+        5,
         "REMOVE INDEX agent_newest ON agent; REMOVE INDEX agent_count ON agent;
          REMOVE FIELD newest ON agent;
          REMOVE INDEX task_agent_newest ON task; REMOVE INDEX task_status_newest ON task;
@@ -373,11 +387,7 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
          CREATE task:second SET agent_id = 'older', description = 'd', status = 'pending', metadata = {},
              created_at = d'2026-01-03T00:00:00Z', updated_at = d'2026-01-03T00:00:00Z';",
     )
-    .await
-    .unwrap()
-    .check()
-    .unwrap();
-    store.record_schema_version(5).await.unwrap();
+    .await;
 
     let report = vectadb::app::provision_store(&store).await.unwrap();
     assert!(report.changed, "{report:?}");
@@ -420,15 +430,9 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
 
     // The stored records list newest first by their computed `newest`, and
     // a record written after the upgrade goes before them.
+    let ids = |items: &[Agent]| items.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
     let agents = store.list_agents(None, 10, 0).await.unwrap();
-    assert_eq!(
-        agents
-            .items
-            .iter()
-            .map(|a| a.id.as_str())
-            .collect::<Vec<_>>(),
-        ["newer", "older"]
-    );
+    assert_eq!(ids(&agents.items), ["newer", "older"]);
     assert_eq!(agents.total, 2);
     let now = chrono::Utc::now();
     store
@@ -443,14 +447,7 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
         .await
         .unwrap();
     let agents = store.list_agents(None, 2, 0).await.unwrap();
-    assert_eq!(
-        agents
-            .items
-            .iter()
-            .map(|a| a.id.as_str())
-            .collect::<Vec<_>>(),
-        ["newest", "newer"]
-    );
+    assert_eq!(ids(&agents.items), ["newest", "newer"]);
     assert_eq!(
         agents.total, 3,
         "the COUNT index counts the records from before it"
@@ -498,17 +495,16 @@ async fn provision_upgrades_a_version_1_database_and_keeps_its_data() {
     let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
 
     // What version 1 left behind: an agent, a log and its `emits` edge.
-    raw.query(
+    as_version(
+        &store,
+        &raw,
+        1,
         "CREATE agent:old SET role = 'r', goal = 'g', metadata = {}, created_at = time::now(), updated_at = time::now();
          CREATE log:old SET agent_id = 'old', level = 'info', message = 'm', metadata = {}, timestamp = time::now();
          DEFINE TABLE emits TYPE RELATION FROM agent | task | thought TO log ENFORCED;
          RELATE agent:old->emits->log:old;",
     )
-    .await
-    .unwrap()
-    .check()
-    .unwrap();
-    store.record_schema_version(1).await.unwrap();
+    .await;
     assert!(store.describe().await.unwrap()["tables"]["emits"].is_object());
 
     // `serve` refuses it until it is provisioned; provisioning upgrades it.
