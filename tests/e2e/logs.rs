@@ -8,7 +8,7 @@ on_both_backends!(
     batches_over_the_limit_are_413_and_write_nothing,
     resent_logs_with_ids_are_not_duplicated,
     log_references_must_belong_together,
-    a_thoughts_logs_are_listed_through_its_task_or_its_agent
+    a_thoughts_logs_are_listed_through_its_agent
 );
 
 async fn single_log_and_batches_are_stored_and_queryable(backends: Backends) {
@@ -217,8 +217,9 @@ async fn log_references_must_belong_together(backends: Backends) {
 }
 
 /// `thought_id` has no index of its own: a thought's logs are found through
-/// its task's index (or its agent's), and only that thought's are listed.
-async fn a_thoughts_logs_are_listed_through_its_task_or_its_agent(backends: Backends) {
+/// its agent's index, and only that thought's are listed, including a log
+/// that names a task's thought without naming the task.
+async fn a_thoughts_logs_are_listed_through_its_agent(backends: Backends) {
     let t = TestApp::on(backends).await;
     let a = t.agent("a", "g").await;
     let task = t.task(&a, "work").await;
@@ -251,6 +252,7 @@ async fn a_thoughts_logs_are_listed_through_its_task_or_its_agent(backends: Back
                 log(&in_task, Some(&task), "one", 1),
                 log(&other, Some(&task), "not this thought", 2),
                 log(&in_task, Some(&task), "two", 3),
+                log(&in_task, None, "no task named", 5),
                 log(&free, None, "three", 4),
                 {"agent_id": a, "task_id": task, "message": "the task's, no thought"},
             ]),
@@ -265,7 +267,10 @@ async fn a_thoughts_logs_are_listed_through_its_task_or_its_agent(backends: Back
             .map(|l| l["message"].as_str().unwrap().to_string())
             .collect()
     };
-    for (thought, expected) in [(&in_task, vec!["one", "two"]), (&free, vec!["three"])] {
+    for (thought, expected) in [
+        (&in_task, vec!["one", "two", "no task named"]),
+        (&free, vec!["three"]),
+    ] {
         let id = thought["id"].as_str().unwrap();
         let (status, page) = t.get(&format!("/api/v1/logs?thought_id={id}")).await;
         assert_eq!(status, StatusCode::OK, "{page}");

@@ -950,11 +950,12 @@ impl DocumentStore for SurrealStore {
         }
         // `thought_id` has no index of its own (it cost ~10-25 ms per 1,000
         // logs ingested; schema version 6): a thought's logs are found
-        // through its task's index, or its agent's.
-        let mut owner = (None, None);
+        // through its agent's index (every log of a thought has the
+        // thought's agent; not necessarily its task, which a log may omit).
+        let mut thought_agent = None;
         if let Some(thought_id) = &filter.thought_id {
             conditions.push("thought_id = $thought_id");
-            if filter.task_id.is_none() && filter.agent_id.is_none() {
+            if filter.agent_id.is_none() {
                 let Some(thought) = self.get_thought(thought_id).await? else {
                     return Ok(Page {
                         items: Vec::new(),
@@ -963,12 +964,8 @@ impl DocumentStore for SurrealStore {
                         offset,
                     });
                 };
-                if thought.task_id.is_some() {
-                    conditions.push("task_id = $thought_task");
-                } else {
-                    conditions.push("agent_id = $thought_agent");
-                }
-                owner = (thought.task_id, Some(thought.agent_id));
+                conditions.push("agent_id = $thought_agent");
+                thought_agent = Some(thought.agent_id);
             }
         }
         if filter.level.is_some() {
@@ -1007,7 +1004,7 @@ impl DocumentStore for SurrealStore {
                 "thought_id": filter.thought_id, "level": filter.level.map(|l| l.as_str()),
                 "since": filter.since, "until": filter.until,
                 "min_anomaly_score": filter.min_anomaly_score,
-                "thought_task": owner.0, "thought_agent": owner.1,
+                "thought_agent": thought_agent,
         });
         let read_logs = format!(
             "SELECT {LOG_FIELDS} FROM array::map($page, |$r| type::record('log', record::id($r.id)))"
