@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context};
 use serde_json::{json, Value};
 use surrealdb::engine::any::Any;
-use surrealdb::types::SurrealValue;
+use vectadb::domain::Log;
+use vectadb::store::surreal::LogRecord;
 
 use crate::datagen;
 
@@ -121,42 +122,32 @@ fn table_copy(source: &str, name: &str, without: &[&str], schemaless: bool) -> S
     }
 }
 
-#[derive(SurrealValue)]
-struct Row {
-    id: String,
-    agent_id: String,
-    task_id: Option<String>,
-    thought_id: Option<String>,
-    level: String,
-    message: String,
-    metadata: Value,
-    timestamp: chrono::DateTime<chrono::Utc>,
-}
-
-fn batch(agent: &str, tag: &str) -> Vec<Row> {
+/// 1,000 generated logs of `agent`, spread over 20 tasks, ids `{tag}-{j}`,
+/// a millisecond apart.
+fn batch(agent: &str, tag: &str) -> Vec<Log> {
     let start = chrono::Utc::now();
     (0..LOGS)
         .map(|j| {
-            let log = datagen::log(agent, None, j as u64);
-            Row {
-                id: format!("{tag}-{j}"),
-                agent_id: agent.to_string(),
-                task_id: Some(format!("task-{}", j % 20)),
-                thought_id: None,
-                level: log["level"].as_str().unwrap_or("info").to_string(),
-                message: log["message"].as_str().unwrap_or_default().to_string(),
-                metadata: log["metadata"].clone(),
-                timestamp: start + chrono::Duration::milliseconds(j as i64),
-            }
+            let mut log = datagen::log(agent, Some(&format!("task-{}", j % 20)), j as u64);
+            log["id"] = json!(format!("{tag}-{j}"));
+            log["timestamp"] = json!(start + chrono::Duration::milliseconds(j as i64));
+            serde_json::from_value(log).expect("a generated log is a Log")
         })
         .collect()
 }
 
-fn as_json(rows: &[Row]) -> Vec<Value> {
-    rows.iter()
-        .map(|r| {
-            json!({"id": r.id, "agent_id": r.agent_id, "task_id": r.task_id, "level": r.level,
-                   "message": r.message, "metadata": r.metadata, "timestamp": r.timestamp})
+/// The rows as the store binds them.
+fn records(logs: &[Log]) -> Vec<LogRecord> {
+    logs.iter().map(LogRecord::from).collect()
+}
+
+/// The rows as session 5 bound them: JSON, the timestamp as text.
+fn as_json(logs: &[Log]) -> Vec<Value> {
+    logs.iter()
+        .map(|l| {
+            json!({"id": l.id, "agent_id": l.agent_id, "task_id": l.task_id,
+                   "level": l.level.as_str(), "message": l.message, "metadata": l.metadata,
+                   "timestamp": l.timestamp})
         })
         .collect()
 }
@@ -214,7 +205,7 @@ pub async fn profile(url: &str, repeats: usize, agents: usize) -> anyhow::Result
                 .bind(("rows", as_json(&rows))))
             .await?;
             cast.push(started.elapsed());
-            let rows = batch("agent-p", &format!("{table}-{round}-n"));
+            let rows = records(&batch("agent-p", &format!("{table}-{round}-n")));
             let started = Instant::now();
             run(db
                 .query(format!(
@@ -229,7 +220,7 @@ pub async fn profile(url: &str, repeats: usize, agents: usize) -> anyhow::Result
     lines.extend(arrival_order(&db, repeats).await?);
 
     // One agent's 1,000 logs, read back the way a trace reads them.
-    let rows = batch("agent-trace", "trace");
+    let rows = records(&batch("agent-trace", "trace"));
     run(db
         .query("INSERT INTO log_schema $rows RETURN NONE;")
         .bind(("rows", rows)))
@@ -297,6 +288,7 @@ async fn arrival_order(
             if in_order {
                 rows.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
             }
+            let rows = records(&rows);
             let started = Instant::now();
             run(db
                 .query("BEGIN TRANSACTION; INSERT INTO log_schema $rows RETURN NONE; COMMIT TRANSACTION;")

@@ -689,9 +689,10 @@ fn task_content(task: &Task) -> Value {
 /// `LOG_FIELDS` answers it: the timestamp is a native datetime (no cast per
 /// row on the server) and an absent owner or score is NONE. A batch of 1,000
 /// skips a JSON-to-value conversion and a SurrealQL closure per row, a
-/// trace's read a JSON tree per row (BENCHMARKS.md, session 6).
+/// trace's read a JSON tree per row (BENCHMARKS.md, session 6). Public
+/// so the benchmark's SurrealDB profile binds exactly what the store binds.
 #[derive(SurrealValue)]
-struct LogRecord {
+pub struct LogRecord {
     id: String,
     agent_id: String,
     task_id: Option<String>,
@@ -909,8 +910,8 @@ impl DocumentStore for SurrealStore {
         let mut rows: Vec<LogRecord> = logs.iter().map(LogRecord::from).collect();
         // Every log index ends in `(timestamp, id)`: in that order each is
         // appended to instead of written at random places (a batch shares
-        // one timestamp and server-made ids are random: a few ms less per
-        // 1,000 logs; BENCHMARKS.md, session 7).
+        // one timestamp and server-made ids are random). The gain measured
+        // 0-10 ms per 1,000 logs, within noise (BENCHMARKS.md, session 7).
         rows.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
         let mut vars = Variables::new();
         vars.insert("rows", rows);
