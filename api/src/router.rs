@@ -19,6 +19,10 @@ use crate::indexer::{Indexer, IndexerSettings};
 use crate::store::{DocumentStore, StoreError, Table};
 use crate::vectors::{Collection, ScoredId, VectorFilter, VectorIndex, VectorPoint};
 
+/// Deepest offset of a log listing: an offset is read through, a cursor
+/// starts where it points.
+pub const MAX_LOG_OFFSET: usize = 10_000;
+
 /// Per-request search settings when the request does not give them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SearchDefaults {
@@ -482,7 +486,18 @@ impl VectaRouter {
         // Only a client-chosen id can already be stored (a resend); ids made
         // here are fresh, so they are not looked up.
         let client_ids: Vec<String> = requests.iter().filter_map(|r| r.id.clone()).collect();
-        let logs: Vec<Log> = requests.into_iter().map(|r| r.into_log(now)).collect();
+        // Ids made here share one batch key: the store finds a log by it.
+        let mut generated = crate::domain::ids::batch_ids(requests.len()).into_iter();
+        let logs: Vec<Log> = requests
+            .into_iter()
+            .map(|r| {
+                r.into_log(now, || {
+                    generated
+                        .next()
+                        .unwrap_or_else(crate::domain::ids::generate)
+                })
+            })
+            .collect();
         self.check_log_references(&logs).await?;
 
         // Duplicate ids within the batch, and ids already stored.
@@ -602,6 +617,13 @@ impl VectaRouter {
         offset: usize,
     ) -> Result<Page<Log>> {
         self.check_page(limit)?;
+        if offset > MAX_LOG_OFFSET {
+            return Err(ValidationError::new(
+                "offset",
+                format!("at most {MAX_LOG_OFFSET}; page further with `cursor` (`next_cursor`)"),
+            )
+            .into());
+        }
         Ok(self.store.list_logs(filter, limit, offset).await?)
     }
 

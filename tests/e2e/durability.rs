@@ -135,6 +135,112 @@ async fn acknowledged_writes_survive_sigkill() {
     server.stop();
 }
 
+/// Four clients post 200-log batches (one client's with its own ids) while
+/// the server is killed: after a restart every acknowledged batch is there
+/// whole, and every other batch is there whole or not at all.
+#[tokio::test]
+async fn sigkill_during_concurrent_ingest_keeps_every_acknowledged_batch_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+    let (s, agent) = server
+        .call(
+            "POST",
+            "/api/v1/agents",
+            Some(&json!({"role": "r", "goal": "g"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{agent}");
+    let a = agent["id"].as_str().unwrap().to_string();
+    let port = server.port;
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<String>>::new()));
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut clients = Vec::new();
+    for client in 0..4 {
+        let (a, acknowledged, sent) = (a.clone(), acknowledged.clone(), sent.clone());
+        clients.push(tokio::spawn(async move {
+            for batch in 0.. {
+                let tag = format!("c{client}b{batch}");
+                let logs: Vec<Value> = (0..200)
+                    .map(|i| {
+                        let mut log = json!({"agent_id": a, "message": format!("{tag} {i}")});
+                        if client == 0 {
+                            log["id"] = json!(format!("{tag}-own-{i}"));
+                        }
+                        log
+                    })
+                    .collect();
+                sent.lock().unwrap().push(tag);
+                let body = Value::Array(logs);
+                match vectadb_tests::process::http_request(
+                    port,
+                    "POST",
+                    "/api/v1/logs",
+                    "",
+                    Some(&body),
+                )
+                .await
+                {
+                    Ok((201, receipt)) => {
+                        let ids = receipt["ids"].as_array().unwrap();
+                        acknowledged.lock().unwrap().push(
+                            ids.iter()
+                                .map(|id| id.as_str().unwrap().to_string())
+                                .collect(),
+                        );
+                    }
+                    _ => break,
+                }
+            }
+        }));
+    }
+    // Let some batches land, then kill in the middle of others.
+    while acknowledged.lock().unwrap().len() < 12 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    server.kill();
+    for client in clients {
+        client.await.unwrap();
+    }
+
+    let server = Server::start(dir.path()).await;
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let mut messages = std::collections::HashMap::<String, usize>::new();
+    let mut stored_ids = std::collections::HashSet::new();
+    let mut cursor = String::new();
+    loop {
+        let (s, page) = server
+            .call(
+                "GET",
+                &format!("/api/v1/logs?agent_id={a}&limit=1000{cursor}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{page}");
+        for log in page["items"].as_array().unwrap() {
+            let message = log["message"].as_str().unwrap();
+            let tag = message.split(' ').next().unwrap().to_string();
+            *messages.entry(tag).or_default() += 1;
+            stored_ids.insert(log["id"].as_str().unwrap().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    for ids in &acknowledged {
+        assert!(
+            ids.iter().all(|id| stored_ids.contains(id)),
+            "an acknowledged log was lost"
+        );
+    }
+    for (tag, n) in &messages {
+        assert_eq!(*n, 200, "batch {tag} is stored in part");
+    }
+    assert!(messages.len() >= acknowledged.len());
+    assert!(messages.len() <= sent.lock().unwrap().len());
+    server.stop();
+}
+
 /// `vectadb provision` and `vectadb repair` as a user runs them.
 #[tokio::test]
 async fn provision_and_repair_commands() {

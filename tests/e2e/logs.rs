@@ -8,7 +8,9 @@ on_both_backends!(
     batches_over_the_limit_are_413_and_write_nothing,
     resent_logs_with_ids_are_not_duplicated,
     log_references_must_belong_together,
-    a_thoughts_logs_are_listed_through_its_agent
+    a_thoughts_logs_are_listed_through_its_agent,
+    cursors_page_through_every_log_once_in_both_orders,
+    logs_are_found_by_server_and_client_ids_across_blocks
 );
 
 async fn single_log_and_batches_are_stored_and_queryable(backends: Backends) {
@@ -286,4 +288,208 @@ async fn a_thoughts_logs_are_listed_through_its_agent(backends: Backends) {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["total"], 0);
     assert_eq!(page["items"], json!([]));
+}
+
+/// Every log, in the listing's order, by following `next_cursor` from the
+/// first page; the pages' totals as they came.
+async fn follow(t: &TestApp, query: &str, limit: usize) -> (Vec<(String, String)>, Vec<u64>) {
+    let mut seen = Vec::new();
+    let mut totals = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let uri = match &cursor {
+            None => format!("/api/v1/logs?{query}&limit={limit}"),
+            Some(c) => format!("/api/v1/logs?{query}&limit={limit}&cursor={c}"),
+        };
+        let (status, page) = t.get(&uri).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        totals.push(page["total"].as_u64().unwrap());
+        for log in page["items"].as_array().unwrap() {
+            seen.push((
+                log["timestamp"].as_str().unwrap().to_string(),
+                log["id"].as_str().unwrap().to_string(),
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+        assert!(seen.len() <= 10_000, "the cursor does not end");
+    }
+    (seen, totals)
+}
+
+async fn cursors_page_through_every_log_once_in_both_orders(backends: Backends) {
+    let t = TestApp::on(backends).await;
+    let a = t.agent("a", "g").await;
+    let other = t.agent("b", "g").await;
+    let task = t.task(&a, "work").await;
+    // Two batches whose times interleave, over several minutes (so over
+    // several blocks), in two tasks' worth of owners and three levels,
+    // several logs sharing a timestamp; one other agent's logs in between.
+    let mut posted = Vec::new();
+    for batch in 0..2 {
+        let logs: Vec<Value> = (0..700)
+            .map(|i| {
+                let second = (i * 2 + batch) / 3;
+                let level = ["info", "warn", "error"][i % 3];
+                let mut log = json!({
+                    "agent_id": a,
+                    "level": level,
+                    "message": format!("b{batch} l{i}"),
+                    "timestamp": format!("2026-03-01T00:{:02}:{:02}Z", second / 60, second % 60),
+                });
+                if i % 2 == 0 {
+                    log["task_id"] = json!(task);
+                }
+                log
+            })
+            .collect();
+        let (status, receipt) = t.post("/api/v1/logs", Value::Array(logs)).await;
+        assert_eq!(status, StatusCode::CREATED, "{receipt}");
+        posted.extend(receipt["ids"].as_array().unwrap().iter().cloned());
+        let (status, _) = t
+            .post(
+                "/api/v1/logs",
+                json!({"agent_id": other, "message": "elsewhere", "timestamp": "2026-03-01T00:03:00Z"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    // Read your writes: every acknowledged log is counted and listed.
+    let (asc, totals) = follow(&t, &format!("agent_id={a}"), 97).await;
+    assert!(totals.iter().all(|&n| n == 1400), "{totals:?}");
+    assert_eq!(asc.len(), 1400);
+    let mut sorted = asc.clone();
+    sorted.sort();
+    assert_eq!(asc, sorted, "oldest first, ties by id");
+    let ids: std::collections::HashSet<&String> = asc.iter().map(|(_, id)| id).collect();
+    assert_eq!(ids.len(), 1400, "no log twice");
+    for id in &posted {
+        assert!(ids.contains(&id.as_str().unwrap().to_string()));
+    }
+    // Newest first: the same logs reversed.
+    let (desc, _) = follow(&t, &format!("agent_id={a}&order=desc"), 150).await;
+    let mut reversed = asc.clone();
+    reversed.reverse();
+    assert_eq!(desc, reversed);
+    // With filters finer than a block (level and task are a block's, the
+    // time window cuts blocks), and across agents.
+    let (errors, totals) = follow(&t, &format!("task_id={task}&level=error"), 40).await;
+    let expected = (0..700).filter(|i| i % 2 == 0 && i % 3 == 2).count() * 2;
+    assert_eq!((errors.len(), totals[0]), (expected, expected as u64));
+    let window = "since=2026-03-01T00:01:00Z&until=2026-03-01T00:04:00Z";
+    let (windowed, totals) = follow(&t, window, 64).await;
+    let in_window = |(ts, _): &&(String, String)| {
+        ts.as_str() >= "2026-03-01T00:01:00Z" && ts.as_str() < "2026-03-01T00:04:00Z"
+    };
+    let expected = asc.iter().filter(in_window).count() + 2;
+    assert_eq!(
+        windowed.len(),
+        expected,
+        "the other agent's two logs at 00:03 too"
+    );
+    assert_eq!(totals[0], expected as u64);
+    // Offsets still page, up to a limit; a cursor is checked.
+    let (_, page) = t
+        .get(&format!("/api/v1/logs?agent_id={a}&limit=5&offset=97"))
+        .await;
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = asc[97..102].iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(ids, expected);
+    for (query, field) in [
+        ("offset=10001", "offset"),
+        ("cursor=garbage", "cursor"),
+        ("cursor=1.abc&offset=3", "cursor"),
+        ("cursor=1.abc&min_score=0.5", "cursor"),
+    ] {
+        let (status, body) = t.get(&format!("/api/v1/logs?{query}")).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{query}: {body}"
+        );
+    }
+}
+
+async fn logs_are_found_by_server_and_client_ids_across_blocks(backends: Backends) {
+    let t = TestApp::on(backends).await;
+    let a = t.agent("a", "g").await;
+    let b = t.agent("b", "g").await;
+    // One batch, two agents, client ids and server ids mixed.
+    let (status, receipt) = t
+        .post(
+            "/api/v1/logs",
+            json!([
+                {"agent_id": a, "message": "server made", "level": "warn"},
+                {"id": "mine-1", "agent_id": b, "message": "client chose"},
+                {"id": "abcdefghij-3", "agent_id": a, "message": "client chose a server-like id"},
+                {"agent_id": b, "message": "server made too", "metadata": {"k": [1, 2]}},
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    let ids: Vec<String> = receipt["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids[1], "mine-1");
+    let found = t.store.get_logs(&ids).await.unwrap();
+    let mut messages: Vec<(&str, &str)> = found
+        .iter()
+        .map(|l| (l.id.as_str(), l.message.as_str()))
+        .collect();
+    messages.sort();
+    let mut expected = vec![
+        (ids[0].as_str(), "server made"),
+        ("mine-1", "client chose"),
+        ("abcdefghij-3", "client chose a server-like id"),
+        (ids[3].as_str(), "server made too"),
+    ];
+    expected.sort();
+    assert_eq!(messages, expected);
+    let last = found.iter().find(|l| l.id == ids[3]).unwrap();
+    assert_eq!(last.agent_id, b);
+    assert_eq!(last.metadata["k"], json!([1, 2]));
+    // Resending any of them is idempotent; an unknown id is not found.
+    let (status, _) = t
+        .post(
+            "/api/v1/logs",
+            json!([{"id": ids[0], "agent_id": a, "message": "server made", "level": "warn"},
+                   {"id": "mine-1", "agent_id": b, "message": "client chose"}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(t
+        .store
+        .get_logs(&["nothere".into(), format!("{}9", &ids[0])])
+        .await
+        .unwrap()
+        .is_empty());
+    // Deleting an agent takes its logs and aliases, not the other's.
+    assert_eq!(
+        t.delete(&format!("/api/v1/agents/{b}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let left = t.store.get_logs(&ids).await.unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|l| l.agent_id == a));
+    let (_, page) = t.get("/api/v1/logs").await;
+    assert_eq!(page["total"], 2);
+    // The client's id is free again once its log is gone.
+    let c = t.agent("c", "g").await;
+    let (status, _) = t
+        .post(
+            "/api/v1/logs",
+            json!({"id": "mine-1", "agent_id": c, "message": "new owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
 }

@@ -306,6 +306,115 @@ async fn as_version(
     store.record_schema_version(version).await.unwrap();
 }
 
+/// An upgraded store has no `log` table left: its rows are in blocks.
+async fn assert_logs_moved_to_blocks(store: &SurrealStore) {
+    let tables = store.describe().await.unwrap()["tables"].clone();
+    assert!(tables["log"].is_null(), "{}", tables["log"]);
+    let block_indexes = tables["log_block"]["indexes"].to_string();
+    for index in ["log_block_key", "log_block_agent", "log_block_newest"] {
+        assert!(block_indexes.contains(index), "{index}: {block_indexes}");
+    }
+}
+
+#[tokio::test]
+async fn provision_moves_a_version_6_databases_logs_into_blocks_with_their_scores() {
+    use vectadb::domain::{LogFilter, LogLevel};
+    use vectadb::store::DocumentStore;
+    let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
+
+    // Version 6 kept one `log` record per log: 2,500 of them (the upgrade
+    // moves them a page at a time), of two agents, a second apart, every
+    // 100th scored (and indexed in `log_score`, as version 6 did).
+    as_version(
+        &store,
+        &raw,
+        6,
+        "CREATE agent:one SET role = 'r', goal = 'g', metadata = {}, created_at = time::now(), updated_at = time::now();
+         CREATE agent:two SET role = 'r', goal = 'g', metadata = {}, created_at = time::now(), updated_at = time::now();
+         CREATE task:t SET agent_id = 'one', description = 'd', status = 'pending', metadata = {},
+             created_at = time::now(), updated_at = time::now();
+         DEFINE TABLE log SCHEMAFULL;
+         DEFINE FIELD agent_id ON log TYPE string;
+         DEFINE FIELD task_id ON log TYPE option<string>;
+         DEFINE FIELD thought_id ON log TYPE option<string>;
+         DEFINE FIELD level ON log TYPE string;
+         DEFINE FIELD message ON log TYPE string;
+         DEFINE FIELD metadata ON log TYPE object FLEXIBLE;
+         DEFINE FIELD timestamp ON log TYPE datetime;
+         DEFINE FIELD anomaly_score ON log TYPE option<float>;
+         DEFINE INDEX log_agent ON log FIELDS agent_id, timestamp;
+         FOR $i IN 0..2500 {
+             CREATE type::record('log', 'r' + <string>$i) SET
+                 agent_id = IF $i % 2 = 0 { 'one' } ELSE { 'two' },
+                 task_id = IF $i % 4 = 0 { 't' } ELSE { NONE },
+                 level = IF $i % 10 = 0 { 'error' } ELSE { 'info' },
+                 message = 'm' + <string>$i,
+                 metadata = { n: $i },
+                 timestamp = d'2026-01-01T00:00:00Z' + <duration>(<string>$i + 's'),
+                 anomaly_score = IF $i % 100 = 0 { 0.9 } ELSE { NONE };
+         };
+         INSERT INTO log_score (SELECT record::id(id) AS id, anomaly_score AS score, agent_id,
+             task_id, thought_id, level, timestamp FROM log WHERE anomaly_score != NONE) RETURN NONE;",
+    )
+    .await;
+
+    let report = vectadb::app::provision_store(&store).await.unwrap();
+    assert!(report.changed, "{report:?}");
+    assert_logs_moved_to_blocks(&store).await;
+    assert_eq!(store.count(Table::Log).await.unwrap(), 2500);
+
+    // Every log keeps its id, owners, level, message, metadata, time and score.
+    let logs = store
+        .get_logs(&["r0".into(), "r7".into(), "r2499".into()])
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 3);
+    let r0 = logs.iter().find(|l| l.id == "r0").unwrap();
+    assert_eq!(
+        (r0.agent_id.as_str(), r0.task_id.as_deref(), r0.level),
+        ("one", Some("t"), LogLevel::Error)
+    );
+    assert_eq!(r0.anomaly_score, Some(0.9));
+    assert_eq!(r0.metadata["n"], 0);
+    let r7 = logs.iter().find(|l| l.id == "r7").unwrap();
+    assert_eq!((r7.agent_id.as_str(), r7.message.as_str()), ("two", "m7"));
+    assert_eq!(r7.anomaly_score, None);
+    assert_eq!(r7.timestamp.to_rfc3339(), "2026-01-01T00:00:07+00:00");
+
+    // Listings, by time and by score, and the trace see them all.
+    let one = LogFilter {
+        agent_id: Some("one".into()),
+        ..Default::default()
+    };
+    let page = store.list_logs(&one, 3, 0).await.unwrap();
+    assert_eq!(page.total, 1250);
+    let messages: Vec<&str> = page.items.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(messages, ["m0", "m2", "m4"]);
+    let errors = LogFilter {
+        agent_id: Some("one".into()),
+        level: Some(LogLevel::Error),
+        ..Default::default()
+    };
+    assert_eq!(store.list_logs(&errors, 1, 0).await.unwrap().total, 250);
+    let by_score = LogFilter {
+        by_anomaly: true,
+        ..Default::default()
+    };
+    let scored = store.list_logs(&by_score, 100, 0).await.unwrap();
+    assert_eq!(scored.total, 25);
+    assert!(scored.items.iter().all(|l| l.anomaly_score == Some(0.9)));
+    let trace = store.trace("one").await.unwrap().unwrap();
+    assert_eq!(trace.tasks[0].logs.len(), 625);
+    assert_eq!(trace.logs.len(), 625);
+
+    // Provisioning again changes nothing; deleting an agent takes its logs.
+    let again = vectadb::app::provision_store(&store).await.unwrap();
+    assert!(!again.changed, "{again:?}");
+    assert!(store.delete_agent("one").await.unwrap());
+    assert_eq!(store.count(Table::Log).await.unwrap(), 1250);
+    assert_eq!(store.list_logs(&by_score, 100, 0).await.unwrap().total, 0);
+}
+
 #[tokio::test]
 async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
     use vectadb::domain::LogFilter;
@@ -329,9 +438,7 @@ async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
 
     let report = vectadb::app::provision_store(&store).await.unwrap();
     assert!(report.changed, "{report:?}");
-    let log_indexes = store.describe().await.unwrap()["tables"]["log"]["indexes"].to_string();
-    assert!(log_indexes.contains("log_agent"), "{log_indexes}");
-    assert!(!log_indexes.contains("log_anomaly"), "{log_indexes}");
+    assert_logs_moved_to_blocks(&store).await;
     let by_score = LogFilter {
         by_anomaly: true,
         ..Default::default()
@@ -392,11 +499,11 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
     let report = vectadb::app::provision_store(&store).await.unwrap();
     assert!(report.changed, "{report:?}");
     let tables = store.describe().await.unwrap()["tables"].clone();
-    let (agent_indexes, task_indexes, log_indexes) = (
+    let (agent_indexes, task_indexes) = (
         tables["agent"]["indexes"].to_string(),
         tables["task"]["indexes"].to_string(),
-        tables["log"]["indexes"].to_string(),
     );
+    assert_logs_moved_to_blocks(&store).await;
     for (indexes, present, absent) in [
         (
             &agent_indexes,
@@ -413,11 +520,6 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
             ]
             .as_slice(),
             ["\"task_agent\"", "\"task_status\"", "task_created"].as_slice(),
-        ),
-        (
-            &log_indexes,
-            ["log_agent", "log_task", "log_level"].as_slice(),
-            ["log_thought"].as_slice(),
         ),
     ] {
         for name in present {

@@ -79,6 +79,7 @@ pub mod couch;
 pub mod datagen;
 pub mod faults;
 pub mod lambda;
+pub mod log_scale;
 pub mod process;
 pub mod proxy;
 pub mod qdrant_server;

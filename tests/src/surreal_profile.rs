@@ -61,7 +61,7 @@ const TABLES: [Copy; 7] = [
     ),
     (
         "log_schema",
-        "the schema (version 6): 3 indexes (agent, task, level)",
+        "schema version 6: 3 indexes (agent, task, level)",
         &[],
         false,
         "",
@@ -90,11 +90,35 @@ const TABLES: [Copy; 7] = [
     ),
 ];
 
-/// The schema's statements for `source`, on a table of another name,
+/// Schema version 6's `log` table (one record per log), which version 7
+/// replaced with blocks: the layout the copies below vary.
+const VERSION_6_LOG: &str = "
+DEFINE TABLE IF NOT EXISTS log SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS agent_id ON log TYPE string;
+DEFINE FIELD IF NOT EXISTS task_id ON log TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS thought_id ON log TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS level ON log TYPE string
+    ASSERT $value IN ['trace', 'debug', 'info', 'warn', 'error', 'critical'];
+DEFINE FIELD IF NOT EXISTS message ON log TYPE string;
+DEFINE FIELD IF NOT EXISTS metadata ON log TYPE object FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS timestamp ON log TYPE datetime;
+DEFINE FIELD IF NOT EXISTS anomaly_score ON log TYPE option<float>;
+DEFINE INDEX IF NOT EXISTS log_agent ON log FIELDS agent_id, timestamp;
+DEFINE INDEX IF NOT EXISTS log_task ON log FIELDS task_id, timestamp;
+DEFINE INDEX IF NOT EXISTS log_level ON log FIELDS level, timestamp;
+";
+
+/// `schema`'s statements for `source`, on a table of another name,
 /// without the given indexes (and without field definitions when
 /// `schemaless`).
-fn table_copy(source: &str, name: &str, without: &[&str], schemaless: bool) -> String {
-    let text: Vec<&str> = vectadb::store::schema::SCHEMA
+fn table_copy(
+    schema: &str,
+    source: &str,
+    name: &str,
+    without: &[&str],
+    schemaless: bool,
+) -> String {
+    let text: Vec<&str> = schema
         .lines()
         .filter(|line| !line.trim_start().starts_with("--"))
         .collect();
@@ -184,7 +208,7 @@ pub async fn profile(url: &str, repeats: usize, agents: usize) -> anyhow::Result
         "|---|---|---|".into(),
     ];
     for (table, what, without, schemaless, added) in TABLES {
-        let mut definition = table_copy("log", table, without, schemaless);
+        let mut definition = table_copy(VERSION_6_LOG, "log", table, without, schemaless);
         definition.push_str(&added.replace("{t}", table));
         run(db.query(definition))
             .await
@@ -315,7 +339,13 @@ async fn listing(
 ) -> anyhow::Result<Vec<String>> {
     // The schema's `agent` without its COUNT index (added below), plus
     // schema version 5's index for newest first.
-    let mut definition = table_copy("agent", "agent_list", &["agent_count"], false);
+    let mut definition = table_copy(
+        vectadb::store::schema::SCHEMA,
+        "agent",
+        "agent_list",
+        &["agent_count"],
+        false,
+    );
     definition
         .push_str("DEFINE INDEX IF NOT EXISTS agent_created ON agent_list FIELDS created_at;");
     run(db.query(definition))

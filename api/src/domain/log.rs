@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ids, validate, Metadata, ValidationError};
+use super::{validate, Metadata, ValidationError};
 
 #[derive(
     Debug,
@@ -110,9 +110,11 @@ impl NewLog {
         validate::metadata("metadata", &self.metadata)
     }
 
-    pub fn into_log(self, now: DateTime<Utc>) -> Log {
+    /// The log as stored: `generated_id` unless the client chose one, the
+    /// timestamp `now` unless the client gave one.
+    pub fn into_log(self, now: DateTime<Utc>, generated_id: impl FnOnce() -> String) -> Log {
         Log {
-            id: self.id.unwrap_or_else(ids::generate),
+            id: self.id.unwrap_or_else(generated_id),
             agent_id: self.agent_id,
             task_id: self.task_id,
             thought_id: self.thought_id,
@@ -142,4 +144,71 @@ pub struct LogFilter {
     pub by_anomaly: bool,
     /// Time order newest first (when not by anomaly).
     pub newest_first: bool,
+    /// Only logs after this one in the listing's order (keyset paging).
+    pub after: Option<LogCursor>,
+}
+
+/// Where a time-ordered listing of logs stopped: its last log's timestamp
+/// and id. Sent to clients as an opaque string (`next_cursor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogCursor {
+    pub timestamp: DateTime<Utc>,
+    pub id: String,
+}
+
+impl LogCursor {
+    pub fn of(log: &Log) -> LogCursor {
+        LogCursor {
+            timestamp: log.timestamp,
+            id: log.id.clone(),
+        }
+    }
+
+    /// `{nanoseconds since 1970}.{id}` (ids never hold a `.`).
+    pub fn encode(&self) -> String {
+        let nanos = self.timestamp.timestamp_nanos_opt().unwrap_or_default();
+        format!("{nanos}.{}", self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<LogCursor> {
+        let (nanos, id) = text.split_once('.')?;
+        if !super::ids::is_valid(id) {
+            return None;
+        }
+        Some(LogCursor {
+            timestamp: DateTime::from_timestamp_nanos(nanos.parse().ok()?),
+            id: id.to_string(),
+        })
+    }
+
+    /// Whether `log` comes after this cursor in time order (`newest_first`:
+    /// in reverse time order).
+    pub fn precedes(&self, log: &Log, newest_first: bool) -> bool {
+        let this = (self.timestamp, self.id.as_str());
+        let other = (log.timestamp, log.id.as_str());
+        if newest_first {
+            other < this
+        } else {
+            other > this
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let cursor = LogCursor {
+            timestamp: DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123456789Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            id: "abcdefghij-7".into(),
+        };
+        assert_eq!(LogCursor::decode(&cursor.encode()), Some(cursor));
+        for bad in ["", "12", "x.abc", "12.a b", "12."] {
+            assert_eq!(LogCursor::decode(bad), None, "{bad}");
+        }
+    }
 }

@@ -11,7 +11,7 @@ pub mod trace;
 pub mod validate;
 
 pub use agent::{Agent, NewAgent};
-pub use log::{Log, LogFilter, LogLevel, NewLog};
+pub use log::{Log, LogCursor, LogFilter, LogLevel, NewLog};
 pub use task::{NewTask, Task, TaskFilter, TaskPatch, TaskStatus};
 pub use thought::{NewThought, Thought, ThoughtFilter};
 pub use trace::{Trace, TraceTask};
@@ -25,6 +25,29 @@ pub type Metadata = serde_json::Map<String, serde_json::Value>;
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,
+    /// Whether `total` is an estimate (logs: a filter that a count of
+    /// stored blocks cannot answer exactly, over more logs than are counted
+    /// one by one). Absent when exact.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub total_estimated: bool,
     pub limit: usize,
     pub offset: usize,
+    /// Pass as `cursor` for the next page (logs in time order); absent on
+    /// the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page with an exact total and no cursor.
+    pub fn new(items: Vec<T>, total: u64, limit: usize, offset: usize) -> Page<T> {
+        Page {
+            items,
+            total,
+            total_estimated: false,
+            limit,
+            offset,
+            next_cursor: None,
+        }
+    }
 }

@@ -64,8 +64,10 @@ pub async fn read_json_bytes(request: Request, state: &AppState) -> Result<Bytes
         })
 }
 
-/// Parse JSON, naming the field that is wrong. Syntax is checked first on
-/// its own, so a value of the wrong type is never reported as malformed JSON.
+/// Parse JSON straight into `T` (no intermediate tree: a batch's memory is
+/// its typed form), naming the field that is wrong. A document that also
+/// fails to parse as JSON at all is reported as malformed, never as a value
+/// of the wrong type.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest {
@@ -73,8 +75,27 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             message: "request body is empty; send a JSON document".into(),
         });
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
-    from_value(value)
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let syntax = matches!(
+            error.inner().classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        );
+        match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(e) => malformed(&e),
+            Ok(_) if syntax => malformed(error.inner()),
+            Ok(_) => {
+                let (field, message) =
+                    field_and_message(&error.path().to_string(), &error.inner().to_string());
+                ApiError::BadRequest {
+                    field: Some(field),
+                    message,
+                }
+            }
+        }
+    })?;
+    deserializer.end().map_err(|e| malformed(&e))?;
+    Ok(value)
 }
 
 fn malformed(error: &serde_json::Error) -> ApiError {

@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::error::{ApiError, ErrorResponses};
 use super::extract::{parse_json, read_json_bytes, Params};
 use super::{AppState, DEFAULT_PAGE};
-use crate::domain::{Log, LogFilter, LogLevel, NewLog, Page};
+use crate::domain::{Log, LogCursor, LogFilter, LogLevel, NewLog, Page};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -156,7 +156,11 @@ struct ListParams {
     #[param(inline)]
     order: Option<SortOrder>,
     limit: Option<usize>,
+    /// Skip this many logs (at most 10,000; deeper pages follow `cursor`).
     offset: Option<usize>,
+    /// The previous page's `next_cursor`: the logs after it in this
+    /// order (time order only; not with `offset`).
+    cursor: Option<String>,
 }
 
 /// Logs in time order, by agent, task, thought, level, time (`since`
@@ -211,6 +215,23 @@ async fn query(
             .into(),
         );
     }
+    let after = match &params.cursor {
+        None => None,
+        Some(text) => {
+            let invalid = |message: &str| {
+                crate::error::Error::Invalid(crate::domain::validate::ValidationError::new(
+                    "cursor", message,
+                ))
+            };
+            if by_anomaly || params.min_score.is_some() {
+                return Err(invalid("scored logs are paged by offset").into());
+            }
+            if params.offset.is_some_and(|o| o > 0) {
+                return Err(invalid("give a cursor or an offset, not both").into());
+            }
+            Some(LogCursor::decode(text).ok_or_else(|| invalid("not a cursor this API made"))?)
+        }
+    };
     let filter = LogFilter {
         agent_id: params.agent_id,
         task_id: params.task_id,
@@ -221,6 +242,7 @@ async fn query(
         min_anomaly_score: params.min_score,
         by_anomaly,
         newest_first: params.order == Some(SortOrder::Desc),
+        after,
     };
     let page = state
         .router

@@ -337,7 +337,7 @@ fn log(doc: &Value) -> Result<Log, String> {
         timestamp: time_of(doc, &["timestamp", "created_at"])?,
     };
     request.validate().map_err(|e| e.to_string())?;
-    Ok(request.into_log(Utc::now()))
+    Ok(request.into_log(Utc::now(), ids::generate))
 }
 
 #[cfg(test)]

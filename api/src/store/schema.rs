@@ -16,7 +16,9 @@ pub const SCHEMA: &str = include_str!("schema.surql");
 /// and anomaly scores. 5: scores indexed in `log_score`. 6: agents and
 /// tasks listed newest first by a forward index scan (`newest`), COUNT
 /// indexes for agent, task and thought totals, no `thought_id` index on logs.
-pub const SCHEMA_VERSION: u64 = 6;
+/// 7: logs stored in blocks (`store/surreal/logs.rs`), moved from `log` by
+/// provisioning.
+pub const SCHEMA_VERSION: u64 = 7;
 
 /// Names that may be used as namespace/database identifiers.
 pub fn is_identifier(name: &str) -> bool {

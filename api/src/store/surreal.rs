@@ -20,6 +20,7 @@ use crate::domain::{
 use crate::retry;
 
 mod credentials;
+mod logs;
 
 /// How to reach SurrealDB.
 #[derive(Debug, Clone)]
@@ -139,6 +140,11 @@ impl SurrealStore {
             schema::apply(&self.db).await
         };
         within(self.timeout, &self.url, provision).await?;
+        // An older schema's one record per log, moved into blocks.
+        if self.describe().await?["tables"]["log"].is_object() {
+            let moved = self.upgrade_row_logs().await?;
+            tracing::info!(moved, "logs moved into blocks");
+        }
         let after = (schema::SCHEMA_VERSION, self.describe().await?);
         Ok(before.as_ref() != Some(&after))
     }
@@ -450,12 +456,7 @@ impl SurrealStore {
         let mut response = self.run(&sql, vars).await?;
         let items = take_rows(&mut response, rows_at, documents)?;
         let total = take_json(&mut response, rows_at + 1)?;
-        Ok(Page {
-            items,
-            total: total.as_u64().unwrap_or(0),
-            limit,
-            offset,
-        })
+        Ok(Page::new(items, total.as_u64().unwrap_or(0), limit, offset))
     }
 }
 
@@ -685,12 +686,9 @@ fn task_content(task: &Task) -> Value {
     })
 }
 
-/// A log in SurrealDB's own types, as `INSERT` stores it and a select of
-/// `LOG_FIELDS` answers it: the timestamp is a native datetime (no cast per
-/// row on the server) and an absent owner or score is NONE. A batch of 1,000
-/// skips a JSON-to-value conversion and a SurrealQL closure per row, a
-/// trace's read a JSON tree per row (BENCHMARKS.md, session 6). Public
-/// so the benchmark's SurrealDB profile binds exactly what the store binds.
+/// A log as schema version 6 and older stored it, one `log` record each,
+/// in SurrealDB's own types: what the upgrade to blocks reads, and what the
+/// benchmark's SurrealDB profile writes to compare that layout with blocks.
 #[derive(SurrealValue)]
 pub struct LogRecord {
     id: String,
@@ -773,21 +771,19 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn delete_agent(&self, id: &str) -> Result<bool, StoreError> {
-        let mut response = self
-            .run_write(
-                "BEGIN TRANSACTION;
-                 LET $agent = type::record('agent', $id);
-                 LET $existed = record::exists($agent);
-                 DELETE log WHERE agent_id = $id;
-                 DELETE log_score WHERE agent_id = $id;
-                 DELETE thought WHERE agent_id = $id;
-                 DELETE task WHERE agent_id = $id;
-                 DELETE $agent;
-                 RETURN $existed;
-                 COMMIT TRANSACTION;",
-                json!({ "id": id }),
-            )
-            .await?;
+        let sql = format!(
+            "BEGIN TRANSACTION;
+             LET $agent = type::record('agent', $id);
+             LET $existed = record::exists($agent);
+             {logs}
+             DELETE thought WHERE agent_id = $id;
+             DELETE task WHERE agent_id = $id;
+             DELETE $agent;
+             RETURN $existed;
+             COMMIT TRANSACTION;",
+            logs = logs::DELETE_AGENT_LOGS
+        );
+        let mut response = self.run_write(&sql, json!({ "id": id })).await?;
         let existed = take_last(&mut response)?;
         Ok(existed.as_bool().unwrap_or(false))
     }
@@ -904,36 +900,11 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn insert_logs(&self, logs: &[Log]) -> Result<(), StoreError> {
-        if logs.is_empty() {
-            return Ok(());
-        }
-        let mut rows: Vec<LogRecord> = logs.iter().map(LogRecord::from).collect();
-        // Every log index ends in `(timestamp, id)`: in that order each is
-        // appended to instead of written at random places (a batch shares
-        // one timestamp and server-made ids are random). The gain measured
-        // 0-10 ms per 1,000 logs, within noise (BENCHMARKS.md, session 7).
-        rows.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
-        let mut vars = Variables::new();
-        vars.insert("rows", rows);
-        vars.insert("ids", logs.iter().map(|l| l.id.clone()).collect::<Vec<_>>());
-        self.run_write_bound(
-            "BEGIN TRANSACTION;
-             INSERT INTO log $rows RETURN NONE;
-             CREATE embed_queue:ulid() SET kind = 'log', ids = $ids, enqueued_at = time::now()
-                 RETURN NONE;
-             COMMIT TRANSACTION;",
-            vars,
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::AlreadyExists { id, .. } => StoreError::AlreadyExists { table: "log", id },
-            other => other,
-        })?;
-        Ok(())
+        self.insert_log_blocks(logs, true, None).await
     }
 
     async fn get_logs(&self, ids: &[String]) -> Result<Vec<Log>, StoreError> {
-        self.select_many("log", LOG_FIELDS, ids).await
+        self.get_log_blocks(ids).await
     }
 
     async fn list_logs(
@@ -942,113 +913,24 @@ impl DocumentStore for SurrealStore {
         limit: usize,
         offset: usize,
     ) -> Result<Page<Log>, StoreError> {
-        let mut conditions = Vec::new();
-        if filter.agent_id.is_some() {
-            conditions.push("agent_id = $agent_id");
+        if filter.min_anomaly_score.is_some() || filter.by_anomaly {
+            self.list_scored_logs(filter, limit, offset).await
+        } else {
+            self.list_log_blocks(filter, limit, offset).await
         }
-        if filter.task_id.is_some() {
-            conditions.push("task_id = $task_id");
-        }
-        // `thought_id` has no index of its own (it cost ~10-25 ms per 1,000
-        // logs ingested; schema version 6): a thought's logs are found
-        // through its agent's index (every log of a thought has the
-        // thought's agent; not necessarily its task, which a log may omit).
-        let mut thought_agent = None;
-        if let Some(thought_id) = &filter.thought_id {
-            conditions.push("thought_id = $thought_id");
-            if filter.agent_id.is_none() {
-                let Some(thought) = self.get_thought(thought_id).await? else {
-                    return Ok(Page {
-                        items: Vec::new(),
-                        total: 0,
-                        limit,
-                        offset,
-                    });
-                };
-                conditions.push("agent_id = $thought_agent");
-                thought_agent = Some(thought.agent_id);
-            }
-        }
-        if filter.level.is_some() {
-            conditions.push("level = $level");
-        }
-        if filter.since.is_some() {
-            conditions.push("timestamp >= <datetime>$since");
-        }
-        if filter.until.is_some() {
-            conditions.push("timestamp < <datetime>$until");
-        }
-        // Scored logs are listed from `log_score` (every filter field is
-        // there too, and the score index), then read from `log`.
-        let scored = filter.min_anomaly_score.is_some() || filter.by_anomaly;
-        if filter.min_anomaly_score.is_some() {
-            conditions.push("score >= $min_anomaly_score");
-        }
-        let listing = Listing {
-            table: if scored { "log_score" } else { "log" },
-            fields: if scored {
-                "id, score, timestamp"
-            } else {
-                LOG_FIELDS
-            },
-            conditions,
-            order: if filter.by_anomaly {
-                "score DESC, timestamp DESC, id"
-            } else if filter.newest_first {
-                "timestamp DESC, id DESC"
-            } else {
-                "timestamp, id"
-            },
-        };
-        let vars = json!({
-                "agent_id": filter.agent_id, "task_id": filter.task_id,
-                "thought_id": filter.thought_id, "level": filter.level.map(|l| l.as_str()),
-                "since": filter.since, "until": filter.until,
-                "min_anomaly_score": filter.min_anomaly_score,
-                "thought_agent": thought_agent,
-        });
-        let read_logs = format!(
-            "SELECT {LOG_FIELDS} FROM array::map($page, |$r| type::record('log', record::id($r.id)))"
-        );
-        let read = scored.then_some((read_logs.as_str(), "log"));
-        self.page(listing, read, vars, limit, offset).await
     }
 
     async fn set_anomaly_scores(&self, scores: &[(String, f32)]) -> Result<(), StoreError> {
-        if scores.is_empty() {
-            return Ok(());
-        }
-        let rows: Vec<Value> = scores
-            .iter()
-            .map(|(id, score)| json!({ "id": id, "score": score }))
-            .collect();
-        // A log deleted meanwhile (with its agent) stays deleted: UPDATE
-        // does not create, and its score is indexed only when it was found.
-        // One transaction, so an agent's deletion (which removes its logs and
-        // scores together) cannot fall between the two and leave a score.
-        self.run_write(
-            "BEGIN TRANSACTION;
-             FOR $row IN $rows {
-                 LET $log = (UPDATE ONLY type::record('log', $row.id)
-                     SET anomaly_score = $row.score
-                     RETURN agent_id, task_id, thought_id, level, timestamp);
-                 IF $log != NONE {
-                     UPSERT type::record('log_score', $row.id) CONTENT {
-                         score: $row.score, agent_id: $log.agent_id, task_id: $log.task_id,
-                         thought_id: $log.thought_id, level: $log.level, timestamp: $log.timestamp
-                     } RETURN NONE;
-                 };
-             };
-             COMMIT TRANSACTION;",
-            json!({ "rows": rows }),
-        )
-        .await
-        .map(|_| ())
+        self.set_log_scores(scores).await
     }
 
     async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
+        }
+        if table == Table::Log {
+            let logs = self.get_log_blocks(ids).await?;
+            return Ok(logs.into_iter().map(|l| l.id).collect());
         }
         let mut response = self
             .run(
@@ -1069,11 +951,10 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError> {
-        // Four reads, each one index range (the agent by id; its tasks,
-        // thoughts and logs by their agent_id indexes), grouped here: no
-        // sub-select per task. The logs (most of the records) are read in
-        // a query of their own, at the same time as the rest: the engine
-        // runs the two on both cores (statements of one query run in turn).
+        // The agent by id, its tasks and thoughts by their agent_id indexes
+        // (no sub-select per task), and its log blocks, read at the same
+        // time: the engine runs the two queries on both cores (statements of
+        // one query run in turn).
         let documents = format!(
             "SELECT {agent} FROM type::record('agent', $id);
              SELECT {task} FROM task WHERE agent_id = $id ORDER BY created_at, id;
@@ -1082,12 +963,9 @@ impl DocumentStore for SurrealStore {
             task = TASK_FIELDS,
             thought = THOUGHT_FIELDS,
         );
-        let logs =
-            format!("SELECT {LOG_FIELDS} FROM log WHERE agent_id = $id ORDER BY timestamp, id;");
         let vars = json!({ "id": agent_id });
-        let (documents, logs) =
-            tokio::join!(self.run(&documents, vars.clone()), self.run(&logs, vars));
-        let (mut response, mut logs) = (documents?, logs?);
+        let (documents, logs) = tokio::join!(self.run(&documents, vars), self.agent_logs(agent_id));
+        let (mut response, logs) = (documents?, logs?);
         let Some(agent) = take_rows::<Agent>(&mut response, 0, "agent")?
             .into_iter()
             .next()
@@ -1096,11 +974,13 @@ impl DocumentStore for SurrealStore {
         };
         let tasks: Vec<Task> = take_rows(&mut response, 1, "task")?;
         let thoughts: Vec<Thought> = take_rows(&mut response, 2, "thought")?;
-        let logs: Vec<Log> = take_rows(&mut logs, 0, "log")?;
         Ok(Some(assemble_trace(agent, tasks, thoughts, logs)))
     }
 
     async fn count(&self, table: Table) -> Result<u64, StoreError> {
+        if table == Table::Log {
+            return self.count_logs().await;
+        }
         let sql = format!(
             "(SELECT count() AS n FROM {} GROUP ALL)[0].n ?? 0;",
             table.name()
