@@ -151,7 +151,7 @@ pub async fn provision(config: &Config) -> Result<Provisioned, StartupError> {
 pub struct ServerTargets {
     pub surreal: SurrealConfig,
     pub qdrant_url: String,
-    pub qdrant_api_key: Option<String>,
+    pub qdrant_api_key: Option<crate::config::Secret>,
     pub collections: CollectionNames,
     pub embedding_dim: usize,
 }
@@ -279,7 +279,21 @@ pub fn state(
         router: Arc::new(router),
         metrics,
         indexer,
-        max_body_bytes: config.max_body_bytes,
+        limits: crate::http::Limits {
+            body_bytes: config.max_body_bytes,
+            document_bytes: config.max_document_bytes,
+            otlp_items: config.max_otlp_items,
+        },
+        shedder: crate::http::shed::Shedder::new(
+            config.max_concurrent_requests,
+            config.max_concurrent_large_requests,
+            config.max_document_bytes,
+            std::time::Duration::from_secs(config.request_timeout_seconds.max(1)),
+        ),
+        ops: Arc::new(crate::http::ops::OpsCache::new(
+            std::time::Duration::from_millis(config.health_cache_millis),
+            std::time::Duration::from_secs(config.metrics_refresh_seconds),
+        )),
     })
 }
 

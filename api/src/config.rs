@@ -46,7 +46,7 @@ pub struct Config {
     #[arg(long, env = "SURREAL_USER")]
     pub surreal_user: Option<String>,
     #[arg(long, env = "SURREAL_PASS", hide_env_values = true)]
-    pub surreal_pass: Option<String>,
+    pub surreal_pass: Option<Secret>,
 
     /// Qdrant server gRPC URL (e.g. http://localhost:6334); default:
     /// Qdrant Edge in-process under DATA_DIR.
@@ -54,7 +54,7 @@ pub struct Config {
     pub qdrant_url: Option<String>,
     /// API key of the Qdrant server.
     #[arg(long, env = "QDRANT_API_KEY", hide_env_values = true)]
-    pub qdrant_api_key: Option<String>,
+    pub qdrant_api_key: Option<Secret>,
     #[arg(long, env = "QDRANT_AGENT_COLLECTION", default_value = "agents")]
     pub qdrant_agent_collection: String,
     #[arg(long, env = "QDRANT_TASK_COLLECTION", default_value = "tasks")]
@@ -96,6 +96,36 @@ pub struct Config {
     /// Largest request body, in bytes (413 above it).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = crate::http::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    /// Largest single document (agent, task, thought, key, query, JSON-RPC
+    /// request), in bytes (413 above it).
+    #[arg(long, env = "MAX_DOCUMENT_BYTES", default_value_t = crate::http::DEFAULT_MAX_DOCUMENT_BYTES)]
+    pub max_document_bytes: usize,
+    /// Requests served at once; more get 503 with Retry-After.
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 64)]
+    pub max_concurrent_requests: usize,
+    /// Of those, requests whose body is over MAX_DOCUMENT_BYTES (batches)
+    /// or of unknown length.
+    #[arg(long, env = "MAX_CONCURRENT_LARGE_REQUESTS", default_value_t = 4)]
+    pub max_concurrent_large_requests: usize,
+    /// How long one health check's answer is shared by every `/health`
+    /// caller.
+    #[arg(long, env = "HEALTH_CACHE_MILLIS", default_value_t = 1000)]
+    pub health_cache_millis: u64,
+    /// How often `/metrics` recounts documents and vectors, in the
+    /// background (0: on every scrape).
+    #[arg(long, env = "METRICS_REFRESH_SECONDS", default_value_t = 15)]
+    pub metrics_refresh_seconds: u64,
+    /// Longest a request may take (503 past it).
+    #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+    /// Longest a client may take to send a request's headers (the
+    /// connection is closed past it).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_read_timeout_seconds: u64,
+    /// Most messages (spans, records, attributes, values; JSON values for
+    /// OTLP/JSON) in one OTLP request (413 above it).
+    #[arg(long, env = "MAX_OTLP_ITEMS", default_value_t = crate::http::DEFAULT_MAX_OTLP_ITEMS)]
+    pub max_otlp_items: usize,
     /// Most logs in one batch (413 above it).
     #[arg(long, env = "MAX_LOG_BATCH", default_value_t = 10_000)]
     pub max_log_batch: usize,
@@ -122,7 +152,7 @@ pub struct Config {
     /// secret per process (sessions end when it stops; replicas do not
     /// share them).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<Secret>,
     /// How long a UI session lasts, in minutes.
     #[arg(long, env = "SESSION_TTL_MINUTES", default_value_t = 720)]
     pub session_ttl_minutes: i64,
@@ -131,7 +161,7 @@ pub struct Config {
     #[arg(long, env = "ADMIN_USERNAME", default_value = "admin")]
     pub admin_username: String,
     #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
     /// Failed sign-ins allowed per client within LOGIN_WINDOW_SECONDS;
     /// past that the client is refused (429) until the window ends.
     #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5)]
@@ -146,6 +176,11 @@ pub struct Config {
     /// that sets it).
     #[arg(long, env = "TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Host names (besides loopback ones) a server open without
+    /// credentials answers to, comma-separated; other Host headers get 403
+    /// (against DNS rebinding).
+    #[arg(long, env = "ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// Which logs the indexer embeds.
@@ -170,6 +205,50 @@ fn parse_embed_logs(value: &str) -> Result<EmbedLogs, String> {
     }
 }
 
+/// A setting that must not be shown: its `Debug` form is `"***"`, so
+/// configuration can be logged or put in errors whole. The value itself is
+/// read through `Deref` (`&str`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(value: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret(value.to_string()))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Secret {
+        Secret(value.to_string())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Secret {
+        Secret(value)
+    }
+}
+
 pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
 
 impl Config {
@@ -185,6 +264,12 @@ impl Config {
             open_when_unconfigured: true,
             cookie_secure: self.cookie_secure,
             trust_forwarded_for: self.trust_forwarded_for,
+            allowed_hosts: self
+                .allowed_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
         }
     }
 

@@ -76,7 +76,8 @@ pub type LambdaService = MapRequest<Router, Strip>;
 /// The server's Router, with request bodies capped at Lambda's limit, the
 /// response size guard and request-id logging, behind path stripping.
 pub fn service(mut state: AppState, lambda: &LambdaConfig) -> LambdaService {
-    state.max_body_bytes = state.max_body_bytes.min(PAYLOAD_LIMIT);
+    state.limits.body_bytes = state.limits.body_bytes.min(PAYLOAD_LIMIT);
+    state.limits.document_bytes = state.limits.document_bytes.min(PAYLOAD_LIMIT);
     let router = crate::http::app(state)
         .layer(middleware::from_fn(guard_response_size))
         .layer(middleware::from_fn(request_ids));

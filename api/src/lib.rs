@@ -15,6 +15,7 @@
 //! - `otlp`: OpenTelemetry ingest (GenAI spans and log records → agents,
 //!   tasks, thoughts, logs).
 //! - `http`: the axum Router (one module per resource) and its error mapping;
+//!   `server`: the accept loop serving it (timeouts, graceful stop);
 //!   `lambda` (feature `lambda`): the same Router under `lambda_http`.
 //! - `auth`: API keys, users and sessions (who is calling); `http::guard`
 //!   decides what each route needs.
@@ -44,5 +45,6 @@ pub mod provisioned;
 pub mod repair;
 pub mod retry;
 pub mod router;
+pub mod server;
 pub mod store;
 pub mod vectors;

@@ -377,11 +377,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {address}"))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "VectaDB listening");
     let app = vectadb::http::app(state);
-    axum::serve(
+    vectadb::server::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        app,
+        std::time::Duration::from_secs(config.header_read_timeout_seconds.max(1)),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
     .await?;
     // Whatever it was embedding stays queued for the next start.
     indexer.abort();

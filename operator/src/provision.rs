@@ -53,11 +53,11 @@ impl Endpoints {
                 namespace: db.spec.surrealdb.namespace.clone(),
                 database: db.spec.surrealdb.database.clone(),
                 username: Some(credentials.surreal_user.clone()),
-                password: Some(credentials.surreal_pass.clone()),
+                password: Some(credentials.surreal_pass.as_str().into()),
                 timeout,
             },
             qdrant_url,
-            qdrant_api_key: Some(credentials.qdrant_api_key.clone()),
+            qdrant_api_key: Some(credentials.qdrant_api_key.as_str().into()),
             collections: CollectionNames {
                 agents: db.spec.collections.agents.clone(),
                 tasks: db.spec.collections.tasks.clone(),

@@ -200,8 +200,10 @@ async fn scopes_limit_what_a_key_may_do_and_revoked_keys_stop_working() {
     let admin_h = [("authorization", admin_auth.as_str())];
     let (read_id, read) = create_key(&t, &admin_h, &["read"]).await;
     let (_, write) = create_key(&t, &admin_h, &["write"]).await;
+    let (_, delete) = create_key(&t, &admin_h, &["delete"]).await;
     let read_h = [("x-api-key", read.as_str())];
     let write_h = [("x-api-key", write.as_str())];
+    let delete_h = [("x-api-key", delete.as_str())];
 
     // Admin can do everything.
     let (status, _, agent) = send(
@@ -285,6 +287,37 @@ async fn scopes_limit_what_a_key_may_do_and_revoked_keys_stop_working() {
             .await
             .0,
         StatusCode::FORBIDDEN
+    );
+    // An ingest key cannot destroy data: deleting needs `delete`.
+    let (status, _, body) = send(&t, Method::DELETE, "/api/v1/agents/a1", &write_h, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`delete`"),
+        "{body}"
+    );
+    assert_eq!(
+        send(
+            &t,
+            Method::POST,
+            "/api/v1/agents",
+            &delete_h,
+            Some(json!({ "role": "x", "goal": "y" }))
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN,
+        "delete grants only deleting"
+    );
+    let (status, _, body) = send(&t, Method::DELETE, "/api/v1/agents/a1", &delete_h, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(
+        send(&t, Method::GET, "/api/v1/agents/a1", &admin_h, None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
     );
 
     // Key management needs admin.
@@ -507,6 +540,7 @@ async fn sessions_use_an_httponly_cookie_with_csrf_and_end_at_sign_out_or_expiry
         iat: now - 7200,
         exp: now - 3600,
         jti: "old".into(),
+        pwd: None,
     });
     let foreign = SessionSigner::new(b"some other secret of 32 bytes or more").sign(&Claims {
         sub: "admin".into(),
@@ -514,6 +548,7 @@ async fn sessions_use_an_httponly_cookie_with_csrf_and_end_at_sign_out_or_expiry
         iat: now,
         exp: now + 3600,
         jti: "x".into(),
+        pwd: None,
     });
     let unsigned = format!("eyJhbGciOiJub25lIn0.{}.", token.split('.').nth(1).unwrap());
     for token in [&expired.token, &foreign.token, &unsigned] {
@@ -920,7 +955,7 @@ async fn behind_a_trusted_proxy_the_limit_follows_the_address_the_proxy_saw() {
 }
 
 #[tokio::test]
-async fn wrong_secrets_for_a_real_key_are_limited_per_client() {
+async fn wrong_secrets_are_limited_per_key_id_and_never_lock_out_the_key() {
     let t = TestApp::with(|mut c| {
         c.login_max_failures = 2;
         c
@@ -947,8 +982,75 @@ async fn wrong_secrets_for_a_real_key_are_limited_per_client() {
             StatusCode::UNAUTHORIZED
         );
     }
-    // Each guess cost an argon2 check: the client is now refused before one.
-    let (status, _, body) = t.exchange(from(attacker, &key)).await;
+    // Past the limit, guesses for that key id are answered 429...
+    let (status, _, body) = t.exchange(from([10, 9, 9, 10], &guess)).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert_eq!(t.send(from([10, 9, 9, 10], &key)).await.0, StatusCode::OK);
+    // ...but the key itself still works, from any address, the attacker's
+    // too (a shared NAT), and its success clears the count.
+    assert_eq!(t.send(from(attacker, &key)).await.0, StatusCode::OK);
+    assert_eq!(
+        t.send(from(attacker, &guess)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // An unknown key id is answered like a wrong secret.
+    let unknown = format!("vdb_{}_{}", "z".repeat(id.len()), "B".repeat(43));
+    let (status, _, body) = t.exchange(from(attacker, &unknown)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["message"], "invalid or expired credentials");
+}
+
+#[tokio::test]
+async fn a_password_change_ends_that_users_sessions() {
+    let t = TestApp::new().await;
+    t.state.auth.put_user("admin", PASSWORD).await.unwrap();
+    t.state.auth.put_user("alice", PASSWORD).await.unwrap();
+    let token_of = |user: &'static str| {
+        let t = &t;
+        async move {
+            let (status, _, body) = send(
+                t,
+                Method::POST,
+                "/api/v1/auth/login",
+                &[],
+                Some(json!({ "username": user, "password": PASSWORD })),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            bearer(body["token"].as_str().unwrap())
+        }
+    };
+    let (admin, alice) = (token_of("admin").await, token_of("alice").await);
+    let me = |token: String| {
+        let t = &t;
+        async move {
+            send(
+                t,
+                Method::GET,
+                "/api/v1/auth/me",
+                &[("authorization", &token)],
+                None,
+            )
+            .await
+        }
+    };
+    assert_eq!(me(admin.clone()).await.0, StatusCode::OK);
+    // Setting the same password again changes nothing.
+    assert!(!t.state.auth.put_user("admin", PASSWORD).await.unwrap());
+    assert_eq!(me(admin.clone()).await.0, StatusCode::OK);
+    assert!(t
+        .state
+        .auth
+        .put_user("admin", "a new password")
+        .await
+        .unwrap());
+    let (status, _, body) = me(admin).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("password changed"),
+        "{body}"
+    );
+    assert_eq!(me(alice).await.0, StatusCode::OK, "other users keep theirs");
 }

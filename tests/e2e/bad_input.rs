@@ -61,6 +61,7 @@ fn get_case(uri: &str, status: StatusCode, field: Option<&'static str>) -> Case 
 async fn bad_input_corpus_gets_documented_errors_and_changes_nothing(backends: Backends) {
     let t = TestApp::on_with(backends, |mut c| {
         c.max_body_bytes = 64 * 1024;
+        c.max_document_bytes = 16 * 1024;
         c
     })
     .await;
@@ -386,6 +387,31 @@ async fn bad_input_corpus_gets_documented_errors_and_changes_nothing(backends: B
         status: S::UNSUPPORTED_MEDIA_TYPE,
         field: Some("body"),
     });
+    // No content type: refused like any other non-JSON body.
+    cases.push(Case {
+        method: Method::POST,
+        uri: agents.into(),
+        content_type: None,
+        body: br#"{"role":"r","goal":"g"}"#.to_vec(),
+        status: S::UNSUPPORTED_MEDIA_TYPE,
+        field: Some("body"),
+    });
+    // Each route reads at most its own limit: a document 16 KiB (set
+    // above), a sign-in 4 KiB, a batch the body limit.
+    cases.push(json_case(
+        Method::POST,
+        agents,
+        json!({"role": "r".repeat(20 * 1024), "goal": "g"}),
+        S::PAYLOAD_TOO_LARGE,
+        "body",
+    ));
+    cases.push(json_case(
+        Method::POST,
+        "/api/v1/auth/login",
+        json!({"username": "admin", "password": "p".repeat(5 * 1024)}),
+        S::PAYLOAD_TOO_LARGE,
+        "body",
+    ));
     assert!(cases.len() >= 40);
 
     for case in cases {

@@ -34,6 +34,7 @@ mod dual_write;
 mod durability;
 mod embedding_parity;
 mod lambda;
+mod limits;
 mod logs;
 mod migrate;
 mod openapi;

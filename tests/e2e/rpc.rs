@@ -125,3 +125,36 @@ async fn rpc_tasks_create_get_list_similar() {
     assert_eq!(body[1]["result"]["total"], 1);
     assert_eq!(body[2]["result"]["results"][0]["id"], id);
 }
+
+#[tokio::test]
+async fn rpc_batches_are_capped_and_answered_in_order() {
+    let t = TestApp::new().await;
+    let calls = |n: usize| -> Vec<serde_json::Value> {
+        (0..n)
+            .map(|i| json!({"jsonrpc": "2.0", "method": "list", "params": {"limit": 1}, "id": i}))
+            .collect()
+    };
+    let (status, body) = t
+        .post("/api/v1/rpc/agents", json!(calls(rpc::MAX_BATCH_CALLS + 1)))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["error"]["code"], -32600, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&rpc::MAX_BATCH_CALLS.to_string()),
+        "{body}"
+    );
+    let (status, body) = t
+        .post("/api/v1/rpc/agents", json!(calls(rpc::MAX_BATCH_CALLS)))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<u64> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, (0..rpc::MAX_BATCH_CALLS as u64).collect::<Vec<_>>());
+}

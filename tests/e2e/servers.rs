@@ -354,13 +354,21 @@ async fn provision_moves_a_version_6_databases_logs_into_blocks_with_their_score
                  anomaly_score = IF $i % 100 = 0 { 0.9 } ELSE { NONE };
          };
          INSERT INTO log_score (SELECT record::id(id) AS id, anomaly_score AS score, agent_id,
-             task_id, thought_id, level, timestamp FROM log WHERE anomaly_score != NONE) RETURN NONE;",
+             task_id, thought_id, level, timestamp FROM log WHERE anomaly_score != NONE) RETURN NONE;
+         CREATE api_key:ingest SET name = 'ingest', scopes = ['write'], hash = 'h', created_at = time::now();
+         CREATE api_key:reader SET name = 'reader', scopes = ['read'], hash = 'h', created_at = time::now();",
     )
     .await;
 
     let report = vectadb::app::provision_store(&store).await.unwrap();
     assert!(report.changed, "{report:?}");
     assert_logs_moved_to_blocks(&store).await;
+    // `write` allowed deleting before version 7: such keys keep it.
+    use vectadb::store::credentials::CredentialStore;
+    let ingest = store.get_key("ingest").await.unwrap().unwrap();
+    assert_eq!(ingest.scopes, ["write", "delete"]);
+    let reader = store.get_key("reader").await.unwrap().unwrap();
+    assert_eq!(reader.scopes, ["read"]);
     assert_eq!(store.count(Table::Log).await.unwrap(), 2500);
 
     // Every log keeps its id, owners, level, message, metadata, time and score.

@@ -52,6 +52,9 @@ pub fn test_config(data_dir: &std::path::Path) -> Config {
     config.models_dir = models_dir();
     config.data_dir = data_dir.to_path_buf();
     config.qdrant_url = None;
+    // Tests take a backend down and look at /health at once.
+    config.health_cache_millis = 0;
+    config.metrics_refresh_seconds = 0;
     config
 }
 

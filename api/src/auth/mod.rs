@@ -5,8 +5,10 @@
 //!
 //! - `secret`: random tokens, argon2id, the key format.
 //! - `session`: JWT signing and verification, CSRF tokens.
-//! - `limiter`: failed sign-ins per client.
+//! - `limiter`: failed attempts per client address, username and key id.
+//! - `gate`: the process-wide bound on argon2 checks running or waiting.
 
+pub mod gate;
 pub mod limiter;
 pub mod secret;
 pub mod session;
@@ -22,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::store::credentials::{StoredKey, StoredUser};
 use crate::store::{DocumentStore, StoreError};
+use gate::HashGate;
 use limiter::LoginLimiter;
 use session::{Session, SessionSigner};
 
@@ -41,17 +44,21 @@ pub enum AuthMode {
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Read,
+    /// Create and change documents (ingest).
     Write,
+    /// Delete documents (an agent's delete cascades to everything it holds).
+    Delete,
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Admin];
+    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Write, Scope::Delete, Scope::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Read => "read",
             Scope::Write => "write",
+            Scope::Delete => "delete",
             Scope::Admin => "admin",
         }
     }
@@ -80,8 +87,9 @@ pub enum Principal {
 }
 
 impl Principal {
-    /// `admin` grants everything; `read` and `write` only themselves (an
-    /// ingest-only key cannot read what it wrote).
+    /// `admin` grants everything; `read`, `write` and `delete` only
+    /// themselves (an ingest-only key can neither read nor delete what it
+    /// wrote).
     pub fn allows(&self, scope: Scope) -> bool {
         match self {
             Principal::Open | Principal::Session { .. } => true,
@@ -98,6 +106,8 @@ pub enum AuthError {
     Unauthorized(&'static str),
     #[error("too many failed attempts; try again in {0} s")]
     RateLimited(u64),
+    #[error("too many password checks waiting; try again in {0} s")]
+    Busy(u64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -107,7 +117,7 @@ pub enum AuthError {
 pub struct AuthSettings {
     pub mode: AuthMode,
     /// `None`: a random secret per process (sessions end with it).
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<crate::config::Secret>,
     pub session_ttl: chrono::Duration,
     pub login_max_failures: u32,
     pub login_window: Duration,
@@ -120,6 +130,8 @@ pub struct AuthSettings {
     /// Count failed sign-ins by the first `X-Forwarded-For` address (only
     /// behind a proxy that sets it) instead of the peer address.
     pub trust_forwarded_for: bool,
+    /// Host names besides loopback that an open server answers to.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// How long "no credentials exist yet" is believed before asking again.
@@ -129,7 +141,8 @@ pub struct Auth {
     store: Arc<dyn DocumentStore>,
     settings: AuthSettings,
     signer: SessionSigner,
-    pub limiter: LoginLimiter,
+    limiter: LoginLimiter,
+    gate: HashGate,
     /// SHA-256 of keys whose argon2id check passed → their id: argon2 runs
     /// once per key per process, revocation is still read on every call.
     verified: Mutex<HashMap<[u8; 32], String>>,
@@ -147,14 +160,15 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 impl Auth {
     pub fn new(store: Arc<dyn DocumentStore>, settings: AuthSettings) -> Self {
         let secret = match &settings.jwt_secret {
-            Some(secret) => secret.clone().into_bytes(),
+            Some(secret) => secret.as_bytes().to_vec(),
             None => secret::random_token(32).into_bytes(),
         };
         let open = settings.open_when_unconfigured;
         Self {
             store,
             signer: SessionSigner::new(&secret),
-            limiter: LoginLimiter::new(settings.login_max_failures, settings.login_window),
+            limiter: LoginLimiter::new(settings.login_window),
+            gate: HashGate::for_this_machine(),
             settings,
             verified: Mutex::new(HashMap::new()),
             configured: AtomicBool::new(false),
@@ -202,14 +216,13 @@ impl Auth {
     }
 
     /// Who sent these credentials: `bearer` from `Authorization: Bearer`
-    /// or `X-API-Key`, `cookie` from the session cookie. `client` is who
-    /// sent them: a wrong secret for a real key id costs an argon2 check,
-    /// so those failures count against the client like failed sign-ins.
+    /// or `X-API-Key`, `cookie` from the session cookie. Failed key
+    /// checks count against the key id, never against the caller's address:
+    /// a valid key is not refused because of other clients' failures.
     pub async fn authenticate(
         &self,
         bearer: Option<&str>,
         cookie: Option<&str>,
-        client: &str,
     ) -> Result<Principal, AuthError> {
         if self.settings.mode == AuthMode::Disabled {
             return Ok(Principal::Open);
@@ -239,8 +252,7 @@ impl Auth {
             }
         };
         if let Some(id) = secret::key_id(token) {
-            self.limiter.check(client).map_err(AuthError::RateLimited)?;
-            return self.key(id, token, client).await;
+            return self.key(id, token).await;
         }
         let session = self
             .signer
@@ -251,34 +263,67 @@ impl Auth {
                 "this session has ended; sign in again",
             ));
         }
+        if let Some(tag) = &session.password_tag {
+            let current = self.store.get_user(&session.username).await?;
+            if current.is_none_or(|user| session::password_tag(&user.password_hash) != *tag) {
+                return Err(AuthError::Unauthorized(
+                    "this session ended when the password changed; sign in again",
+                ));
+            }
+        }
         Ok(Principal::Session {
             session,
             via_cookie,
         })
     }
 
-    async fn key(&self, id: &str, token: &str, client: &str) -> Result<Principal, AuthError> {
+    /// A key's principal. A key already verified in this process is
+    /// answered from memory (revocation is still read). Otherwise its
+    /// secret is checked (behind the gate), and an unknown id costs the same
+    /// argon2 check as a wrong secret, so the two cannot be told apart by
+    /// timing. Failures count against the key id: past the limit they are
+    /// answered 429 instead of 401, but the check still runs, so the valid
+    /// key is never refused (its 256 random bits need no lock-out against
+    /// guessing; the gate bounds what guessing costs).
+    async fn key(&self, id: &str, token: &str) -> Result<Principal, AuthError> {
         const INVALID: AuthError = AuthError::Unauthorized("invalid or expired credentials");
-        let stored = self.store.get_key(id).await?.ok_or(INVALID)?;
-        if stored.revoked_at.is_some() {
-            return Err(AuthError::Unauthorized("this API key has been revoked"));
-        }
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let known = self.verified.lock().expect("auth lock").get(&digest) == Some(&stored.id);
-        if !known {
-            let (token, hash) = (token.to_string(), stored.hash.clone());
-            let matches = tokio::task::spawn_blocking(move || secret::verify(&token, &hash))
-                .await
-                .unwrap_or(false);
-            if !matches {
-                self.limiter.failed(client);
-                return Err(INVALID);
+        let known = self
+            .verified
+            .lock()
+            .expect("auth lock")
+            .get(&digest)
+            .cloned();
+        let stored = self.store.get_key(id).await?;
+        if let Some(stored) = &stored {
+            if stored.revoked_at.is_some() {
+                return Err(AuthError::Unauthorized("this API key has been revoked"));
             }
+        }
+        if known.is_none() || known.as_deref() != stored.as_ref().map(|k| k.id.as_str()) {
+            let bucket = format!("key {id}");
+            let locked = self
+                .limiter
+                .attempt(&[(&bucket, self.settings.login_max_failures)])
+                .err();
+            let hash = stored
+                .as_ref()
+                .map_or_else(|| self.decoy.clone(), |k| k.hash.clone());
+            let matches = self
+                .gate
+                .verify(token.to_string(), hash)
+                .await
+                .map_err(|gate::Busy(wait)| AuthError::Busy(wait))?;
+            let Some(stored) = stored.as_ref().filter(|_| matches) else {
+                return Err(locked.map_or(INVALID, AuthError::RateLimited));
+            };
+            self.limiter.succeeded(&[&bucket]);
             self.verified
                 .lock()
                 .expect("auth lock")
                 .insert(digest, stored.id.clone());
         }
+        let stored = stored.ok_or(INVALID)?;
         Ok(Principal::Key {
             scopes: stored
                 .scopes
@@ -290,22 +335,50 @@ impl Auth {
         })
     }
 
-    /// Check a user's password; a new session when it matches.
-    pub async fn sign_in(&self, username: &str, password: &str) -> Result<Session, AuthError> {
+    /// Check a user's password; a new session when it matches. The attempt
+    /// counts against the caller's address (`LOGIN_MAX_FAILURES`) and the
+    /// username (ten times that, against guessing from many addresses)
+    /// before the check runs, 429 once either is locked out; a success
+    /// clears both.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<Session, AuthError> {
+        let (by_address, by_user) = (format!("address {client}"), format!("user {username}"));
+        let limit = self.settings.login_max_failures;
+        let buckets = [
+            (by_address.as_str(), limit),
+            (by_user.as_str(), limit.saturating_mul(10)),
+        ];
+        if let Err(wait) = self.limiter.attempt(&buckets) {
+            tracing::warn!(%client, "sign-in refused: too many failures");
+            return Err(AuthError::RateLimited(wait));
+        }
         let user = self.store.get_user(username).await?;
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(|| self.decoy.clone());
-        let password = password.to_string();
-        let matches = tokio::task::spawn_blocking(move || secret::verify(&password, &hash))
+        let matches = self
+            .gate
+            .verify(password.to_string(), hash)
             .await
-            .unwrap_or(false);
+            .map_err(|gate::Busy(wait)| AuthError::Busy(wait))?;
         match user {
             Some(user) if matches => {
-                Ok(self.signer.issue(&user.username, self.settings.session_ttl))
+                self.limiter.succeeded(&[&by_address, &by_user]);
+                Ok(self.signer.issue_for(
+                    &user.username,
+                    self.settings.session_ttl,
+                    Some(session::password_tag(&user.password_hash)),
+                ))
             }
-            _ => Err(AuthError::Unauthorized("invalid username or password")),
+            _ => {
+                tracing::warn!(%client, "failed sign-in");
+                Err(AuthError::Unauthorized("invalid username or password"))
+            }
         }
     }
 

@@ -19,6 +19,10 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// A digest of the user's password hash when the session began: a
+    /// password change (a new hash) ends every session issued before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pwd: Option<String>,
 }
 
 /// A session as issued or as verified.
@@ -26,6 +30,8 @@ pub struct Claims {
 pub struct Session {
     pub username: String,
     pub jti: String,
+    /// See [`Claims::pwd`].
+    pub password_tag: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub token: String,
 }
@@ -53,6 +59,17 @@ impl SessionSigner {
 
     /// A new session for `username`, valid for `ttl`.
     pub fn issue(&self, username: &str, ttl: Duration) -> Session {
+        self.issue_for(username, ttl, None)
+    }
+
+    /// A new session bound to the user's current password (its
+    /// [`password_tag`]).
+    pub fn issue_for(
+        &self,
+        username: &str,
+        ttl: Duration,
+        password_tag: Option<String>,
+    ) -> Session {
         let now = Utc::now();
         let claims = Claims {
             sub: username.to_string(),
@@ -60,6 +77,7 @@ impl SessionSigner {
             iat: now.timestamp(),
             exp: (now + ttl).timestamp(),
             jti: random_token(16),
+            pwd: password_tag,
         };
         self.sign(&claims)
     }
@@ -70,6 +88,7 @@ impl SessionSigner {
         Session {
             username: claims.sub.clone(),
             jti: claims.jti.clone(),
+            password_tag: claims.pwd.clone(),
             expires_at: Utc
                 .timestamp_opt(claims.exp, 0)
                 .single()
@@ -86,6 +105,7 @@ impl SessionSigner {
         Some(Session {
             username: claims.sub,
             jti: claims.jti,
+            password_tag: claims.pwd,
             expires_at: Utc.timestamp_opt(claims.exp, 0).single()?,
             token: token.to_string(),
         })
@@ -103,6 +123,14 @@ impl SessionSigner {
             mac.finalize().into_bytes(),
         )
     }
+}
+
+/// The tag binding sessions to a password hash: a digest of the hash
+/// (itself salted), which says nothing about the password.
+pub fn password_tag(password_hash: &str) -> String {
+    use sha2::Digest;
+    let digest = Sha256::digest(password_hash.as_bytes());
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

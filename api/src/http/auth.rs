@@ -131,42 +131,25 @@ fn session_body(state: &AppState, session: &Session) -> Identity {
 async fn login(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let client = client(&request, state.auth.settings().trust_forwarded_for);
     let secure = secure(&state, request.headers());
-    if let Err(wait) = state.auth.limiter.check(&client) {
-        tracing::warn!(%client, "sign-in refused: too many failures");
-        return Err(ApiError::RateLimited { retry_after: wait });
-    }
-    let bytes = read_json_bytes(request, &state).await?;
+    let bytes = read_json_bytes(request, super::SIGN_IN_BYTES).await?;
     let credentials: Credentials = parse_json(&bytes)?;
     validate::required_text("username", &credentials.username).map_err(Error::from)?;
     validate::required_text("password", &credentials.password).map_err(Error::from)?;
-    match state
+    let session = state
         .auth
-        .sign_in(&credentials.username, &credentials.password)
-        .await
-    {
-        Ok(session) => {
-            state.auth.limiter.succeeded(&client);
-            tracing::info!(username = %session.username, %client, "signed in");
-            let max_age = (session.expires_at - chrono::Utc::now())
-                .num_seconds()
-                .max(0);
-            let mut body = session_body(&state, &session);
-            body.token = Some(session.token.clone());
-            let mut response = Json(body).into_response();
-            response
-                .headers_mut()
-                .insert(header::SET_COOKIE, cookie(&session.token, max_age, secure));
-            Ok(response)
-        }
-        Err(crate::auth::AuthError::Unauthorized(message)) => {
-            state.auth.limiter.failed(&client);
-            tracing::warn!(%client, "failed sign-in");
-            Err(ApiError::Unauthorized {
-                message: message.into(),
-            })
-        }
-        Err(other) => Err(other.into()),
-    }
+        .sign_in(&credentials.username, &credentials.password, &client)
+        .await?;
+    tracing::info!(username = %session.username, %client, "signed in");
+    let max_age = (session.expires_at - chrono::Utc::now())
+        .num_seconds()
+        .max(0);
+    let mut body = session_body(&state, &session);
+    body.token = Some(session.token.clone());
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookie(&session.token, max_age, secure));
+    Ok(response)
 }
 
 /// Sign out: the session's token is revoked and the cookie cleared.

@@ -47,6 +47,12 @@ pub enum ApiError {
     RateLimited {
         retry_after: u64,
     },
+    /// The server is at a capacity limit (password checks, requests in
+    /// flight, a request's time): 503 with `Retry-After`.
+    Busy {
+        message: &'static str,
+        retry_after: u64,
+    },
     /// A failure outside the library (details are logged).
     Internal,
     Library(Error),
@@ -114,6 +120,10 @@ impl From<crate::auth::AuthError> for ApiError {
                 message: message.into(),
             },
             AuthError::RateLimited(retry_after) => ApiError::RateLimited { retry_after },
+            AuthError::Busy(retry_after) => ApiError::Busy {
+                message: "too many password and key checks are waiting; retry shortly",
+                retry_after,
+            },
             AuthError::Store(store) => ApiError::Library(Error::Store(store)),
         }
     }
@@ -181,6 +191,12 @@ impl ApiError {
                     "too many failed sign-ins or API key checks from this client; try again in \
                      {retry_after} s"
                 ),
+                None,
+            ),
+            ApiError::Busy { message, .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                (*message).into(),
                 None,
             ),
             ApiError::Internal => internal(),
@@ -259,6 +275,7 @@ impl IntoResponse for ApiError {
         let (status, code, message, field) = self.parts();
         if status.is_server_error() {
             match &self {
+                ApiError::Busy { message, .. } => tracing::warn!(message, "request shed"),
                 ApiError::Library(error) => {
                     tracing::error!(error = %error, ?error, "request failed")
                 }
@@ -285,7 +302,7 @@ impl IntoResponse for ApiError {
                     axum::http::HeaderValue::from_static("Bearer realm=\"vectadb\""),
                 );
             }
-            ApiError::RateLimited { retry_after } => {
+            ApiError::RateLimited { retry_after } | ApiError::Busy { retry_after, .. } => {
                 headers.insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
             }
             _ => {}

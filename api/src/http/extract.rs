@@ -3,8 +3,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -17,7 +17,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = read_json_bytes(request, state).await?;
+        let bytes = read_json_bytes(request, state.limits.document_bytes).await?;
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
         if first.is_some_and(|b| *b != b'{') {
             return Err(ApiError::BadRequest {
@@ -29,37 +29,39 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
-/// The raw bytes of a JSON body, size-checked.
-pub async fn read_json_bytes(request: Request, state: &AppState) -> Result<Bytes, ApiError> {
-    if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
-        let is_json = content_type
-            .to_str()
-            .map(|v| {
-                let essence = v
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                essence == "application/json" || essence.ends_with("+json")
-            })
-            .unwrap_or(false);
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
-        }
+/// The raw bytes of a JSON body, at most `limit` of them. The request must
+/// say it is JSON: a form or a body with no Content-Type is refused (415),
+/// so a web page cannot post to the API without a CORS preflight.
+pub async fn read_json_bytes(request: Request, limit: usize) -> Result<Bytes, ApiError> {
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let essence = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        })
+        .unwrap_or(false);
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
     }
-    Bytes::from_request(request, state)
+    axum::body::to_bytes(request.into_body(), limit)
         .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge {
-                    limit: state.max_body_bytes,
-                }
-            } else {
-                ApiError::BadRequest {
+        .map_err(|error| {
+            match error
+                .into_inner()
+                .downcast::<http_body_util::LengthLimitError>()
+            {
+                Ok(_) => ApiError::PayloadTooLarge { limit },
+                Err(error) => ApiError::BadRequest {
                     field: Some("body".into()),
-                    message: rejection.body_text(),
-                }
+                    message: format!("could not read the body: {error}"),
+                },
             }
         })
 }

@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::auth::{Principal, Scope, CSRF_HEADER, SESSION_COOKIE};
+use crate::auth::{AuthMode, Principal, Scope, CSRF_HEADER, SESSION_COOKIE};
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +23,8 @@ pub enum Access {
     Scope(Scope),
 }
 
-/// The access rule for a request: reads need `read`, writes `write`, key
-/// management `admin`. Similarity searches and JSON-RPC are POSTs that
+/// The access rule for a request: reads need `read`, writes `write`,
+/// deletes `delete`, key management `admin`. Similarity searches and JSON-RPC are POSTs that
 /// read (JSON-RPC's `create` also needs `write`, checked per call); OTLP
 /// ingest writes.
 pub fn access(method: &Method, path: &str) -> Access {
@@ -46,7 +46,13 @@ pub fn access(method: &Method, path: &str) -> Access {
     let reads = matches!(*method, Method::GET | Method::HEAD)
         || api.starts_with("/similar/")
         || api.starts_with("/rpc/");
-    Access::Scope(if reads { Scope::Read } else { Scope::Write })
+    Access::Scope(if reads {
+        Scope::Read
+    } else if *method == Method::DELETE {
+        Scope::Delete
+    } else {
+        Scope::Write
+    })
 }
 
 /// The bearer credential: `Authorization: Bearer …` or `X-API-Key`.
@@ -79,21 +85,95 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
+/// A server open without credentials answers only what a local client
+/// sends: the Host must name loopback (or an allowed host), so a page whose
+/// name was rebound to 127.0.0.1 cannot read it, and a change must not come
+/// from another site (`Origin`, `Sec-Fetch-Site`), so a page the user visits
+/// cannot write to it or create the first admin key. Requests with neither
+/// header (curl, SDKs) are local clients.
+pub fn local_request(
+    method: &Method,
+    headers: &HeaderMap,
+    allowed: &[String],
+) -> Result<(), ApiError> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
+    let refused = |message: &str| ApiError::Forbidden {
+        code: "not_local",
+        message: format!(
+            "{message}: this server has no credentials set up and answers local clients only \
+             (set ALLOWED_HOSTS, or create an API key)"
+        ),
+    };
+    if let Some(host) = headers.get(header::HOST) {
+        let host = host.to_str().map(host_name).unwrap_or_default();
+        if !local_host(&host, allowed) {
+            return Err(refused("the Host header names another host"));
+        }
+    }
+    let changes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes {
+        if matches!(text("sec-fetch-site"), Some("cross-site" | "same-site")) {
+            return Err(refused("a change sent by another site"));
+        }
+        if let Some(origin) = text(header::ORIGIN.as_str()) {
+            let host = origin
+                .split_once("://")
+                .map(|(_, rest)| host_name(rest))
+                .unwrap_or_default();
+            if !local_host(&host, allowed) {
+                return Err(refused("a change sent by another site"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The host of a `host[:port]` (IPv6 in brackets), lower-cased.
+fn host_name(authority: &str) -> String {
+    let authority = authority.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.to_ascii_lowercase()
+}
+
+fn local_host(host: &str, allowed: &[String]) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || allowed.iter().any(|a| a == host)
+}
+
 pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let needed = access(request.method(), request.uri().path());
     if needed == Access::Public {
         return next.run(request).await;
     }
-    let client = super::auth::client(&request, state.auth.settings().trust_forwarded_for);
     let headers = request.headers();
     let principal = match state
         .auth
-        .authenticate(bearer(headers), session_cookie(headers), &client)
+        .authenticate(bearer(headers), session_cookie(headers))
         .await
     {
         Ok(principal) => principal,
         Err(error) => return ApiError::from(error).into_response(),
     };
+    if matches!(principal, Principal::Open) && state.auth.mode() == AuthMode::Auto {
+        if let Err(error) = local_request(
+            request.method(),
+            request.headers(),
+            &state.auth.settings().allowed_hosts,
+        ) {
+            return error.into_response();
+        }
+    }
     if let Access::Scope(scope) = needed {
         if !principal.allows(scope) {
             return ApiError::Forbidden {
@@ -163,7 +243,7 @@ mod tests {
         );
         assert_eq!(
             rule(Method::DELETE, "/api/v1/agents/x"),
-            Access::Scope(Scope::Write)
+            Access::Scope(Scope::Delete)
         );
         assert_eq!(
             rule(Method::POST, "/api/v1/similar/logs"),
@@ -207,5 +287,52 @@ mod tests {
             "a=1; vectadb_session=tok; b=2".parse().unwrap(),
         );
         assert_eq!(session_cookie(&headers), Some("tok"));
+    }
+
+    #[test]
+    fn an_open_server_answers_local_clients_only() {
+        let allowed = vec!["vectadb.internal".to_string()];
+        let check = |method: Method, pairs: &[(&str, &str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(
+                    header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    value.parse().unwrap(),
+                );
+            }
+            local_request(&method, &headers, &allowed).is_ok()
+        };
+        assert!(check(Method::POST, &[]), "curl and SDKs");
+        for host in [
+            "localhost:8080",
+            "127.0.0.1",
+            "[::1]:80",
+            "vectadb.internal",
+        ] {
+            assert!(check(Method::GET, &[("host", host)]), "{host}");
+        }
+        assert!(!check(Method::GET, &[("host", "attacker.example:8080")]));
+        assert!(check(
+            Method::POST,
+            &[("host", "localhost"), ("origin", "http://localhost:8080")]
+        ));
+        assert!(!check(
+            Method::POST,
+            &[
+                ("host", "localhost"),
+                ("origin", "https://attacker.example")
+            ]
+        ));
+        assert!(!check(
+            Method::POST,
+            &[("host", "localhost"), ("sec-fetch-site", "cross-site")]
+        ));
+        assert!(
+            check(
+                Method::GET,
+                &[("host", "localhost"), ("sec-fetch-site", "cross-site")]
+            ),
+            "reads are guarded by the Host alone"
+        );
     }
 }

@@ -39,7 +39,7 @@ pub fn parse_scopes(field: &str, names: &[String]) -> Result<Vec<Scope>, Validat
     if names.is_empty() {
         return Err(ValidationError::new(
             field,
-            "give at least one scope: read, write or admin",
+            "give at least one scope: read, write, delete or admin",
         ));
     }
     names
@@ -49,7 +49,7 @@ pub fn parse_scopes(field: &str, names: &[String]) -> Result<Vec<Scope>, Validat
             Scope::parse(name).ok_or_else(|| {
                 ValidationError::new(
                     format!("{field}[{i}]"),
-                    format!("unknown scope {name:?}; use read, write or admin"),
+                    format!("unknown scope {name:?}; use read, write, delete or admin"),
                 )
             })
         })

@@ -53,7 +53,7 @@ enum LogReceipt {
         (status = 200, description = "Every log was already stored with this id and content", body = LogReceipt),
         ErrorResponses))]
 async fn ingest(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    let bytes = read_json_bytes(request, &state).await?;
+    let bytes = read_json_bytes(request, state.limits.body_bytes).await?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let batch = first == Some(b'[');
     let requests: Vec<NewLog> = if batch {

@@ -2,8 +2,8 @@
 //! [`AppState`], so the server, the Lambda entry and the tests serve the
 //! very same routes. One module per resource; `error` maps every failure;
 //! `openapi` gathers the documented routes (and serves their OpenAPI
-//! document); `guard` is the auth gate in front of them; `ui` serves the
-//! admin console's files.
+//! document); `guard` is the auth gate in front of them and `shed` the
+//! load shedding in front of that; `ui` serves the admin console's files.
 
 pub mod agents;
 pub mod auth;
@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod ops;
 pub mod otlp;
 pub mod rpc;
+pub mod shed;
 pub mod similar;
 pub mod tasks;
 pub mod thoughts;
@@ -44,12 +45,36 @@ pub struct AppState {
     pub indexer: Arc<crate::indexer::Indexer>,
     /// Credentials and sessions.
     pub auth: Arc<crate::auth::Auth>,
-    /// Largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
+    /// How much one request may carry.
+    pub limits: Limits,
+    /// Requests in flight and their time limit.
+    pub shedder: shed::Shedder,
+    /// The shared answers of `/health` and `/metrics`.
+    pub ops: Arc<ops::OpsCache>,
+}
+
+/// How much one request may carry: each route reads at most its own limit,
+/// so a request's memory is bounded by it (README "Limits").
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A batch body (logs, OTLP; for OTLP also once decompressed).
+    pub body_bytes: usize,
+    /// A single document: an agent, task, thought, key, query or JSON-RPC
+    /// request.
+    pub document_bytes: usize,
+    /// Most messages (spans, records, attributes, values) in one OTLP
+    /// request; in OTLP/JSON, most JSON values.
+    pub otlp_items: usize,
 }
 
 /// Default body limit: a full batch of 10,000 logs with room to spare.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// Default single-document limit.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// Default most messages (spans, records, attributes, values) per OTLP request.
+pub const DEFAULT_MAX_OTLP_ITEMS: usize = 200_000;
+/// A sign-in body: a username and a password.
+pub const SIGN_IN_BYTES: usize = 4 * 1024;
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
@@ -57,11 +82,12 @@ pub fn app(state: AppState) -> Router {
     api.merge(ui::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard::gate))
+        .layer(middleware::from_fn_with_state(state.clone(), shed::shed))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,
         ))
-        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(DefaultBodyLimit::max(state.limits.body_bytes))
         .with_state(state)
 }
 

@@ -72,7 +72,9 @@ async fn traces(
         &headers,
         body,
         "ExportTraceServiceRequest",
-    ) {
+    )
+    .await
+    {
         Ok(decoded) => decoded,
         Err(response) => return response,
     };
@@ -109,7 +111,9 @@ async fn logs(
         &headers,
         body,
         "ExportLogsServiceRequest",
-    ) {
+    )
+    .await
+    {
         Ok(decoded) => decoded,
         Err(response) => return response,
     };
@@ -139,15 +143,16 @@ fn count_logs(state: &AppState, report: &Ingested) {
 }
 
 /// The body decoded per its headers, or the error response to send.
-#[allow(clippy::result_large_err)]
-fn decode<M>(
+/// Decompressing, counting and decoding are CPU work bounded by the
+/// request limits, done on a blocking thread.
+async fn decode<M>(
     state: &AppState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     what: &'static str,
 ) -> Result<(Encoding, M), Response>
 where
-    M: prost::Message + Default + serde::de::DeserializeOwned,
+    M: prost::Message + Default + serde::de::DeserializeOwned + Send + 'static,
 {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let encoding = Encoding::from_content_type(header(header::CONTENT_TYPE))
@@ -160,22 +165,32 @@ where
             "invalid_request",
         )
     })?;
-    let bytes = decompress(
-        header(header::CONTENT_ENCODING),
-        &body,
-        state.max_body_bytes,
-    )
-    .map_err(|e| rejected(encoding, &e))?;
-    let message = encoding
-        .decode(&bytes, what)
-        .map_err(|e| rejected(encoding, &e))?;
-    Ok((encoding, message))
+    let content_encoding = header(header::CONTENT_ENCODING).map(str::to_string);
+    let limits = state.limits;
+    let decoded = tokio::task::spawn_blocking(move || {
+        let bytes = decompress(content_encoding.as_deref(), &body, limits.body_bytes)?;
+        encoding.decode::<M>(&bytes, what, limits.otlp_items)
+    })
+    .await;
+    match decoded {
+        Ok(Ok(message)) => Ok((encoding, message)),
+        Ok(Err(error)) => Err(rejected(encoding, &error)),
+        Err(join) => {
+            tracing::error!(error = %join, "OTLP decoding panicked");
+            Err(status(
+                encoding,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error".into(),
+                "internal",
+            ))
+        }
+    }
 }
 
 fn rejected(encoding: Encoding, error: &DecodeError) -> Response {
     let code = match error {
         DecodeError::ContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        DecodeError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        DecodeError::TooLarge(_) | DecodeError::TooMany(_) => StatusCode::PAYLOAD_TOO_LARGE,
         _ => StatusCode::BAD_REQUEST,
     };
     status(encoding, code, error.to_string(), "invalid_request")

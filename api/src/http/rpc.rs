@@ -64,12 +64,17 @@ async fn tasks(State(state): State<AppState>, request: Request) -> Response {
     serve(state, request, Service::Tasks).await
 }
 
+/// Most calls in one JSON-RPC batch.
+pub const MAX_BATCH_CALLS: usize = 100;
+/// Calls of one batch run at once (in order of their answers).
+const BATCH_CONCURRENCY: usize = 4;
+
 async fn serve(state: AppState, request: Request, service: Service) -> Response {
     let can_write = request
         .extensions()
         .get::<Principal>()
         .is_none_or(|p| p.allows(Scope::Write));
-    let bytes = match read_json_bytes(request, &state).await {
+    let bytes = match read_json_bytes(request, state.limits.document_bytes).await {
         Ok(bytes) => bytes,
         Err(error) => return error.into_response(),
     };
@@ -93,13 +98,23 @@ async fn serve(state: AppState, request: Request, service: Service) -> Response 
             None,
         ))
         .into_response(),
+        Value::Array(calls) if calls.len() > MAX_BATCH_CALLS => Json(error_response(
+            Value::Null,
+            INVALID_REQUEST,
+            &format!(
+                "invalid request: a batch holds at most {MAX_BATCH_CALLS} calls, this one {}",
+                calls.len()
+            ),
+            None,
+        ))
+        .into_response(),
         Value::Array(calls) => {
-            let answers = futures::future::join_all(
-                calls
-                    .into_iter()
-                    .map(|call| handle(&state, service, call, can_write)),
-            )
-            .await;
+            use futures::StreamExt;
+            let answers: Vec<Option<Value>> = futures::stream::iter(calls)
+                .map(|call| handle(&state, service, call, can_write))
+                .buffered(BATCH_CONCURRENCY)
+                .collect()
+                .await;
             let answers: Vec<Value> = answers.into_iter().flatten().collect();
             if answers.is_empty() {
                 StatusCode::NO_CONTENT.into_response()

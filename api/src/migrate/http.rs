@@ -6,6 +6,24 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+/// `url` with its `user:password@` (if any) replaced by `***@`, for
+/// messages and logs.
+pub fn redacted(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => {
+            let prefix = if scheme.is_empty() {
+                String::new()
+            } else {
+                format!("{scheme}://")
+            };
+            format!("{prefix}***{}", &rest[at..])
+        }
+        None => url.to_string(),
+    }
+}
+
 /// GET `url`; the body as a reader.
 pub fn get(url: &str) -> Result<Box<dyn Read + Send>, String> {
     let rest = url
@@ -64,7 +82,7 @@ pub fn get(url: &str) -> Result<Box<dyn Read + Send>, String> {
         }
     }
     if code != "200" {
-        return Err(format!("{url} answered {}", status.trim_end()));
+        return Err(format!("{} answered {}", redacted(url), status.trim_end()));
     }
     Ok(if chunked {
         Box::new(Chunked {
@@ -166,5 +184,16 @@ mod tests {
             .err()
             .unwrap()
             .contains("https"));
+    }
+
+    #[test]
+    fn credentials_never_reach_messages() {
+        assert_eq!(
+            redacted("http://admin:s3cret@couch:5984/db/_all_docs"),
+            "http://***@couch:5984/db/_all_docs"
+        );
+        assert_eq!(redacted("http://couch:5984/db"), "http://couch:5984/db");
+        let error = get("http://admin:s3cret@127.0.0.1:1/db").err().unwrap();
+        assert!(!error.contains("s3cret"), "{error}");
     }
 }

@@ -56,7 +56,7 @@ impl Source {
                     message: e.to_string(),
                 }),
             Source::Url(url) => http::get(url).map_err(|message| MigrateError::Open {
-                path: url.split('@').next_back().unwrap_or(url).to_string(),
+                path: http::redacted(url),
                 message,
             }),
         }

@@ -25,6 +25,13 @@ pub enum DecodeError {
     TooLarge(usize),
     #[error("the body is not a valid OTLP {0} message: {1}")]
     Message(&'static str, String),
+    #[error("the request holds more than {0} messages (spans, records, attributes, values); send smaller batches")]
+    TooMany(usize),
+    #[error(
+        "the request nests values deeper than {} levels",
+        super::budget::MAX_DEPTH
+    )]
+    TooDeep,
 }
 
 impl Encoding {
@@ -51,11 +58,25 @@ impl Encoding {
         }
     }
 
+    /// Decode `body` once it is known to hold at most `budget` messages
+    /// (JSON values for OTLP/JSON): see [`super::budget`].
     pub fn decode<M: prost::Message + Default + DeserializeOwned>(
         self,
         body: &[u8],
         what: &'static str,
+        budget: usize,
     ) -> Result<M, DecodeError> {
+        use super::budget::{self, Refusal};
+        let counted = match self {
+            Encoding::Protobuf => budget::protobuf(body, what.contains("Log"), budget),
+            Encoding::Json => budget::json(body, budget),
+        };
+        match counted {
+            Ok(_) => {}
+            Err(Refusal::TooMany) => return Err(DecodeError::TooMany(budget)),
+            Err(Refusal::TooDeep) => return Err(DecodeError::TooDeep),
+            Err(Refusal::Malformed(e)) => return Err(DecodeError::Message(what, e)),
+        }
         match self {
             Encoding::Protobuf => {
                 M::decode(body).map_err(|e| DecodeError::Message(what, e.to_string()))

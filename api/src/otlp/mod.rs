@@ -3,6 +3,7 @@
 //! already emit, with no VectaDB SDK.
 //!
 //! - `decode`: content types, compression, and the answers' encoding.
+//! - `budget`: how many messages a body holds, counted before decoding.
 //! - `model`: spans and log records flattened (hex ids, JSON attributes).
 //! - `mapping`: which agent, task, thought or log each one becomes (pure).
 //! - `ingest`: writing that through the router, and the bookkeeping of
@@ -10,6 +11,7 @@
 //!
 //! The HTTP routes (`POST /v1/traces`, `POST /v1/logs`) are in `http::otlp`.
 
+pub mod budget;
 pub mod decode;
 pub mod ingest;
 pub mod mapping;

@@ -31,7 +31,7 @@ pub struct SurrealConfig {
     pub database: String,
     /// Root credentials for a remote server (unused when embedded).
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<crate::config::Secret>,
     /// Longest wait for any one call (connecting included) before the
     /// store is reported unavailable.
     pub timeout: Duration,
@@ -103,7 +103,7 @@ impl SurrealStore {
             if is_remote(&config.url) {
                 db.signin(surrealdb::opt::auth::Root {
                     username: username.clone(),
-                    password: password.clone(),
+                    password: password.to_string(),
                 })
                 .await
                 .map_err(|e| {
@@ -135,6 +135,21 @@ impl SurrealStore {
             Some(version) => Some((version, self.describe().await?)),
             None => None,
         };
+        // Before version 7 `write` also allowed deleting: keys that had it
+        // keep that through the `delete` scope (before the version that
+        // says it was done is recorded).
+        if before.as_ref().is_some_and(|(version, _)| *version < 7) {
+            self.db
+                .query(
+                    "UPDATE api_key SET scopes = array::union(scopes, ['delete']) \
+                     WHERE scopes CONTAINS 'write' RETURN NONE;",
+                )
+                .await
+                .and_then(|response| response.check())
+                .map_err(|e| {
+                    StoreError::Backend(format!("granting `delete` to write keys: {e}"))
+                })?;
+        }
         let provision = async {
             schema::ensure_database(&self.db, &self.namespace, &self.database).await?;
             schema::apply(&self.db).await
