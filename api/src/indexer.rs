@@ -174,6 +174,14 @@ impl Indexer {
                     };
                     logs = self.store.get_logs(ids).await?;
                     logs.retain(|log| log.level >= from);
+                    // In the queue's order (the order they were written):
+                    // each is scored against those before it.
+                    let position: std::collections::HashMap<&str, usize> = ids
+                        .iter()
+                        .enumerate()
+                        .map(|(i, id)| (id.as_str(), i))
+                        .collect();
+                    logs.sort_by_key(|log| position.get(log.id.as_str()).copied());
                     let texts = logs.iter().map(text::log).collect();
                     let points = logs.iter().map(log_point).collect();
                     (Collection::Logs, Table::Log, texts, points)

@@ -333,6 +333,7 @@ async fn listen_address(config: &Config, auth: &Auth) -> anyhow::Result<String> 
             Ok(requested)
         }
         AuthMode::Auto if loopback_only(&config.server_host) => {
+            auth.set_local_only(true);
             tracing::warn!("no API key or user exists: the API is open, to this machine only; create a key (`vectadb keys create`) or set ADMIN_PASSWORD to require credentials");
             Ok(requested)
         }
@@ -342,6 +343,7 @@ async fn listen_address(config: &Config, auth: &Auth) -> anyhow::Result<String> 
                 "no API key or user exists: listening on 127.0.0.1 only, without authentication; create a key (`vectadb keys create`) or set ADMIN_PASSWORD to serve on {}",
                 config.server_host
             );
+            auth.set_local_only(true);
             Ok(format!("127.0.0.1:{}", config.server_port))
         }
     }

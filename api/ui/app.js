@@ -286,6 +286,20 @@ function skeletonRows(rows, cols) {
     Array.from({ length: cols }, () => h('td', null, h('span', { class: 'skel' })))));
 }
 
+/* Keyset paging (the logs list): `position` is the index of the page's
+   first row, `prev`/`next` are null when there is no such page. */
+function cursorPager({ total, estimated, limit, position, shown, onPrev, onNext, onLimit }) {
+  const sizes = PAGE_SIZES.includes(limit) ? PAGE_SIZES : [...PAGE_SIZES, limit].sort((a, b) => a - b);
+  const of = `${estimated ? 'about ' : ''}${fmtNum(total)}`;
+  return h('div', { class: 'pager' },
+    h('span', { class: 'pager-info' }, shown ? `${fmtNum(position + 1)}–${fmtNum(position + shown)} of ${of}` : '0 results'),
+    h('label', { class: 'pager-size' }, 'Rows',
+      h('select', { onChange: (e) => onLimit(Number(e.target.value)), value: String(limit) },
+        sizes.map((n) => h('option', { value: String(n) }, String(n))))),
+    h('button', { type: 'button', class: 'btn btn-sm', 'data-page': 'prev', disabled: !onPrev, onClick: () => onPrev && onPrev() }, '‹ Prev'),
+    h('button', { type: 'button', class: 'btn btn-sm', 'data-page': 'next', disabled: !onNext, onClick: () => onNext && onNext() }, 'Next ›'));
+}
+
 function pager({ total, limit, offset, onChange }) {
   const from = total ? offset + 1 : 0;
   const to = Math.min(offset + limit, total);
@@ -876,7 +890,10 @@ async function viewLogs(ctx) {
     until: q.get('until') || '',
     order: q.get('order') === 'asc' ? 'asc' : 'desc',
     limit: intParam(q, 'limit', 50, 1, 1000),
-    offset: intParam(q, 'offset', 0, 0, 1e9),
+    // Keyset paging: the current page's cursor ('' for the first page) and
+    // the cursors of the pages before it (for Prev).
+    cursor: q.get('cursor') || '',
+    back: [],
   };
   const agent = h('input', { class: 'input mono', id: 'logs-agent', name: 'agent_id', value: state.agent_id, placeholder: 'any', autocomplete: 'off', spellcheck: 'false' });
   const level = h('select', { class: 'input', id: 'logs-level', name: 'level', value: state.level },
@@ -896,7 +913,7 @@ async function viewLogs(ctx) {
       ev.preventDefault();
       Object.assign(state, {
         agent_id: agent.value.trim(), level: level.value, order: order.value,
-        since: fromInputTime(since.value), until: fromInputTime(until.value), offset: 0,
+        since: fromInputTime(since.value), until: fromInputTime(until.value), cursor: '', back: [],
       });
       reload(true);
     },
@@ -928,9 +945,9 @@ async function viewLogs(ctx) {
     const alive = ctx.latest('logs');
     tbody.setAttribute('aria-busy', 'true');
     if (!tbody.children.length) tbody.replaceChildren(...skeletonRows(8, 5));
-    let items; let total;
+    let items; let total; let next; let estimated;
     try {
-      ({ items, total } = await get('/logs', { ...filters(), order: state.order, limit: state.limit, offset: state.offset }));
+      ({ items, total, next_cursor: next, total_estimated: estimated } = await get('/logs', { ...filters(), order: state.order, limit: state.limit, cursor: state.cursor }));
     } catch (e) {
       if (!alive() || e.redirected) return;
       tbody.removeAttribute('aria-busy');
@@ -946,7 +963,12 @@ async function viewLogs(ctx) {
     tbody.replaceChildren(...(items.length ? items.map(logRow) : [h('tr', null, h('td', { colspan: 5 },
       filtered ? emptyState('No logs match these filters', 'Widen the time range or clear a filter.', h('a', { class: 'btn', href: '/ui/logs' }, 'Clear filters'))
         : emptyState('No logs yet', 'Logs sent with POST /api/v1/logs or over OTLP show up here.')))]));
-    footer.replaceChildren(pager({ total, limit: state.limit, offset: state.offset, onChange: ({ limit, offset }) => { Object.assign(state, { limit, offset }); reload(true, false); } }));
+    footer.replaceChildren(cursorPager({
+      total, estimated, limit: state.limit, position: state.back.length * state.limit, shown: items.length,
+      onPrev: state.back.length ? () => { state.cursor = state.back.pop(); reload(true, false); } : null,
+      onNext: next ? () => { state.back.push(state.cursor); state.cursor = next; reload(true, false); } : null,
+      onLimit: (limit) => { Object.assign(state, { limit, cursor: '', back: [] }); reload(true, false); },
+    }));
   };
 
   const loadAnomalies = async () => {
@@ -966,7 +988,7 @@ async function viewLogs(ctx) {
   };
 
   const reload = (push = false, anomaliesToo = true) => {
-    setQuery({ ...filters(), order: state.order === 'desc' ? '' : 'asc', limit: state.limit === 50 ? '' : state.limit, offset: state.offset || '' }, { push });
+    setQuery({ ...filters(), order: state.order === 'desc' ? '' : 'asc', limit: state.limit === 50 ? '' : state.limit, cursor: state.cursor }, { push });
     return Promise.all([loadPage(), anomaliesToo && loadAnomalies()]);
   };
   await reload();

@@ -339,7 +339,7 @@ async fn scopes_limit_what_a_key_may_do_and_revoked_keys_stop_working() {
     let (status, _, listed) = send(&t, Method::GET, "/api/v1/keys", &admin_h, None).await;
     assert_eq!(status, StatusCode::OK);
     let items = listed["items"].as_array().unwrap();
-    assert_eq!(items.len(), 3);
+    assert_eq!(items.len(), 4);
     let text = listed.to_string();
     assert!(
         !text.contains(&read) && !text.contains("argon2"),

@@ -360,7 +360,7 @@ async fn bad_input_corpus_gets_documented_errors_and_changes_nothing(backends: B
         get_case("/api/v1/thoughts/ghost", S::NOT_FOUND, None),
         get_case("/api/v1/traces/ghost", S::NOT_FOUND, None),
         get_case(
-            &format!("/api/v1/agents/{}", urlencode(injection)),
+            &format!("/api/v1/agents/{}", vectadb_tests::urlencode(injection)),
             S::NOT_FOUND,
             None,
         ),
@@ -450,18 +450,6 @@ async fn bad_input_corpus_gets_documented_errors_and_changes_nothing(backends: B
         before,
         "a rejected request changed stored data"
     );
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 async fn odd_text_is_stored_exactly(backends: Backends) {

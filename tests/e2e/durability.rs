@@ -93,15 +93,7 @@ async fn everything_survives_a_restart() {
 async fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
-    let (s, agent) = server
-        .call(
-            "POST",
-            "/api/v1/agents",
-            Some(&json!({"role": "pastry chef", "goal": "bake croissants"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{agent}");
-    let a = agent["id"].as_str().unwrap().to_string();
+    let a = server.agent("pastry chef", "bake croissants").await;
     let batch: Vec<Value> = (0..1000)
         .map(|i| json!({"agent_id": a, "level": "info", "message": format!("batch log {i}")}))
         .collect();
@@ -142,15 +134,7 @@ async fn acknowledged_writes_survive_sigkill() {
 async fn sigkill_during_concurrent_ingest_keeps_every_acknowledged_batch_whole() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
-    let (s, agent) = server
-        .call(
-            "POST",
-            "/api/v1/agents",
-            Some(&json!({"role": "r", "goal": "g"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{agent}");
-    let a = agent["id"].as_str().unwrap().to_string();
+    let a = server.agent("r", "g").await;
     let port = server.port;
     let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<String>>::new()));
     let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));

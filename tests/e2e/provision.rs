@@ -29,7 +29,16 @@ async fn provision_twice_changes_nothing() {
     assert!(report.changed, "{report:?}");
     let first = store.describe().await.unwrap();
     for table in [
-        "agent", "task", "thought", "log", "runs", "thinks", "leads_to",
+        "agent",
+        "task",
+        "thought",
+        "log_block",
+        "log_body",
+        "log_alias",
+        "log_scores",
+        "runs",
+        "thinks",
+        "leads_to",
     ] {
         assert!(
             first["tables"][table].is_object(),

@@ -330,15 +330,7 @@ async fn deleting_an_agent_removes_its_log_and_thought_vectors(backends: Backend
 async fn a_killed_server_finishes_its_backlog_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
-    let (s, agent) = server
-        .call(
-            "POST",
-            "/api/v1/agents",
-            Some(&json!({"role": "ops agent", "goal": "keep services up"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{agent}");
-    let a = agent["id"].as_str().unwrap().to_string();
+    let a = server.agent("ops agent", "keep services up").await;
     // Far more than it can embed before the kill (a few ms per log).
     let mut batch: Vec<Value> = (0..2000)
         .map(|i| json!({"agent_id": a, "message": format!("{} (event {i})", NOISE[i % NOISE.len()])}))

@@ -382,3 +382,17 @@ impl TestApp {
         serde_json::json!({ "counts": tables, "agents": agents, "tasks": tasks, "logs": logs })
     }
 }
+
+/// `text` as a query-string value: everything but ASCII letters and digits
+/// percent-encoded.
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

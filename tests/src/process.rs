@@ -211,6 +211,19 @@ impl Server {
         self.request(method, path, body).await.expect("request")
     }
 
+    /// Create an agent (server-made id) and return its id.
+    pub async fn agent(&self, role: &str, goal: &str) -> String {
+        let (status, agent) = self
+            .call(
+                "POST",
+                "/api/v1/agents",
+                Some(&serde_json::json!({ "role": role, "goal": goal })),
+            )
+            .await;
+        assert_eq!(status, 201, "{agent}");
+        agent["id"].as_str().expect("an agent id").to_string()
+    }
+
     /// The server's resident memory, in MiB (from `/proc`).
     pub fn rss_mb(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

@@ -400,6 +400,25 @@ class Flow:
         self.check(all(self.one(".lvl", r).text.strip().lower() == "error" for r in rows), "rows show the ERROR badge")
         self.check("is-error" in rows[0].get_attribute("class").split(), "the error row carries .is-error")
 
+        self.step = "logs paging by cursor"
+        d.get(self.base + f"/ui/logs?agent_id={research['id']}&limit=3")
+        texts = lambda: [r.text for r in log_rows()]
+        self.wait("first page of 3 logs", lambda: self.settled() and len(log_rows()) == 3)
+        first = texts()
+        self.check(not self.one("[data-page='prev']").is_enabled(), "Prev is disabled on the first page")
+        self.one("[data-page='next']").click()
+        self.wait("page 2 by cursor", lambda: "cursor=" in d.current_url and self.settled()
+                  and len(log_rows()) == 3 and texts() != first)
+        second = texts()
+        self.check(not set(second) & set(first), "Next shows the following logs")
+        self.check(self.one(".pager-info").text.startswith("4–6 of 7"), f"pager range 4–6 of 7 ({self.one('.pager-info').text!r})")
+        self.one("[data-page='next']").click()
+        self.wait("the last log", lambda: self.settled() and len(log_rows()) == 1)
+        self.check(not self.one("[data-page='next']").is_enabled(), "Next is disabled on the last page")
+        self.one("[data-page='prev']").click()
+        self.wait("back on page 2", lambda: self.settled() and texts() == second)
+        self.check(True, "Prev follows the cursors back")
+
         self.step = "metrics"
         self.go("Metrics")
         self.wait("metrics page", lambda: self.path() == "/ui/metrics" and self.css("#metrics .stat"))

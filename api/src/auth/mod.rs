@@ -148,6 +148,7 @@ pub struct Auth {
     verified: Mutex<HashMap<[u8; 32], String>>,
     configured: AtomicBool,
     open_when_unconfigured: AtomicBool,
+    local_only: AtomicBool,
     unconfigured_seen: Mutex<Option<Instant>>,
     /// Hash checked for unknown users, so their sign-in takes as long as a
     /// known user's.
@@ -173,6 +174,7 @@ impl Auth {
             verified: Mutex::new(HashMap::new()),
             configured: AtomicBool::new(false),
             open_when_unconfigured: AtomicBool::new(open),
+            local_only: AtomicBool::new(false),
             unconfigured_seen: Mutex::new(None),
             decoy: secret::hash(&secret::random_token(16)),
         }
@@ -186,6 +188,17 @@ impl Auth {
     /// the server listens on loopback.
     pub fn set_open_when_unconfigured(&self, open: bool) {
         self.open_when_unconfigured.store(open, Ordering::Relaxed);
+    }
+
+    /// Whether requests served openly must come from local clients
+    /// (`http::guard::local_request`): set by `serve` when, with no
+    /// credentials yet, it listens on loopback.
+    pub fn set_local_only(&self, local: bool) {
+        self.local_only.store(local, Ordering::Relaxed);
+    }
+
+    pub fn local_only(&self) -> bool {
+        self.local_only.load(Ordering::Relaxed)
     }
 
     pub fn settings(&self) -> &AuthSettings {

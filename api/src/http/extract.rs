@@ -83,12 +83,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             error.inner().classify(),
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof
         );
+        // serde_json reports a value of the wrong kind where an enum's name
+        // goes (e.g. a number) as "expected value", a syntax error, although
+        // the document is valid JSON: that is the field's fault.
+        let wrong_kind = syntax && error.inner().to_string().starts_with("expected value");
         match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
             Err(e) => malformed(&e),
-            Ok(_) if syntax => malformed(error.inner()),
+            Ok(_) if syntax && !wrong_kind => malformed(error.inner()),
             Ok(_) => {
-                let (field, message) =
-                    field_and_message(&error.path().to_string(), &error.inner().to_string());
+                let inner = if wrong_kind {
+                    "invalid type: not a value this field accepts".to_string()
+                } else {
+                    error.inner().to_string()
+                };
+                let (field, message) = field_and_message(&error.path().to_string(), &inner);
                 ApiError::BadRequest {
                     field: Some(field),
                     message,
@@ -202,6 +210,11 @@ mod tests {
             Some("metadata")
         );
         assert_eq!(field_of(r#"{"role":"r""#).as_deref(), Some("body"));
+        // A number where an enum's name goes: the field, not the body.
+        match parse_json::<crate::domain::TaskPatch>(br#"{"status":1}"#) {
+            Err(ApiError::BadRequest { field, .. }) => assert_eq!(field.as_deref(), Some("status")),
+            other => panic!("expected a bad request, got {:?}", other.map(|_| ())),
+        }
         assert_eq!(
             field_of(r#"{"role":"r","goal":"g"} trailing"#).as_deref(),
             Some("body")

@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::auth::{AuthMode, Principal, Scope, CSRF_HEADER, SESSION_COOKIE};
+use crate::auth::{Principal, Scope, CSRF_HEADER, SESSION_COOKIE};
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,7 +165,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         Ok(principal) => principal,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    if matches!(principal, Principal::Open) && state.auth.mode() == AuthMode::Auto {
+    if matches!(principal, Principal::Open) && state.auth.local_only() {
         if let Err(error) = local_request(
             request.method(),
             request.headers(),

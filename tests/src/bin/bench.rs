@@ -841,8 +841,8 @@ async fn log_listings(
     let middle = loaded.start + (loaded.end - loaded.start) / 2;
     let window = format!(
         "since={}&until={}",
-        urlencoded(&middle.to_rfc3339()),
-        urlencoded(&(middle + chrono::Duration::seconds(60)).to_rfc3339())
+        vectadb_tests::urlencode(&middle.to_rfc3339()),
+        vectadb_tests::urlencode(&(middle + chrono::Duration::seconds(60)).to_rfc3339())
     );
     let first = call(
         port,
@@ -864,7 +864,11 @@ async fn log_listings(
         ("by agent".to_string(), format!("agent_id={}", loaded.agent)),
         (
             "by agent, page 2 by cursor".to_string(),
-            format!("agent_id={}&cursor={}", loaded.agent, urlencoded(&cursor)),
+            format!(
+                "agent_id={}&cursor={}",
+                loaded.agent,
+                vectadb_tests::urlencode(&cursor)
+            ),
         ),
         ("by task".to_string(), format!("task_id={}", loaded.task)),
         (
@@ -910,20 +914,6 @@ async fn log_listings(
         );
     }
     Ok(())
-}
-
-/// `text` as a query-string value (everything but letters and digits
-/// percent-encoded).
-fn urlencoded(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Resident memory of this process (the app runs in it), in MB.
