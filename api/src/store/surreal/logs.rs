@@ -44,7 +44,7 @@ const MAX_ROUND: usize = 64;
 const EXACT_COUNT_BUDGET: u64 = 20_000;
 /// A total summed block by block reads at most this many blocks; past it
 /// the total is what those hold, marked as an estimate.
-const BLOCK_COUNT_CAP: usize = 20_000;
+const BLOCK_COUNT_CAP: usize = 1_000;
 
 const BLOCK_FIELDS: &str =
     "record::id(id) AS id, key, agent_id, task_id, level, first_at, last_at, size, thoughts";
@@ -107,7 +107,17 @@ macro_rules! rows_as_values {
     )*};
 }
 
-rows_as_values!(BlockRow, BodyRecord, AliasRecord);
+/// Where a block lies in time and how many logs it holds: what a total
+/// needs of most blocks.
+#[derive(SurrealValue)]
+struct BlockSpan {
+    id: String,
+    first_at: DateTime<Utc>,
+    last_at: DateTime<Utc>,
+    size: i64,
+}
+
+rows_as_values!(BlockRow, BlockSpan, BodyRecord, AliasRecord);
 
 /// One log in a block's body (the block holds its agent, task and level).
 #[derive(Serialize)]
@@ -867,29 +877,44 @@ impl SurrealStore {
                 .sum();
             return Ok((total, counts.len() > BLOCK_COUNT_CAP));
         }
+        // Only the spans first: most blocks lie wholly inside the filter
+        // and count by their size; the few cut by it are read whole.
         let sql = format!(
-            "SELECT {BLOCK_FIELDS} FROM log_block {where_clause} LIMIT {};",
+            "SELECT record::id(id) AS id, first_at, last_at, size FROM log_block \
+             {where_clause} LIMIT {};",
             BLOCK_COUNT_CAP + 1
         );
         let mut response = self.run(&sql, query.vars.clone()).await?;
-        let blocks: Vec<BlockRow> = take_rows(&mut response, 0, "log_block")?;
-        let capped = blocks.len() > BLOCK_COUNT_CAP;
+        let spans: Vec<BlockSpan> = take_rows(&mut response, 0, "log_block")?;
+        let capped = spans.len() > BLOCK_COUNT_CAP;
         let mut total = 0;
         let mut partial = Vec::new();
-        for block in blocks.iter().take(BLOCK_COUNT_CAP) {
+        for span in spans.iter().take(BLOCK_COUNT_CAP) {
             let inside = filter.thought_id.is_none()
-                && filter.since.is_none_or(|since| block.first_at >= since)
-                && filter.until.is_none_or(|until| block.last_at < until);
+                && filter.since.is_none_or(|since| span.first_at >= since)
+                && filter.until.is_none_or(|until| span.last_at < until);
             if inside {
-                total += block.size as u64;
+                total += span.size as u64;
             } else {
-                partial.push(block);
+                partial.push(span);
             }
         }
         let partial_logs: u64 = partial.iter().map(|b| b.size as u64).sum();
         if partial_logs > EXACT_COUNT_BUDGET {
             return Ok((total + partial_logs, true));
         }
+        let ids: Vec<&str> = partial.iter().map(|span| span.id.as_str()).collect();
+        let mut response = self
+            .run(
+                &format!(
+                    "SELECT {BLOCK_FIELDS} FROM \
+                     array::map($ids, |$i| type::record('log_block', $i));"
+                ),
+                json!({ "ids": ids }),
+            )
+            .await?;
+        let partial: Vec<BlockRow> = take_rows(&mut response, 0, "log_block")?;
+        let partial: Vec<&BlockRow> = partial.iter().collect();
         let bodies = self.bodies(&partial).await?;
         for block in partial {
             if let Some(body) = bodies.get(&block.id) {
