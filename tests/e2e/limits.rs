@@ -1,6 +1,6 @@
 //! Requests an attacker would send, against the real binary, with its
 //! resident memory sampled throughout: each is refused with its documented
-//! status, memory stays within the documented bound (README "Limits"), and
+//! status, memory stays within the documented bound (SECURITY.md "Memory bound"), and
 //! the server keeps answering legitimate requests.
 
 use std::io::Write;

@@ -54,7 +54,7 @@ pub struct AppState {
 }
 
 /// How much one request may carry: each route reads at most its own limit,
-/// so a request's memory is bounded by it (README "Limits").
+/// so a request's memory is bounded by it (SECURITY.md "Memory bound").
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// A batch body (logs, OTLP; for OTLP also once decompressed).

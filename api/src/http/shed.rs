@@ -2,7 +2,7 @@
 //! requests in flight, fewer still with large bodies, each within a time
 //! limit. Past a limit the answer is 503 with `Retry-After` at once, so an
 //! overloaded server stays responsive and its memory stays within
-//! idle + (requests × their body caps) (README "Limits").
+//! idle + (requests × their body caps) (SECURITY.md "Memory bound").
 //! `GET /health` is exempt: it answers from a cache.
 
 use std::sync::Arc;

@@ -749,28 +749,21 @@ impl SurrealStore {
         limit: usize,
         offset: usize,
     ) -> Result<Page<Log>, StoreError> {
-        let mut conditions = Vec::new();
-        if filter.agent_id.is_some() {
-            conditions.push("agent_id = $agent_id");
-        }
-        if filter.task_id.is_some() {
-            conditions.push("task_id = $task_id");
-        }
-        if filter.thought_id.is_some() {
-            conditions.push("thought_id = $thought_id");
-        }
-        if filter.level.is_some() {
-            conditions.push("level = $level");
-        }
-        if filter.since.is_some() {
-            conditions.push("timestamp >= <datetime>$since");
-        }
-        if filter.until.is_some() {
-            conditions.push("timestamp < <datetime>$until");
-        }
-        if filter.min_anomaly_score.is_some() {
-            conditions.push("score >= $min_anomaly_score");
-        }
+        let conditions: Vec<&str> = [
+            (filter.agent_id.is_some(), "agent_id = $agent_id"),
+            (filter.task_id.is_some(), "task_id = $task_id"),
+            (filter.thought_id.is_some(), "thought_id = $thought_id"),
+            (filter.level.is_some(), "level = $level"),
+            (filter.since.is_some(), "timestamp >= <datetime>$since"),
+            (filter.until.is_some(), "timestamp < <datetime>$until"),
+            (
+                filter.min_anomaly_score.is_some(),
+                "score >= $min_anomaly_score",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(set, condition)| set.then_some(condition))
+        .collect();
         let order = if filter.by_anomaly {
             "score DESC, timestamp DESC, id"
         } else if filter.newest_first {
