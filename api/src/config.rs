@@ -195,13 +195,9 @@ fn parse_embed_logs(value: &str) -> Result<EmbedLogs, String> {
     match value.trim().to_ascii_lowercase().as_str() {
         "all" => Ok(EmbedLogs::From(LogLevel::Trace)),
         "none" | "off" => Ok(EmbedLogs::None),
-        level => LogLevel::ALL
-            .into_iter()
-            .find(|l| l.as_str() == level)
-            .map(EmbedLogs::From)
-            .ok_or_else(|| {
-                "expected all, none, or a level: trace, debug, info, warn, error, critical".into()
-            }),
+        level => LogLevel::parse(level).map(EmbedLogs::From).ok_or_else(|| {
+            "expected all, none, or a level: trace, debug, info, warn, error, critical".into()
+        }),
     }
 }
 

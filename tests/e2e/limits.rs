@@ -35,7 +35,7 @@ impl RssWatch {
         let (p, s) = (peak.clone(), stop.clone());
         std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
-                if let Some(rss) = rss_of(pid) {
+                if let Some(rss) = vectadb_tests::process::rss_mb(pid) {
                     let mut peak = p.lock().unwrap();
                     *peak = peak.max(rss);
                 }
@@ -54,19 +54,6 @@ impl Drop for RssWatch {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
-}
-
-fn rss_of(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
-    Some(
-        kb.trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse::<f64>()
-            .ok()?
-            / 1024.0,
-    )
 }
 
 /// Send `head` and `body` over a fresh connection (the body from its own

@@ -155,6 +155,20 @@ pub async fn http_request(
     Ok((status, value))
 }
 
+/// The resident memory of process `pid`, in MiB (`VmRSS` in `/proc`);
+/// `None` once it has exited.
+pub fn rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
 /// A running server on its own port and data directory.
 pub struct Server {
     pub child: Child,
@@ -224,16 +238,9 @@ impl Server {
         agent["id"].as_str().expect("an agent id").to_string()
     }
 
-    /// The server's resident memory, in MiB (from `/proc`).
+    /// The server's resident memory, in MiB.
     pub fn rss_mb(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("the server's /proc status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map(|kb| kb / 1024.0)
-            .expect("VmRSS in /proc status")
+        rss_mb(self.child.id()).expect("the server's VmRSS in /proc")
     }
 
     /// SIGTERM and wait for a clean exit.

@@ -38,6 +38,11 @@ impl LogLevel {
         LogLevel::Critical,
     ];
 
+    /// The level a name (`as_str`) stands for.
+    pub fn parse(name: &str) -> Option<LogLevel> {
+        Self::ALL.into_iter().find(|l| l.as_str() == name)
+    }
+
     /// This level and every more severe one.
     pub fn and_above(self) -> Vec<LogLevel> {
         Self::ALL.into_iter().filter(|l| *l >= self).collect()

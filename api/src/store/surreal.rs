@@ -630,9 +630,7 @@ impl FromRow for Log {
     fn from_row(table: &'static str, row: surrealdb::types::Value) -> Result<Self, StoreError> {
         let failed = |message: String| StoreError::Decode { table, message };
         let row = LogRecord::from_value(row).map_err(|e| failed(e.to_string()))?;
-        let level = LogLevel::ALL
-            .into_iter()
-            .find(|l| l.as_str() == row.level)
+        let level = LogLevel::parse(&row.level)
             .ok_or_else(|| failed(format!("unknown level {:?}", row.level)))?;
         let metadata = match row.metadata {
             Value::Object(map) => map,

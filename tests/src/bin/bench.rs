@@ -916,19 +916,6 @@ async fn log_listings(
     Ok(())
 }
 
-/// Resident memory of this process (the app runs in it), in MB.
-fn rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
-}
-
 /// A whole number with `,` between thousands.
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -968,7 +955,7 @@ async fn sustained_ingest(port: u16, plan: &Plan, report: &mut Report) -> anyhow
         pools.push(Arc::new(pool));
     }
 
-    let before = rss_mb();
+    let before = vectadb_tests::process::rss_mb(std::process::id());
     let peak = Arc::new(std::sync::Mutex::new(before.unwrap_or(0.0)));
     let sampler = tokio::spawn({
         let peak = peak.clone();
@@ -976,7 +963,7 @@ async fn sustained_ingest(port: u16, plan: &Plan, report: &mut Report) -> anyhow
             let mut ticker = tokio::time::interval(Duration::from_millis(250));
             loop {
                 ticker.tick().await;
-                if let Some(now) = rss_mb() {
+                if let Some(now) = vectadb_tests::process::rss_mb(std::process::id()) {
                     let mut peak = peak.lock().unwrap();
                     *peak = peak.max(now);
                 }
@@ -1013,7 +1000,7 @@ async fn sustained_ingest(port: u16, plan: &Plan, report: &mut Report) -> anyhow
     for outcome in outcomes {
         results.extend(outcome??);
     }
-    let after = rss_mb();
+    let after = vectadb_tests::process::rss_mb(std::process::id());
     let sampled = *peak.lock().unwrap();
     let peak = after.map_or(sampled, |a| a.max(sampled));
 

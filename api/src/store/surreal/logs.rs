@@ -267,13 +267,10 @@ fn records(blocks: &[NewBlock<'_>]) -> Result<Records, StoreError> {
 }
 
 fn level_of(text: &str) -> Result<LogLevel, StoreError> {
-    LogLevel::ALL
-        .into_iter()
-        .find(|l| l.as_str() == text)
-        .ok_or_else(|| StoreError::Decode {
-            table: "log_block",
-            message: format!("unknown level {text:?}"),
-        })
+    LogLevel::parse(text).ok_or_else(|| StoreError::Decode {
+        table: "log_block",
+        message: format!("unknown level {text:?}"),
+    })
 }
 
 /// The logs of one block, scores filled in from `scores` (log id → score).
