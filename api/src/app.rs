@@ -274,11 +274,17 @@ pub fn state(
             .indexer(config.indexer())
             .with_metrics(metrics.clone()),
     );
+    let router = Arc::new(router);
+    let otlp = Arc::new(
+        crate::otlp::worker::OtlpWorker::new(router.clone(), config.otlp_worker())
+            .with_metrics(metrics.clone()),
+    );
     Ok(AppState {
         auth,
-        router: Arc::new(router),
+        router,
         metrics,
         indexer,
+        otlp,
         limits: crate::http::Limits {
             body_bytes: config.max_body_bytes,
             document_bytes: config.max_document_bytes,
@@ -297,11 +303,14 @@ pub fn state(
     })
 }
 
-/// Run the indexer in the background (until the runtime stops): queued
-/// logs and thoughts, including a backlog left by an earlier run, get
-/// embedded.
-pub fn start_indexer(state: &AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(state.indexer.clone().run())
+/// Run the background workers (until the runtime stops or the handles
+/// are aborted): the indexer embeds queued documents and the OTLP worker
+/// places accepted exports, including a backlog left by an earlier run.
+pub fn start_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![
+        tokio::spawn(state.indexer.clone().run()),
+        tokio::spawn(state.otlp.clone().run()),
+    ]
 }
 
 /// Everything the config names, opened and checked.
@@ -318,6 +327,7 @@ pub async fn build(config: &Config) -> Result<AppState, StartupError> {
         // This process owns the store: leases left by a previous run of it
         // (killed mid-job) are void, so its backlog resumes at once.
         store.release_embed_leases().await?;
+        store.otel_release(None).await?;
     }
     let state = state(config, store, vectors, embedder)?;
     bootstrap_admin(&state, config).await?;

@@ -141,6 +141,13 @@ pub struct Config {
     /// service, in seconds.
     #[arg(long, env = "OTLP_WAIT_SECONDS", default_value_t = 300)]
     pub otlp_wait_seconds: u64,
+    /// OTLP items accepted and not yet placed past which exports are
+    /// answered 503 with `Retry-After` (OTLP's retryable answer).
+    #[arg(long, env = "OTLP_MAX_PENDING", default_value_t = 200_000)]
+    pub otlp_max_pending: u64,
+    /// About how many OTLP items the worker places per transaction.
+    #[arg(long, env = "OTLP_ROUND_ITEMS", default_value_t = 4_096)]
+    pub otlp_round_items: u64,
 
     /// `auto`: authentication is required once an API key or user exists;
     /// until then the API is open and `serve` listens on 127.0.0.1 only.
@@ -334,6 +341,13 @@ impl Config {
         }
     }
 
+    pub fn otlp_worker(&self) -> crate::otlp::worker::WorkerSettings {
+        crate::otlp::worker::WorkerSettings {
+            round_items: self.otlp_round_items.max(1),
+            ..crate::otlp::worker::WorkerSettings::default()
+        }
+    }
+
     pub fn search_defaults(&self) -> SearchDefaults {
         SearchDefaults {
             threshold: self.similarity_threshold,
@@ -345,6 +359,7 @@ impl Config {
         Limits {
             max_log_batch: self.max_log_batch,
             otlp_wait: std::time::Duration::from_secs(self.otlp_wait_seconds),
+            otlp_max_pending: self.otlp_max_pending,
             ..Limits::default()
         }
     }

@@ -27,6 +27,12 @@ pub enum Error {
     /// Too many items or bytes (413).
     #[error("{field}: {message}")]
     TooLarge { field: String, message: String },
+    /// At a capacity limit; retry after `retry_after` seconds (503).
+    #[error("{message}")]
+    Busy {
+        message: &'static str,
+        retry_after: u64,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -1,4 +1,5 @@
-//! The indexer: embeds logs and thoughts off the request path.
+//! The indexer: embeds logs and thoughts (and the agents and tasks OTLP
+//! ingest creates) off the request path.
 //!
 //! A write that stores logs or a thought also stores an `embed_queue` entry
 //! naming them, in the same transaction, so nothing acknowledged is lost if
@@ -19,6 +20,7 @@ use crate::domain::{Log, LogLevel, Thought};
 use crate::embed::{text, Embedder};
 use crate::error::Result;
 use crate::metrics::Metrics;
+use crate::router::VectaRouter;
 use crate::store::{DocumentStore, EmbedJob, EmbedKind, Table};
 use crate::vectors::{Collection, VectorFilter, VectorIndex, VectorPoint};
 
@@ -191,6 +193,25 @@ impl Indexer {
                     let texts = thoughts.iter().map(text::thought).collect();
                     let points = thoughts.iter().map(thought_point).collect();
                     (Collection::Thoughts, Table::Thought, texts, points)
+                }
+                // Created by OTLP ingest, which does not wait for the model.
+                EmbedKind::Agent => {
+                    let agents = self.store.get_agents(ids).await?;
+                    let texts = agents.iter().map(text::agent).collect();
+                    let points = agents
+                        .iter()
+                        .map(|a| VectaRouter::agent_point(a, Vec::new()))
+                        .collect();
+                    (Collection::Agents, Table::Agent, texts, points)
+                }
+                EmbedKind::Task => {
+                    let tasks = self.store.get_tasks(ids).await?;
+                    let texts = tasks.iter().map(text::task).collect();
+                    let points = tasks
+                        .iter()
+                        .map(|t| VectaRouter::task_point(t, Vec::new()))
+                        .collect();
+                    (Collection::Tasks, Table::Task, texts, points)
                 }
             };
         let points_len = points.len();

@@ -372,7 +372,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "reconciled"
         );
     }
-    let indexer = vectadb::app::start_indexer(&state);
+    let workers = vectadb::app::start_workers(&state);
     let address = listen_address(&config, &state.auth).await?;
     let listener = TcpListener::bind(&address)
         .await
@@ -386,8 +386,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await?;
-    // Whatever it was embedding stays queued for the next start.
-    indexer.abort();
+    // Whatever they were embedding or placing stays queued for the next start.
+    for worker in workers {
+        worker.abort();
+    }
     router.flush().await.context("flushing vectors")?;
     if let Some((marker, _)) = marker {
         marker.release().context("clearing the run marker")?;

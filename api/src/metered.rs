@@ -15,6 +15,8 @@ use crate::domain::{
 };
 use crate::embed::{EmbedError, Embedder};
 use crate::metrics::Metrics;
+use crate::otlp::model::Item;
+use crate::otlp::stash::{InboxEntry, OtelWrite};
 use crate::store::credentials::{CredentialStore, StoredKey, StoredUser};
 use crate::store::{DocumentStore, EmbedJob, StoreError, Table};
 use crate::vectors::{
@@ -122,15 +124,21 @@ metered!(DocumentStore for DocumentStore, "surrealdb", {
     async fn release_embed_leases(&self) -> Result<(), StoreError>;
     async fn embed_backlog(&self) -> Result<u64, StoreError>;
     async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError>;
-    async fn otel_remember(&self, entries: &[(String, Value)]) -> Result<(), StoreError>;
     async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError>;
     async fn otel_expired(
         &self,
         age: std::time::Duration,
         limit: usize,
     ) -> Result<Vec<Value>, StoreError>;
-    async fn otel_park(&self, items: &[(String, String, Value)]) -> Result<(), StoreError>;
-    async fn otel_unpark(&self, keys: &[String]) -> Result<(), StoreError>;
+    async fn otel_enqueue(&self, items: &[Item]) -> Result<(), StoreError>;
+    async fn otel_lease(
+        &self,
+        items: u64,
+        lease: std::time::Duration,
+    ) -> Result<Vec<InboxEntry>, StoreError>;
+    async fn otel_release(&self, ids: Option<&[String]>) -> Result<(), StoreError>;
+    async fn otel_inbox_size(&self) -> Result<u64, StoreError>;
+    async fn otel_apply(&self, write: &OtelWrite) -> Result<(), StoreError>;
     async fn health(&self) -> Result<(), StoreError>;
 });
 

@@ -38,6 +38,10 @@ pub struct Limits {
     pub max_similar: usize,
     /// How long an OTLP span or log record waits for the span it hangs from.
     pub otlp_wait: std::time::Duration,
+    /// OTLP items acknowledged and not yet placed past which exports are
+    /// refused with 503 and `Retry-After` (the inbox is on disk; this bounds
+    /// how far placement may fall behind).
+    pub otlp_max_pending: u64,
 }
 
 impl Default for Limits {
@@ -47,6 +51,7 @@ impl Default for Limits {
             max_page: 1_000,
             max_similar: 100,
             otlp_wait: std::time::Duration::from_secs(300),
+            otlp_max_pending: 200_000,
         }
     }
 }
@@ -104,7 +109,11 @@ pub struct VectaRouter {
     defaults: SearchDefaults,
     limits: Limits,
     /// Wakes the indexer when logs or thoughts were queued for embedding.
-    wake_indexer: Arc<Notify>,
+    pub(crate) wake_indexer: Arc<Notify>,
+    /// Wakes the OTLP worker when an export was accepted.
+    pub(crate) wake_otlp: Arc<Notify>,
+    /// OTLP items in the inbox, as last counted plus those accepted since.
+    pub(crate) otlp_pending: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl VectaRouter {
@@ -131,6 +140,8 @@ impl VectaRouter {
             defaults,
             limits,
             wake_indexer: Arc::new(Notify::new()),
+            wake_otlp: Arc::new(Notify::new()),
+            otlp_pending: Arc::default(),
         })
     }
 

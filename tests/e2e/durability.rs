@@ -225,6 +225,70 @@ async fn sigkill_during_concurrent_ingest_keeps_every_acknowledged_batch_whole()
     server.stop();
 }
 
+/// Four exporters send OTLP trace exports (20 agent runs each) while the
+/// server is killed: after a restart, the background worker places every
+/// acknowledged export, whole (each run's five thoughts under one task),
+/// without being asked.
+#[tokio::test]
+async fn sigkill_during_concurrent_otlp_ingest_loses_no_acknowledged_span() {
+    use vectadb_tests::otlp_load;
+    const RUNS: u64 = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+    let port = server.port;
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
+    let mut exporters = Vec::new();
+    for exporter in 0..4u64 {
+        let acknowledged = acknowledged.clone();
+        exporters.push(tokio::spawn(async move {
+            for k in 0.. {
+                let first_run = exporter * 100_000 + k * RUNS;
+                let spans = RUNS * otlp_load::SPANS_PER_RUN as u64;
+                let body =
+                    otlp_load::export_bytes(first_run * otlp_load::SPANS_PER_RUN as u64, spans, 3);
+                match otlp_load::post_protobuf(port, "/v1/traces", "", &body).await {
+                    Ok((200, _)) => acknowledged.lock().unwrap().push(first_run),
+                    _ => break,
+                }
+            }
+        }));
+    }
+    while acknowledged.lock().unwrap().len() < 8 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    server.kill();
+    for exporter in exporters {
+        exporter.await.unwrap();
+    }
+
+    let server = Server::start(dir.path()).await;
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for first_run in acknowledged {
+        for run in first_run..first_run + RUNS {
+            let mut task = None;
+            for id in otlp_load::thought_ids(run) {
+                let thought = loop {
+                    let (status, thought) = server
+                        .call("GET", &format!("/api/v1/thoughts/{id}"), None)
+                        .await;
+                    if status == 200 {
+                        break thought;
+                    }
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "acknowledged span {id} (run {run}) never placed"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                };
+                let of_task = thought["task_id"].as_str().unwrap().to_string();
+                assert_eq!(*task.get_or_insert(of_task.clone()), of_task, "run {run}");
+            }
+        }
+    }
+    server.stop();
+}
+
 /// `vectadb provision` and `vectadb repair` as a user runs them.
 #[tokio::test]
 async fn provision_and_repair_commands() {

@@ -104,6 +104,8 @@ async fn the_python_sdk_agent_run_becomes_a_trace(backends: Backends) {
 }
 
 async fn check_run(t: &TestApp, run: &Value, agent_id: &str) {
+    // Acknowledged exports are placed by the OTLP worker.
+    t.state.otlp.drain().await.unwrap();
     let trace_id = run["trace_id"].as_str().unwrap();
     let spans: Vec<&Value> = run["spans"].as_array().unwrap().iter().collect();
     let span_of = |name: &str, nth: usize| -> String {
@@ -365,7 +367,22 @@ fn hand_made(trace: u8, with_bad_span: bool) -> ExportTraceServiceRequest {
     }
 }
 
+/// Post an OTLP request; once it is answered, the OTLP worker places what
+/// was accepted (as the server's background worker would).
 async fn post_raw(
+    t: &TestApp,
+    path: &str,
+    content_type: &str,
+    encoding: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, HashMap<String, String>, Vec<u8>) {
+    let answer = send(t, path, content_type, encoding, body).await;
+    t.state.otlp.drain().await.unwrap();
+    answer
+}
+
+/// Post an OTLP request and return the answer (nothing placed yet).
+async fn send(
     t: &TestApp,
     path: &str,
     content_type: &str,
@@ -656,7 +673,7 @@ async fn bad_exports_are_refused_with_a_status_body() {
 #[tokio::test]
 async fn a_span_whose_parent_never_comes_is_placed_after_the_wait() {
     let t = TestApp::with(|mut c| {
-        c.otlp_wait_seconds = 0;
+        c.otlp_wait_seconds = 1;
         c
     })
     .await;
@@ -677,8 +694,8 @@ async fn a_span_whose_parent_never_comes_is_placed_after_the_wait() {
     let (_, thoughts) = t.get("/api/v1/thoughts").await;
     assert_eq!(thoughts["total"], 0, "waiting for its parent: {thoughts}");
 
-    // The next export (of anything) places what waited too long.
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Once the wait is over, the next round places it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, _, body) =
         post_raw(&t, "/v1/traces", "application/json", None, b"{}".to_vec()).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
@@ -693,4 +710,123 @@ async fn a_span_whose_parent_never_comes_is_placed_after_the_wait() {
         ))
         .await;
     assert_eq!(agent["role"], "hand-made", "its service: {agent}");
+}
+
+/// Past `OTLP_MAX_PENDING` items waiting to be placed, an export is refused
+/// whole with 503, `Retry-After` and a retryable Status (as OTLP clients
+/// expect), and accepted again once the worker has caught up.
+#[tokio::test]
+async fn an_export_past_the_pending_limit_is_refused_whole_with_retry_after() {
+    let t = TestApp::with(|mut c| {
+        c.otlp_max_pending = 2;
+        c
+    })
+    .await;
+    let first = hand_made(0x11, false).encode_to_vec();
+    let (status, _, _) = send(&t, "/v1/traces", "application/x-protobuf", None, first).await;
+    assert_eq!(status, StatusCode::OK, "below the limit");
+    let second = hand_made(0x12, false).encode_to_vec();
+    let (status, headers, answer) = send(
+        &t,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        second.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "1");
+    let answer = vectadb::otlp::decode::RpcStatus::decode(answer.as_slice()).unwrap();
+    assert_eq!(answer.code, 14, "UNAVAILABLE, which exporters retry");
+    t.state.otlp.drain().await.unwrap();
+    let (_, tasks) = t.get("/api/v1/tasks").await;
+    assert_eq!(tasks["total"], 1, "nothing of the refused export: {tasks}");
+
+    let (status, _, _) = post_raw(&t, "/v1/traces", "application/x-protobuf", None, second).await;
+    assert_eq!(status, StatusCode::OK, "accepted once placement caught up");
+    let (_, tasks) = t.get("/api/v1/tasks").await;
+    assert_eq!(tasks["total"], 2, "{tasks}");
+}
+
+/// Children exported before their agent spans, across many traces at
+/// once: they wait, then are all placed under the right task when their
+/// agent spans arrive in a later export (in another order), and nothing is
+/// left waiting.
+#[tokio::test]
+async fn out_of_order_children_across_many_traces_are_placed() {
+    use vectadb_tests::otlp_load;
+    let t = TestApp::new().await;
+    const RUNS: u64 = 60;
+    let (mut agents, mut children) = (Vec::new(), Vec::new());
+    for run in 0..RUNS {
+        let mut spans = otlp_load::run_spans(run, 4);
+        agents.push(spans.pop().expect("the agent span comes last"));
+        children.extend(spans);
+    }
+    agents.reverse();
+    let request = |spans: Vec<Span>| {
+        let mut export = otlp_load::export(0, 0, 4);
+        export.resource_spans[0].scope_spans[0].spans = spans;
+        export.encode_to_vec()
+    };
+    let (status, _, _) = post_raw(
+        &t,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        request(children),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, thoughts) = t.get("/api/v1/thoughts").await;
+    assert_eq!(thoughts["total"], 0, "waiting for their agent spans");
+    let traces: Vec<String> = (0..RUNS)
+        .map(|run| otlp_load::hex(&otlp_load::trace_id(run)))
+        .collect();
+    assert_eq!(
+        t.store.otel_waiting(&traces).await.unwrap().len(),
+        RUNS as usize * 5
+    );
+
+    let (status, _, _) = post_raw(
+        &t,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        request(agents),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, tasks) = t.get("/api/v1/tasks?limit=100").await;
+    assert_eq!(tasks["total"], RUNS, "one task per conversation");
+    let (_, agents) = t.get("/api/v1/agents").await;
+    assert_eq!(agents["total"], 4, "{agents}");
+    for run in [0, 17, RUNS - 1] {
+        let ids = otlp_load::thought_ids(run);
+        let (status, first) = t.get(&format!("/api/v1/thoughts/{}", ids[0])).await;
+        assert_eq!(status, StatusCode::OK, "{first}");
+        let task = first["task_id"].as_str().unwrap().to_string();
+        let (_, task_doc) = t.get(&format!("/api/v1/tasks/{task}")).await;
+        assert_eq!(
+            task_doc["metadata"]["conversation_id"],
+            format!("conversation-{run}"),
+            "{task_doc}"
+        );
+        for (step, id) in ids.iter().enumerate() {
+            let (status, thought) = t.get(&format!("/api/v1/thoughts/{id}")).await;
+            assert_eq!(status, StatusCode::OK, "run {run}: {thought}");
+            assert_eq!(thought["task_id"], task.as_str(), "one task per run");
+            assert_eq!(
+                thought["step"],
+                step as u64 + 1,
+                "span start order: {thought}"
+            );
+        }
+        let (_, logs) = t.get(&format!("/api/v1/logs?task_id={task}")).await;
+        assert_eq!(logs["total"], 1, "the tool's exception: {logs}");
+    }
+    assert!(
+        t.store.otel_waiting(&traces).await.unwrap().is_empty(),
+        "nothing left waiting"
+    );
 }

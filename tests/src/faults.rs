@@ -10,6 +10,8 @@ use serde_json::Value;
 use vectadb::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
 };
+use vectadb::otlp::model::Item;
+use vectadb::otlp::stash::{InboxEntry, OtelWrite};
 use vectadb::store::credentials::{CredentialStore, StoredKey, StoredUser};
 use vectadb::store::{DocumentStore, EmbedJob, StoreError, Table};
 use vectadb::vectors::{
@@ -251,10 +253,6 @@ impl DocumentStore for FailingStore {
     async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError> {
         self.inner.otel_lookup(keys).await
     }
-    async fn otel_remember(&self, entries: &[(String, Value)]) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.otel_remember(entries).await
-    }
     async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError> {
         self.inner.otel_waiting(trace_ids).await
     }
@@ -265,13 +263,27 @@ impl DocumentStore for FailingStore {
     ) -> Result<Vec<Value>, StoreError> {
         self.inner.otel_expired(age, limit).await
     }
-    async fn otel_park(&self, items: &[(String, String, Value)]) -> Result<(), StoreError> {
+    async fn otel_enqueue(&self, items: &[Item]) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.otel_park(items).await
+        self.inner.otel_enqueue(items).await
     }
-    async fn otel_unpark(&self, keys: &[String]) -> Result<(), StoreError> {
+    async fn otel_lease(
+        &self,
+        items: u64,
+        lease: std::time::Duration,
+    ) -> Result<Vec<InboxEntry>, StoreError> {
         self.check()?;
-        self.inner.otel_unpark(keys).await
+        self.inner.otel_lease(items, lease).await
+    }
+    async fn otel_release(&self, ids: Option<&[String]>) -> Result<(), StoreError> {
+        self.inner.otel_release(ids).await
+    }
+    async fn otel_inbox_size(&self) -> Result<u64, StoreError> {
+        self.inner.otel_inbox_size().await
+    }
+    async fn otel_apply(&self, write: &OtelWrite) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.otel_apply(write).await
     }
 }
 

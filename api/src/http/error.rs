@@ -137,7 +137,16 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        ApiError::Library(error)
+        match error {
+            Error::Busy {
+                message,
+                retry_after,
+            } => ApiError::Busy {
+                message,
+                retry_after,
+            },
+            other => ApiError::Library(other),
+        }
     }
 }
 
@@ -231,6 +240,12 @@ fn library_parts(error: &Error) -> (StatusCode, &'static str, String, Option<Str
             "payload_too_large",
             message.clone(),
             Some(field.clone()),
+        ),
+        Error::Busy { message, .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            (*message).into(),
+            None,
         ),
         Error::Store(store) => match store {
             StoreError::AlreadyExists { .. } | StoreError::Conflict(_) => (

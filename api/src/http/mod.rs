@@ -43,6 +43,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Embeds queued logs and thoughts (its loop runs as a background task).
     pub indexer: Arc<crate::indexer::Indexer>,
+    /// Places accepted OTLP exports (its loop runs as a background task).
+    pub otlp: Arc<crate::otlp::worker::OtlpWorker>,
     /// Credentials and sessions.
     pub auth: Arc<crate::auth::Auth>,
     /// How much one request may carry.

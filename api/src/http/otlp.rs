@@ -19,7 +19,6 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::error::{ApiError, ErrorKind};
 use super::AppState;
 use crate::otlp::decode::{decompress, DecodeError, Encoding, RpcStatus};
-use crate::otlp::ingest::Ingested;
 use crate::otlp::model;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -48,15 +47,18 @@ enum OtlpErrors {
     /// Neither protobuf nor JSON.
     #[response(status = 415)]
     UnsupportedMediaType,
-    /// A backend is down; retry.
+    /// A backend is down, or ingest is behind (`OTLP_MAX_PENDING`); retry
+    /// (after `Retry-After` seconds when given).
     #[response(status = 503)]
     Unavailable,
 }
 
 /// OTLP/HTTP trace export (`ExportTraceServiceRequest`, protobuf or
 /// OTLP/JSON, optionally gzip/deflate): GenAI spans become agents, tasks,
-/// thoughts and logs (README "OpenTelemetry"). Answered in the request's
-/// encoding; errors are a `google.rpc.Status`.
+/// thoughts and logs (README "OpenTelemetry"). Acknowledged once the
+/// export is durably stored; it is placed in the background, normally
+/// within a second. Answered in the request's encoding; errors are a
+/// `google.rpc.Status`.
 #[utoipa::path(post, path = "/v1/traces", tag = "opentelemetry",
     request_body(content((Vec<u8> = "application/x-protobuf"), (serde_json::Value = "application/json"))),
     responses(
@@ -79,9 +81,9 @@ async fn traces(
         Err(response) => return response,
     };
     let (spans, rejected, reason) = model::spans_of(request);
-    match state.router.ingest_otlp_spans(spans).await {
-        Ok(report) => {
-            count_logs(&state, &report);
+    let items = spans.into_iter().map(model::Item::Span).collect();
+    match state.router.accept_otlp(items).await {
+        Ok(()) => {
             let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
                 rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
                 error_message: reason.unwrap_or_default(),
@@ -117,28 +119,19 @@ async fn logs(
         Ok(decoded) => decoded,
         Err(response) => return response,
     };
-    match state.router.ingest_otlp_logs(model::logs_of(request)).await {
-        Ok(report) => {
-            count_logs(&state, &report);
-            answer(
-                encoding,
-                StatusCode::OK,
-                encoding.encode(&ExportLogsServiceResponse {
-                    partial_success: None,
-                }),
-            )
-        }
+    let items = model::logs_of(request)
+        .into_iter()
+        .map(model::Item::Log)
+        .collect();
+    match state.router.accept_otlp(items).await {
+        Ok(()) => answer(
+            encoding,
+            StatusCode::OK,
+            encoding.encode(&ExportLogsServiceResponse {
+                partial_success: None,
+            }),
+        ),
         Err(error) => failure(encoding, ApiError::from(error)),
-    }
-}
-
-fn count_logs(state: &AppState, report: &Ingested) {
-    for level in &report.created_log_levels {
-        state
-            .metrics
-            .logs_ingested
-            .with_label_values(&[level.as_str()])
-            .inc();
     }
 }
 
@@ -200,6 +193,10 @@ fn rejected(encoding: Encoding, error: &DecodeError) -> Response {
 /// is down, which OTLP clients retry) and a Status body with the message
 /// the REST API would give (internal details are logged, not returned).
 fn failure(encoding: Encoding, error: ApiError) -> Response {
+    let retry_after = match &error {
+        ApiError::Busy { retry_after, .. } => Some(*retry_after),
+        _ => None,
+    };
     let (code, kind, message, field) = error.parts();
     if code.is_server_error() {
         tracing::error!(error = ?error, "OTLP export failed");
@@ -208,7 +205,13 @@ fn failure(encoding: Encoding, error: ApiError) -> Response {
         Some(field) => format!("{field}: {message}"),
         None => message,
     };
-    status(encoding, code, message, kind)
+    let mut response = status(encoding, code, message, kind);
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
 }
 
 fn status(encoding: Encoding, code: StatusCode, message: String, kind: &'static str) -> Response {

@@ -1,52 +1,123 @@
-//! Writing what [`super::mapping`] planned, through the router (the same
-//! validation and dual writes as the REST API), and keeping the ingest's
-//! own bookkeeping: where each span went (`otel_span`) and what waits for
-//! an agent span that has not arrived (`otel_pending`).
+//! Accepting exports and placing them. An export is acknowledged once its
+//! items are in the inbox (one durable write); the OTLP worker
+//! ([`super::worker`]) then places them a round at a time: a round leases
+//! inbox entries, plans them with what waited for them ([`super::mapping`]),
+//! checks the plan against what is stored (the validation and references
+//! the REST API checks), and writes it in one transaction
+//! ([`OtelWrite`]) that also removes the entries. A round that fails
+//! writes nothing and its entries run again, so each export is placed
+//! exactly once; ids derive from trace and span ids, so a resent export
+//! changes nothing.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 
-use serde_json::Value;
+use chrono::Utc;
 
 use super::mapping::{self, Owner};
-use super::model::{span_key, Item, LogItem, SpanItem};
+use super::model::{span_key, Item};
+use super::stash::{InboxEntry, OtelWrite};
 use crate::domain::{LogLevel, TaskPatch};
 use crate::error::{Error, Result};
 use crate::router::VectaRouter;
+use crate::store::Table;
 
-/// Expired waiting items placed per export, at most.
-const EXPIRED_PER_EXPORT: usize = 1_000;
+/// Expired waiting items placed per round, at most.
+const EXPIRED_PER_ROUND: usize = 1_000;
 
-/// What an export did: counts for the response and for tests.
+/// What a round did: counts for metrics, logs and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ingested {
+    /// Inbox entries (exports) consumed.
+    pub exports: usize,
     pub agents_created: usize,
     pub tasks_created: usize,
     pub thoughts_created: usize,
     pub logs_created: usize,
     /// The level of each log created (for the `logs_ingested_total` metric).
     pub created_log_levels: Vec<LogLevel>,
-    /// Items placed now (from this request or from the waiting room).
+    /// Items placed now (from the inbox or from the waiting room).
     pub placed: usize,
     /// Items waiting for their agent span.
     pub waiting: usize,
+    /// Documents dropped: invalid, or under an agent or task deleted
+    /// since its first spans were placed.
+    pub dropped: usize,
+}
+
+impl Ingested {
+    /// Whether the round found anything to do.
+    pub fn is_empty(&self) -> bool {
+        self.exports == 0 && self.placed == 0
+    }
 }
 
 impl VectaRouter {
-    pub async fn ingest_otlp_spans(&self, spans: Vec<SpanItem>) -> Result<Ingested> {
-        self.ingest_otlp(spans.into_iter().map(Item::Span).collect())
-            .await
+    /// Accept an export's items: one durable write to the inbox, then the
+    /// worker is woken. Refused with [`Error::Busy`] while the inbox holds
+    /// `otlp_max_pending` items or more, so exporters retry later instead
+    /// of placement falling ever further behind.
+    pub async fn accept_otlp(&self, items: Vec<Item>) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        if self.otlp_pending.load(Ordering::Relaxed) >= self.limits().otlp_max_pending {
+            return Err(Error::Busy {
+                message: "OTLP ingest is behind; retry shortly",
+                retry_after: 1,
+            });
+        }
+        self.store.otel_enqueue(&items).await?;
+        self.otlp_pending
+            .fetch_add(items.len() as u64, Ordering::Relaxed);
+        self.wake_otlp.notify_one();
+        Ok(())
     }
 
-    pub async fn ingest_otlp_logs(&self, logs: Vec<LogItem>) -> Result<Ingested> {
-        self.ingest_otlp(logs.into_iter().map(Item::Log).collect())
-            .await
+    /// Items in the inbox as last counted (plus those accepted since).
+    pub fn otlp_pending(&self) -> u64 {
+        self.otlp_pending.load(Ordering::Relaxed)
     }
 
-    async fn ingest_otlp(&self, items: Vec<Item>) -> Result<Ingested> {
-        // What waited for these traces joins what just arrived (a resent
-        // item replaces its waiting copy).
-        let traces: Vec<String> = items
-            .iter()
+    /// Count the inbox again (all processes' exports).
+    pub async fn recount_otlp_pending(&self) -> Result<u64> {
+        let pending = self.store.otel_inbox_size().await?;
+        self.otlp_pending.store(pending, Ordering::Relaxed);
+        Ok(pending)
+    }
+
+    /// One round: lease inbox entries holding about `items` items, place
+    /// them (and what waited too long), and write it all at once. Entries of
+    /// a failed round are given back.
+    pub async fn place_otlp(&self, items: u64, lease: std::time::Duration) -> Result<Ingested> {
+        let entries = self.store.otel_lease(items, lease).await?;
+        let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+        let result = self.place_entries(entries).await;
+        if result.is_err() {
+            if let Err(error) = self.store.otel_release(Some(&ids)).await {
+                tracing::warn!(%error, "could not give back OTLP inbox entries; their lease expires");
+            }
+        }
+        result
+    }
+
+    async fn place_entries(&self, entries: Vec<InboxEntry>) -> Result<Ingested> {
+        let mut incoming: HashMap<String, Item> = HashMap::new();
+        let mut done = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match serde_json::from_str::<Vec<Item>>(&entry.items) {
+                // A later export's copy of an item replaces an earlier one.
+                Ok(items) => incoming.extend(items.into_iter().map(|item| (item.key(), item))),
+                Err(error) => {
+                    tracing::error!(entry = %entry.id, %error, "undecodable OTLP inbox entry dropped")
+                }
+            }
+            done.push(entry.id);
+        }
+        // What waited for these traces joins them (a resent item replaces
+        // its waiting copy).
+        let traces: Vec<String> = incoming
+            .values()
             .filter_map(Item::trace_id)
             .map(str::to_string)
             .collect::<HashSet<_>>()
@@ -63,15 +134,13 @@ impl VectaRouter {
                 Err(error) => tracing::warn!(%error, "undecodable waiting OTLP item skipped"),
             }
         }
-        for item in items {
-            all.insert(item.key(), item);
-        }
-        // Items that waited too long for a span that never came (sampled out,
-        // lost) are placed as best they can be.
+        all.extend(incoming);
+        // Items that waited too long for a span that never came (sampled
+        // out, lost) are placed as best they can be.
         let mut expired = HashSet::new();
         for value in self
             .store
-            .otel_expired(self.otlp_wait(), EXPIRED_PER_EXPORT)
+            .otel_expired(self.otlp_wait(), EXPIRED_PER_ROUND)
             .await?
         {
             if let Ok(item) = serde_json::from_value::<Item>(value) {
@@ -80,101 +149,275 @@ impl VectaRouter {
                 all.entry(item.key()).or_insert(item);
             }
         }
+        if done.is_empty() && expired.is_empty() {
+            return Ok(Ingested::default());
+        }
         let items: Vec<Item> = all.into_values().collect();
-
         let known = self.known_owners(&items).await?;
         let plan = mapping::plan(items, &known, &expired);
         let mut report = Ingested {
+            exports: done.len(),
             placed: plan.placed.len(),
             waiting: plan.waiting.len(),
             ..Ingested::default()
         };
+        let unpark = plan
+            .placed
+            .iter()
+            .filter(|key| was_waiting.contains(*key))
+            .cloned()
+            .collect();
+        let mut write = OtelWrite {
+            owners: plan.owners.clone(),
+            unpark,
+            park: plan.waiting.clone(),
+            done,
+            thoughts_at: Utc::now(),
+            ..OtelWrite::default()
+        };
+        self.settle(plan, &mut write, &mut report).await?;
+        self.store.otel_apply(&write).await?;
+        if write.has_documents() {
+            self.wake_indexer.notify_one();
+        }
+        Ok(report)
+    }
 
+    /// Turn a plan into the documents to write: what is new, validated, and
+    /// whose agent, task and thought exist or are written with it.
+    async fn settle(
+        &self,
+        plan: mapping::Plan,
+        write: &mut OtelWrite,
+        report: &mut Ingested,
+    ) -> Result<()> {
+        let now = write.thoughts_at;
+        let invalid = |what: &str, id: &Option<String>, error: &dyn std::fmt::Display| {
+            tracing::warn!(what, id = id.as_deref().unwrap_or_default(), %error, "invalid OTLP document dropped");
+        };
+
+        // Agents: created unless stored (an agent seen again is the same one).
+        let mut agents = HashMap::new();
         for agent in plan.agents {
-            let id = agent.id.clone().unwrap_or_default();
-            if self.store.get_agent(&id).await?.is_none() {
-                match self.create_agent(agent).await {
-                    Ok(_) => report.agents_created += 1,
-                    // Created meanwhile by a concurrent export: fine.
-                    Err(Error::Conflict { .. }) => {}
-                    Err(other) => return Err(other),
+            match agent.validate() {
+                Ok(()) => {
+                    agents.insert(agent.id.clone().unwrap_or_default(), agent);
+                }
+                Err(error) => {
+                    invalid("agent", &agent.id, &error);
+                    report.dropped += 1;
                 }
             }
         }
+        let ids: Vec<String> = agents.keys().cloned().collect();
+        let stored_agents: HashSet<String> = self
+            .store
+            .existing(Table::Agent, &ids)
+            .await?
+            .into_iter()
+            .collect();
+        for (id, agent) in agents {
+            if !stored_agents.contains(&id) {
+                write.agents.push(agent.into_agent(now));
+            }
+        }
+
+        // Tasks: created, or brought to their latest state (another turn
+        // of the same conversation).
+        let mut tasks = HashMap::new();
         for task in plan.tasks {
-            let id = task.id.clone().unwrap_or_default();
-            match self.store.get_task(&id).await? {
-                None => match self.create_task(task).await {
-                    Ok(_) => report.tasks_created += 1,
-                    Err(Error::Conflict { .. }) => {}
-                    Err(other) => return Err(other),
-                },
-                // Another turn of the same conversation: its latest state.
+            match task.validate() {
+                Ok(()) => {
+                    tasks.insert(task.id.clone().unwrap_or_default(), task);
+                }
+                Err(error) => {
+                    invalid("task", &task.id, &error);
+                    report.dropped += 1;
+                }
+            }
+        }
+        let ids: Vec<String> = tasks.keys().cloned().collect();
+        let stored_tasks: HashMap<String, crate::domain::Task> = self
+            .store
+            .get_tasks(&ids)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+
+        // Which agents, tasks and thoughts the documents may name: stored
+        // ones and the ones written now.
+        let named_agents: Vec<String> = tasks
+            .values()
+            .map(|t| t.agent_id.clone())
+            .chain(plan.thoughts.iter().map(|t| t.agent_id.clone()))
+            .chain(plan.logs.iter().map(|l| l.agent_id.clone()))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut live_agents: HashSet<String> = self
+            .store
+            .existing(Table::Agent, &named_agents)
+            .await?
+            .into_iter()
+            .collect();
+        live_agents.extend(write.agents.iter().map(|a| a.id.clone()));
+
+        for (id, task) in tasks {
+            match stored_tasks.get(&id) {
+                None if live_agents.contains(&task.agent_id) => {
+                    write.tasks.push(task.into_task(now))
+                }
+                None => report.dropped += 1,
                 Some(existing)
                     if existing.status != task.status || existing.output != task.output =>
                 {
-                    let patch = TaskPatch {
-                        description: None,
-                        status: Some(task.status),
-                        output: task.output,
-                        metadata: None,
-                    };
-                    self.update_task(&id, patch).await?;
+                    let mut updated = existing.clone();
+                    updated.apply(
+                        TaskPatch {
+                            description: None,
+                            status: Some(task.status),
+                            output: task.output,
+                            metadata: None,
+                        },
+                        Utc::now(),
+                    );
+                    write.task_updates.push(updated);
                 }
                 Some(_) => {}
             }
         }
+        let named_tasks: Vec<String> = plan
+            .thoughts
+            .iter()
+            .filter_map(|t| t.task_id.clone())
+            .chain(plan.logs.iter().filter_map(|l| l.task_id.clone()))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut live_tasks: HashMap<String, String> = self
+            .store
+            .get_tasks(&named_tasks)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.agent_id))
+            .collect();
+        live_tasks.extend(
+            write
+                .tasks
+                .iter()
+                .map(|t| (t.id.clone(), t.agent_id.clone())),
+        );
+        let owned = |agent_id: &str, task_id: Option<&String>| -> bool {
+            live_agents.contains(agent_id)
+                && task_id
+                    .is_none_or(|task| live_tasks.get(task).map(String::as_str) == Some(agent_id))
+        };
+
+        // Thoughts: created unless stored, in plan order (each chain's
+        // steps follow span start order).
+        let ids: Vec<String> = plan.thoughts.iter().filter_map(|t| t.id.clone()).collect();
+        let stored_thoughts: HashMap<String, crate::domain::Thought> = self
+            .store
+            .get_thoughts(&ids)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let mut seen = HashSet::new();
         for thought in plan.thoughts {
-            match self.create_thought(thought).await {
-                Ok((_, crate::router::Outcome::Created)) => report.thoughts_created += 1,
-                Ok(_) => {}
-                // The span was ingested before, with other content: keep the first.
-                Err(Error::Conflict { field, message }) => {
-                    tracing::warn!(%field, %message, "OTLP span already ingested differently; kept the first")
+            let id = thought.id.clone().unwrap_or_default();
+            if let Err(error) = thought.validate() {
+                invalid("thought", &thought.id, &error);
+                report.dropped += 1;
+            } else if let Some(existing) = stored_thoughts.get(&id) {
+                if !existing.matches(&thought) {
+                    tracing::warn!(%id, "OTLP span already ingested differently; kept the first");
                 }
-                Err(other) => return Err(other),
+            } else if !owned(&thought.agent_id, thought.task_id.as_ref()) {
+                report.dropped += 1;
+            } else if seen.insert(id) {
+                write.thoughts.push(thought);
             }
         }
-        for batch in plan.logs.chunks(self.limits().max_log_batch.max(1)) {
-            let ingested = self.ingest_logs(batch.to_vec()).await?;
-            for (log, new) in ingested.logs.iter().zip(&ingested.new) {
-                if *new {
-                    report.logs_created += 1;
-                    report.created_log_levels.push(log.level);
+        let live_thoughts: HashMap<String, (String, Option<String>)> = write
+            .thoughts
+            .iter()
+            .map(|t| {
+                (
+                    t.id.clone().unwrap_or_default(),
+                    (t.agent_id.clone(), t.task_id.clone()),
+                )
+            })
+            .chain(
+                stored_thoughts
+                    .into_values()
+                    .map(|t| (t.id, (t.agent_id, t.task_id))),
+            )
+            .collect();
+
+        // Logs: new ones only (a resent log is not stored twice).
+        let mut logs = Vec::with_capacity(plan.logs.len());
+        for log in plan.logs {
+            match log.validate() {
+                Ok(()) => logs.push(log.into_log(now, crate::domain::ids::generate)),
+                Err(error) => {
+                    invalid("log", &log.id, &error);
+                    report.dropped += 1;
                 }
+            }
+        }
+        let ids: Vec<String> = logs.iter().map(|l| l.id.clone()).collect();
+        let stored_logs: HashSet<String> = self
+            .store
+            .get_logs(&ids)
+            .await?
+            .into_iter()
+            .map(|l| l.id)
+            .collect();
+        let named_thoughts: Vec<String> = logs
+            .iter()
+            .filter_map(|l| l.thought_id.clone())
+            .filter(|id| !live_thoughts.contains_key(id))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut live_thoughts = live_thoughts;
+        live_thoughts.extend(
+            self.store
+                .get_thoughts(&named_thoughts)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, (t.agent_id, t.task_id))),
+        );
+        let mut seen = HashSet::new();
+        for log in logs {
+            if stored_logs.contains(&log.id) || !seen.insert(log.id.clone()) {
+                continue;
+            }
+            let thought_ok = log.thought_id.as_ref().is_none_or(|id| {
+                live_thoughts.get(id).is_some_and(|(agent, task)| {
+                    *agent == log.agent_id && (log.task_id.is_none() || *task == log.task_id)
+                })
+            });
+            if owned(&log.agent_id, log.task_id.as_ref()) && thought_ok {
+                report.created_log_levels.push(log.level);
+                write.logs.push(log);
+            } else {
+                report.dropped += 1;
             }
         }
 
-        let owners: Vec<(String, Value)> = plan
-            .owners
-            .iter()
-            .map(|(key, owner)| (key.clone(), serde_json::to_value(owner).unwrap_or_default()))
-            .collect();
-        self.store.otel_remember(&owners).await?;
-        let unparked: Vec<String> = plan
-            .placed
-            .into_iter()
-            .filter(|key| was_waiting.contains(key))
-            .collect();
-        self.store.otel_unpark(&unparked).await?;
-        let parked: Vec<(String, String, Value)> = plan
-            .waiting
-            .iter()
-            .map(|item| {
-                (
-                    item.key(),
-                    item.trace_id().unwrap_or_default().to_string(),
-                    serde_json::to_value(item).unwrap_or_default(),
-                )
-            })
-            .collect();
-        self.store.otel_park(&parked).await?;
-        Ok(report)
+        report.agents_created = write.agents.len();
+        report.tasks_created = write.tasks.len();
+        report.thoughts_created = write.thoughts.len();
+        report.logs_created = write.logs.len();
+        Ok(())
     }
 
     /// Owners of the spans these items point at (parents, log records'
-    /// spans) that earlier exports placed. Spans of this batch are placed
-    /// from the batch itself, so they are not looked up.
+    /// spans) that earlier rounds placed. Spans of this round are placed
+    /// from the round itself, so they are not looked up.
     async fn known_owners(&self, items: &[Item]) -> Result<HashMap<String, Owner>> {
         let here: HashSet<String> = items
             .iter()

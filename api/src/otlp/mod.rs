@@ -6,8 +6,11 @@
 //! - `budget`: how many messages a body holds, counted before decoding.
 //! - `model`: spans and log records flattened (hex ids, JSON attributes).
 //! - `mapping`: which agent, task, thought or log each one becomes (pure).
-//! - `ingest`: writing that through the router, and the bookkeeping of
-//!   where spans went and what waits for its agent span.
+//! - `stash`: what ingest keeps in the store: the inbox of acknowledged
+//!   exports, and the one write a round of placing makes.
+//! - `ingest`: accepting an export (into the inbox, with backpressure),
+//!   and placing a round of them: plan, check against the store, write.
+//! - `worker`: the background loop that places exports off the request path.
 //!
 //! The HTTP routes (`POST /v1/traces`, `POST /v1/logs`) are in `http::otlp`.
 
@@ -16,3 +19,5 @@ pub mod decode;
 pub mod ingest;
 pub mod mapping;
 pub mod model;
+pub mod stash;
+pub mod worker;

@@ -12,6 +12,8 @@ use serde_json::Value;
 use crate::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
 };
+use crate::otlp::model::Item;
+use crate::otlp::stash::{InboxEntry, OtelWrite};
 
 /// What an embedding job holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -19,6 +21,8 @@ use crate::domain::{
 pub enum EmbedKind {
     Log,
     Thought,
+    Agent,
+    Task,
 }
 
 /// A queued embedding job: documents of one kind to embed.
@@ -179,8 +183,6 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
 
     /// OpenTelemetry ingest: what was remembered about these span keys.
     async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError>;
-    /// Remember where spans went (key → owner).
-    async fn otel_remember(&self, entries: &[(String, Value)]) -> Result<(), StoreError>;
     /// Items waiting in these traces.
     async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError>;
     /// Up to `limit` items that have waited longer than `age`.
@@ -189,9 +191,22 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
         age: std::time::Duration,
         limit: usize,
     ) -> Result<Vec<Value>, StoreError>;
-    /// Keep items (key, trace id, item) until their agent span arrives.
-    async fn otel_park(&self, items: &[(String, String, Value)]) -> Result<(), StoreError>;
-    /// Forget waiting items that were placed.
-    async fn otel_unpark(&self, keys: &[String]) -> Result<(), StoreError>;
+    /// Keep an accepted export's items until the OTLP worker places them
+    /// (one durable write; the export is acknowledged after it).
+    async fn otel_enqueue(&self, items: &[Item]) -> Result<(), StoreError>;
+    /// Lease inbox entries no other worker holds, oldest first, until they
+    /// hold at least `items` items (at least one entry), for `lease`.
+    async fn otel_lease(
+        &self,
+        items: u64,
+        lease: std::time::Duration,
+    ) -> Result<Vec<InboxEntry>, StoreError>;
+    /// Give leased entries back (a failed round), or every lease (`None`:
+    /// a single process owning an embedded store, at start).
+    async fn otel_release(&self, ids: Option<&[String]>) -> Result<(), StoreError>;
+    /// Items in the inbox (all processes).
+    async fn otel_inbox_size(&self) -> Result<u64, StoreError>;
+    /// Write one round of OTLP ingest in one transaction (see [`OtelWrite`]).
+    async fn otel_apply(&self, write: &OtelWrite) -> Result<(), StoreError>;
     async fn health(&self) -> Result<(), StoreError>;
 }

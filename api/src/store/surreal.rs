@@ -17,10 +17,13 @@ use crate::domain::{
     Agent, Log, LogFilter, LogLevel, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter,
     Trace,
 };
+use crate::otlp::model::Item;
+use crate::otlp::stash::{InboxEntry, OtelWrite};
 use crate::retry;
 
 mod credentials;
 mod logs;
+mod otel;
 
 /// How to reach SurrealDB.
 #[derive(Debug, Clone)]
@@ -1062,95 +1065,35 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut response = self
-            .run(
-                "LET $records = array::map($keys, |$k| type::record('otel_span', $k));
-                 SELECT record::id(id) AS key, owner FROM $records;",
-                json!({ "keys": keys }),
-            )
-            .await?;
-        let rows = take_json(&mut response, 1)?;
-        Ok(rows
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|row| Some((row["key"].as_str()?.to_string(), row["owner"].clone())))
-            .collect())
-    }
-
-    async fn otel_remember(&self, entries: &[(String, Value)]) -> Result<(), StoreError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let rows: Vec<Value> = entries
-            .iter()
-            .map(|(key, owner)| json!({ "id": key, "owner": owner }))
-            .collect();
-        self.run_write(
-            "INSERT INTO otel_span $rows ON DUPLICATE KEY UPDATE owner = $input.owner RETURN NONE;",
-            json!({ "rows": rows }),
-        )
-        .await
-        .map(|_| ())
+        self.otel_lookup_owners(keys).await
     }
 
     async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError> {
-        if trace_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut response = self
-            .run(
-                "SELECT VALUE item FROM otel_pending WHERE trace_id IN $traces;",
-                json!({ "traces": trace_ids }),
-            )
-            .await?;
-        let rows = take_json(&mut response, 0)?;
-        Ok(rows.as_array().cloned().unwrap_or_default())
+        self.otel_waiting_items(trace_ids).await
     }
 
     async fn otel_expired(&self, age: Duration, limit: usize) -> Result<Vec<Value>, StoreError> {
-        let mut response = self
-            .run(
-                "SELECT VALUE item FROM otel_pending
-                     WHERE received_at < time::now() - <duration>$age LIMIT $limit;",
-                json!({ "age": format!("{}ms", age.as_millis()), "limit": limit }),
-            )
-            .await?;
-        let rows = take_json(&mut response, 0)?;
-        Ok(rows.as_array().cloned().unwrap_or_default())
+        self.otel_expired_items(age, limit).await
     }
 
-    async fn otel_park(&self, items: &[(String, String, Value)]) -> Result<(), StoreError> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        let rows: Vec<Value> = items
-            .iter()
-            .map(|(key, trace, item)| json!({ "id": key, "trace_id": trace, "item": item }))
-            .collect();
-        self.run_write(
-            "INSERT INTO otel_pending array::map($rows, |$r| $r.{ id, trace_id, item,
-                 received_at: time::now() })
-                 ON DUPLICATE KEY UPDATE item = $input.item RETURN NONE;",
-            json!({ "rows": rows }),
-        )
-        .await
-        .map(|_| ())
+    async fn otel_enqueue(&self, items: &[Item]) -> Result<(), StoreError> {
+        self.otel_enqueue_items(items).await
     }
 
-    async fn otel_unpark(&self, keys: &[String]) -> Result<(), StoreError> {
-        if keys.is_empty() {
-            return Ok(());
-        }
-        self.run_write(
-            "DELETE array::map($keys, |$k| type::record('otel_pending', $k));",
-            json!({ "keys": keys }),
-        )
-        .await
-        .map(|_| ())
+    async fn otel_lease(&self, items: u64, lease: Duration) -> Result<Vec<InboxEntry>, StoreError> {
+        self.otel_lease_entries(items, lease).await
+    }
+
+    async fn otel_release(&self, ids: Option<&[String]>) -> Result<(), StoreError> {
+        self.otel_release_leases(ids).await
+    }
+
+    async fn otel_inbox_size(&self) -> Result<u64, StoreError> {
+        self.otel_inbox_items().await
+    }
+
+    async fn otel_apply(&self, write: &OtelWrite) -> Result<(), StoreError> {
+        self.otel_apply_round(write).await
     }
 
     async fn embed_backlog(&self) -> Result<u64, StoreError> {

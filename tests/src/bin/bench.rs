@@ -29,6 +29,8 @@ struct Options {
     only_migration: bool,
     /// Only the SurrealDB profile of the log batch and the trace's log read.
     only_profile: bool,
+    /// Only the OTLP rows.
+    only_otlp: bool,
     backends: Vec<Backends>,
     out: Option<std::path::PathBuf>,
 }
@@ -38,6 +40,7 @@ fn options() -> anyhow::Result<Options> {
         quick: false,
         only_migration: false,
         only_profile: false,
+        only_otlp: false,
         backends: vec![Backends::Embedded, Backends::Servers],
         out: None,
     };
@@ -47,6 +50,7 @@ fn options() -> anyhow::Result<Options> {
             "--quick" => options.quick = true,
             "--only-migration" => options.only_migration = true,
             "--only-profile" => options.only_profile = true,
+            "--only-otlp" => options.only_otlp = true,
             "--backends" => {
                 options.backends = match args.next().as_deref() {
                     Some("both") => vec![Backends::Embedded, Backends::Servers],
@@ -57,7 +61,7 @@ fn options() -> anyhow::Result<Options> {
             }
             "--out" => options.out = Some(args.next().context("--out FILE")?.into()),
             other => {
-                bail!("unknown argument {other:?} (--quick, --backends, --out, --only-migration, --only-profile)")
+                bail!("unknown argument {other:?} (--quick, --backends, --out, --only-migration, --only-profile, --only-otlp)")
             }
         }
     }
@@ -78,6 +82,7 @@ struct Plan {
     max_seconds: u64,
     rate: u64,
     only_migration: bool,
+    only_otlp: bool,
 }
 
 impl Plan {
@@ -94,6 +99,7 @@ impl Plan {
                 max_seconds: 3,
                 rate: 100,
                 only_migration: false,
+                only_otlp: false,
             }
         } else {
             Plan {
@@ -107,6 +113,7 @@ impl Plan {
                 max_seconds: 20,
                 rate: 100,
                 only_migration: false,
+                only_otlp: false,
             }
         }
     }
@@ -216,7 +223,7 @@ async fn run_backend(backends: Backends, plan: &Plan, report: &mut Report) -> an
     } else {
         measure_all(&t, port, plan, report, backends).await
     };
-    if result.is_ok() {
+    if result.is_ok() && !plan.only_otlp {
         result = migration(backends, plan, report).await;
     }
     // The server's copy of the app goes first: Qdrant Edge flushes on drop,
@@ -330,6 +337,9 @@ async fn measure_all(
     report.text(format!("\n### {name}\n"));
     report.text("| Operation | Plan target | n | p50 ms | p95 ms | p99 ms | throughput | raw backend call in the same run (p50 ms) |".into());
     report.text("|---|---|---|---|---|---|---|---|".into());
+    if plan.only_otlp {
+        return otlp_ingest(t, port, plan, report).await;
+    }
     let n = plan.samples;
 
     // Embedding alone, and create agent end to end.
@@ -566,6 +576,7 @@ async fn measure_all(
 
     sustained_ingest(port, plan, report).await?;
     log_listings(t, port, plan, report).await?;
+    otlp_ingest(t, port, plan, report).await?;
 
     // The indexer embedding what the rows above queued (off the request
     // path), until it has embedded `indexer_logs` documents.
@@ -933,6 +944,73 @@ fn thousands(n: u64) -> String {
 /// agent in a closed loop for `load_seconds`: logs per second over the run,
 /// latency over all requests and per window (whether p99 stays flat as the
 /// table grows), and the process's memory before, at its peak and after.
+/// OTLP/HTTP trace exports (issue 25): a 512-span export's
+/// acknowledgement and the time until it is placed, then four exporters
+/// for `load_seconds`, with the rate acknowledged and the rate placed.
+async fn otlp_ingest(
+    t: &TestApp,
+    port: u16,
+    plan: &Plan,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    use vectadb_tests::otlp_load;
+    const SPANS: u64 = 512;
+    let worker = tokio::spawn(t.state.otlp.clone().run());
+    let result = async {
+        let sequential = otlp_load::sequential_exports(
+            &t.state.router,
+            port,
+            plan.samples as u64,
+            SPANS,
+            0,
+        )
+        .await?;
+        let placed = Stats::of(sequential.placed, Duration::from_secs(1));
+        report.row(
+            "OTLP export of 512 GenAI spans, acknowledged (HTTP protobuf)",
+            "≤ 50 (issue 25)",
+            &Stats::of(sequential.ack, Duration::from_secs(1)),
+            &format!(
+                "acknowledged → placed: p50 {} ms, p99 {} ms (≤ 1 s)",
+                ms(placed.p50),
+                ms(placed.p99)
+            ),
+        );
+        let load = otlp_load::sustained_exports(
+            t.state.router.clone(),
+            port,
+            4,
+            plan.load_seconds,
+            SPANS,
+            10_000_000,
+        )
+        .await?;
+        let spans = load.accepted.len() as u64 * load.spans_per_export;
+        report.row(
+            "OTLP sustained: 4 exporters × 512-span exports",
+            "≥ 20,000 spans/s persisted (issue 25)",
+            &Stats::of(
+                load.accepted.iter().map(|(_, l)| *l).collect(),
+                load.accept_wall,
+            ),
+            &format!(
+                "{} spans/s acknowledged, **{} spans/s persisted** ({} spans placed {:.1} s after                  the start); {} exports refused with 503; inbox peak {} spans; RSS peak {:.0} MB",
+                thousands((spans as f64 / load.accept_wall.as_secs_f64()) as u64),
+                thousands((spans as f64 / load.persist_wall.as_secs_f64()) as u64),
+                thousands(spans),
+                load.persist_wall.as_secs_f64(),
+                load.refused,
+                thousands(load.peak_inbox),
+                load.peak_rss_mb
+            ),
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    worker.abort();
+    result
+}
+
 async fn sustained_ingest(port: u16, plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     const CLIENTS: u64 = 4;
     const BATCH: u64 = 1_000;
@@ -1127,6 +1205,7 @@ async fn main() -> anyhow::Result<()> {
     let options = options()?;
     let mut plan = Plan::new(options.quick);
     plan.only_migration = options.only_migration;
+    plan.only_otlp = options.only_otlp;
     let mut report = Report { lines: Vec::new() };
     report.text(format!(
         "## Run of {} ({})\n",

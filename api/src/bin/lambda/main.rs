@@ -63,9 +63,11 @@ async fn main() -> anyhow::Result<()> {
         qdrant = cli.config.qdrant_url.as_deref().unwrap_or_default(),
         "cold start: model and backend clients ready"
     );
-    // Runs while the function is warm: queued logs and thoughts are embedded
-    // between and during invocations (a frozen environment resumes it).
-    vectadb::app::start_indexer(&state);
+    // Run while the function is warm: queued documents are embedded and
+    // accepted OTLP exports placed between and during invocations (a
+    // frozen environment resumes them; other replicas' workers take over
+    // entries whose lease expired).
+    vectadb::app::start_workers(&state);
     lambda::run(state, &cli.lambda)
         .await
         .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))

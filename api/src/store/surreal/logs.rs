@@ -309,9 +309,55 @@ struct BlockQuery {
     exact: bool,
 }
 
+/// The statements (no transaction around them) and variables that write
+/// `logs` as blocks, with aliases for ids that carry no batch key and (with
+/// `queue`) one embedding queue entry; nothing for no logs.
+pub(super) fn log_block_statements(
+    logs: &[Log],
+    queue: bool,
+) -> Result<(String, Variables), StoreError> {
+    let mut sql = String::new();
+    let mut vars = Variables::new();
+    if logs.is_empty() {
+        return Ok((sql, vars));
+    }
+    let fresh_key = ids::generate();
+    let blocks = group(logs, &fresh_key);
+    let (summaries, bodies, aliases) = records(&blocks)?;
+    sql.push_str(
+        "INSERT INTO log_block $blocks RETURN NONE;
+         INSERT INTO log_body $bodies RETURN NONE;",
+    );
+    if !aliases.is_empty() {
+        sql.push_str("INSERT INTO log_alias $aliases RETURN NONE;");
+        vars.insert("aliases", aliases);
+    }
+    if queue {
+        sql.push_str(
+            "CREATE embed_queue:ulid() SET kind = 'log', ids = $log_ids, enqueued_at = time::now()
+                 RETURN NONE;",
+        );
+        vars.insert(
+            "log_ids",
+            logs.iter().map(|l| l.id.clone()).collect::<Vec<_>>(),
+        );
+    }
+    vars.insert("blocks", summaries);
+    vars.insert("bodies", bodies);
+    Ok((sql, vars))
+}
+
+/// A duplicate id among blocks or aliases names the log.
+pub(super) fn log_exists(error: StoreError) -> StoreError {
+    match error {
+        StoreError::AlreadyExists { id, .. } => StoreError::AlreadyExists { table: "log", id },
+        other => other,
+    }
+}
+
 impl SurrealStore {
-    /// Write `logs` as blocks, with aliases for ids that carry no batch key
-    /// and (with `queue`) one embedding queue entry, in one transaction.
+    /// Write `logs` as blocks ([`log_block_statements`]) and `extra`
+    /// statements, in one transaction.
     pub(super) async fn insert_log_blocks(
         &self,
         logs: &[Log],
@@ -321,41 +367,14 @@ impl SurrealStore {
         if logs.is_empty() {
             return Ok(());
         }
-        let fresh_key = ids::generate();
-        let blocks = group(logs, &fresh_key);
-        let (summaries, bodies, aliases) = records(&blocks)?;
-        let mut sql = String::from(
-            "BEGIN TRANSACTION;
-             INSERT INTO log_block $blocks RETURN NONE;
-             INSERT INTO log_body $bodies RETURN NONE;",
-        );
-        let mut vars = Variables::new();
-        if !aliases.is_empty() {
-            sql.push_str("INSERT INTO log_alias $aliases RETURN NONE;");
-            vars.insert("aliases", aliases);
-        }
-        if queue {
-            sql.push_str(
-                "CREATE embed_queue:ulid() SET kind = 'log', ids = $ids, enqueued_at = time::now()
-                     RETURN NONE;",
-            );
-            vars.insert("ids", logs.iter().map(|l| l.id.clone()).collect::<Vec<_>>());
-        }
+        let (statements, mut vars) = log_block_statements(logs, queue)?;
+        let mut sql = format!("BEGIN TRANSACTION;\n{statements}");
         if let Some((statements, extra_vars)) = extra {
             sql.push_str(statements);
             vars.extend(extra_vars);
         }
         sql.push_str("COMMIT TRANSACTION;");
-        vars.insert("blocks", summaries);
-        vars.insert("bodies", bodies);
-        self.run_write_bound(&sql, vars)
-            .await
-            .map_err(|e| match e {
-                StoreError::AlreadyExists { id, .. } => {
-                    StoreError::AlreadyExists { table: "log", id }
-                }
-                other => other,
-            })?;
+        self.run_write_bound(&sql, vars).await.map_err(log_exists)?;
         Ok(())
     }
 
