@@ -146,7 +146,7 @@ pub struct Config {
     #[arg(long, env = "OTLP_MAX_PENDING", default_value_t = 200_000)]
     pub otlp_max_pending: u64,
     /// About how many OTLP items the worker places per transaction.
-    #[arg(long, env = "OTLP_ROUND_ITEMS", default_value_t = 4_096)]
+    #[arg(long, env = "OTLP_ROUND_ITEMS", default_value_t = 512)]
     pub otlp_round_items: u64,
 
     /// `auto`: authentication is required once an API key or user exists;

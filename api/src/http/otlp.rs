@@ -198,8 +198,11 @@ fn failure(encoding: Encoding, error: ApiError) -> Response {
         _ => None,
     };
     let (code, kind, message, field) = error.parts();
-    if code.is_server_error() {
-        tracing::error!(error = ?error, "OTLP export failed");
+    match retry_after {
+        // Backpressure is the expected answer under load, not a fault.
+        Some(_) => tracing::debug!("OTLP export refused: ingest is behind"),
+        None if code.is_server_error() => tracing::error!(error = ?error, "OTLP export failed"),
+        None => {}
     }
     let message = match field {
         Some(field) => format!("{field}: {message}"),

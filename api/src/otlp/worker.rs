@@ -29,7 +29,7 @@ pub struct WorkerSettings {
 impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
-            round_items: 4_096,
+            round_items: 512,
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_secs(1),
         }
