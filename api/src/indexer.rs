@@ -101,27 +101,14 @@ impl Indexer {
     /// queued here, or every `idle_poll` for work queued elsewhere. Errors
     /// are logged and retried with backoff; the queue keeps the work.
     pub async fn run(self: Arc<Self>) {
-        let mut failures = 0u32;
-        loop {
-            match self.run_once().await {
-                Ok(0) => {
-                    failures = 0;
-                    let _ =
-                        tokio::time::timeout(self.settings.idle_poll, self.wake.notified()).await;
-                }
-                Ok(_) => failures = 0,
-                Err(error) => {
-                    failures += 1;
-                    let wait = crate::retry::backoff(
-                        failures,
-                        Duration::from_millis(200),
-                        Duration::from_secs(30),
-                    );
-                    tracing::error!(%error, ?wait, "indexer round failed; retrying");
-                    tokio::time::sleep(wait).await;
-                }
-            }
-        }
+        crate::retry::rounds(
+            "indexer",
+            &self.wake,
+            self.settings.idle_poll,
+            (Duration::from_millis(200), Duration::from_secs(30)),
+            || async { self.run_once().await.map(|done| done > 0) },
+        )
+        .await;
     }
 
     /// One round: lease jobs and embed them. Returns the documents embedded.

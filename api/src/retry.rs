@@ -6,6 +6,38 @@
 use std::future::Future;
 use std::time::Duration;
 
+/// Background work in rounds until the task is dropped: after an idle round
+/// (`round` returned `Ok(false)`) wait for `wake` or `idle_poll`; after a
+/// failed one, log it and back off from `first` up to `max`. The caller's
+/// durable queue keeps the work, so a failure loses nothing.
+pub async fn rounds<F, Fut>(
+    what: &str,
+    wake: &tokio::sync::Notify,
+    idle_poll: Duration,
+    (first, max): (Duration, Duration),
+    mut round: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = crate::error::Result<bool>>,
+{
+    let mut failures = 0u32;
+    loop {
+        match round().await {
+            Ok(false) => {
+                failures = 0;
+                let _ = tokio::time::timeout(idle_poll, wake.notified()).await;
+            }
+            Ok(true) => failures = 0,
+            Err(error) => {
+                failures += 1;
+                let wait = backoff(failures, first, max);
+                tracing::error!(%error, ?wait, "{what} round failed; retrying");
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
 /// The wait before retry number `attempt` (1-based): `first`, doubling each
 /// time, never more than `max`.
 pub fn backoff(attempt: u32, first: Duration, max: Duration) -> Duration {

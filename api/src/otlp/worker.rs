@@ -60,30 +60,14 @@ impl OtlpWorker {
     /// Work until the task is dropped. Errors are logged and retried with
     /// backoff; the inbox keeps the work.
     pub async fn run(self: Arc<Self>) {
-        let mut failures = 0u32;
-        loop {
-            match self.run_once().await {
-                Ok(report) if report.is_empty() => {
-                    failures = 0;
-                    let _ = tokio::time::timeout(
-                        self.settings.idle_poll,
-                        self.router.wake_otlp.notified(),
-                    )
-                    .await;
-                }
-                Ok(_) => failures = 0,
-                Err(error) => {
-                    failures += 1;
-                    let wait = crate::retry::backoff(
-                        failures,
-                        Duration::from_millis(100),
-                        Duration::from_secs(10),
-                    );
-                    tracing::error!(%error, ?wait, "OTLP round failed; retrying");
-                    tokio::time::sleep(wait).await;
-                }
-            }
-        }
+        crate::retry::rounds(
+            "OTLP",
+            &self.router.wake_otlp,
+            self.settings.idle_poll,
+            (Duration::from_millis(100), Duration::from_secs(10)),
+            || async { self.run_once().await.map(|report| !report.is_empty()) },
+        )
+        .await;
     }
 
     /// One round, then the inbox counted again (for backpressure).
