@@ -28,7 +28,7 @@ ENV MODELS_DIR=/models \
     SERVER_PORT=8080
 USER 10001:10001
 VOLUME /data
-EXPOSE 8080
+EXPOSE 8080 4317
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8080/health || exit 1
 ENTRYPOINT ["vectadb"]

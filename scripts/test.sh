@@ -55,6 +55,8 @@ cargo build --workspace --bins --tests
 # The Helm charts, docker-compose.yml and the container build files: lint,
 # render, validate against Kubernetes' schemas, settings against the binaries.
 "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/deploy
+# Each fuzz target (tests/e2e/fuzz.rs) runs for this long.
+export VECTADB_FUZZ_SECONDS="${VECTADB_FUZZ_SECONDS:-60}"
 # nextest runs each test in its own process, in parallel; cargo test otherwise.
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --no-fail-fast

@@ -25,6 +25,11 @@ pub struct Config {
     pub server_host: String,
     #[arg(long, env = "SERVER_PORT", default_value_t = 8080)]
     pub server_port: u16,
+    /// Port for OTLP/gRPC (`vectadb serve` listens on it too, on the same
+    /// address; the OTLP default is 4317). 0: no gRPC listener (the main
+    /// port answers OTLP/gRPC calls over HTTP/2 all the same).
+    #[arg(long, env = "OTLP_GRPC_PORT", default_value_t = 4317)]
+    pub otlp_grpc_port: u16,
 
     /// Where embedded data lives (SurrealDB files under `surreal/`, Qdrant
     /// Edge shards under `qdrant/`).

@@ -378,14 +378,46 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {address}"))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "VectaDB listening");
+    // The OTLP/gRPC port serves the same Router (its gRPC routes are
+    // what collectors call there), on the same address.
+    let grpc_listener = match config.otlp_grpc_port {
+        0 => None,
+        port => {
+            let host = address.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+            let grpc_address = format!("{host}:{port}");
+            let listener = TcpListener::bind(&grpc_address).await.with_context(|| {
+                format!("binding {grpc_address} for OTLP/gRPC (OTLP_GRPC_PORT; 0 turns it off)")
+            })?;
+            tracing::info!(address = %listener.local_addr()?, "OTLP/gRPC listening");
+            Some(listener)
+        }
+    };
     let app = vectadb::http::app(state);
-    vectadb::server::serve(
-        listener,
-        app,
-        std::time::Duration::from_secs(config.header_read_timeout_seconds.max(1)),
-        shutdown_signal(),
-    )
-    .await?;
+    let header_read_timeout =
+        std::time::Duration::from_secs(config.header_read_timeout_seconds.max(1));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let grpc = grpc_listener.map(|listener| {
+        tokio::spawn(vectadb::server::serve(
+            listener,
+            app.clone(),
+            header_read_timeout,
+            until_stopped(),
+        ))
+    });
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    vectadb::server::serve(listener, app, header_read_timeout, until_stopped()).await?;
+    if let Some(grpc) = grpc {
+        grpc.await.context("the OTLP/gRPC listener")??;
+    }
     // Whatever they were embedding or placing stays queued for the next start.
     for worker in workers {
         worker.abort();

@@ -215,3 +215,56 @@ async fn the_document_is_valid_openapi_and_its_references_resolve() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// schemathesis (tests/openapi/requirements.txt) generates requests from
+/// the served document for every operation — examples, boundary values,
+/// invalid ones — against a running `vectadb serve`, for a bounded time
+/// (`VECTADB_SCHEMATHESIS_SECONDS`, 60 by default): no answer may be a 5xx,
+/// and every answer's status, content type, headers and body must be ones
+/// the document declares.
+#[tokio::test]
+async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = vectadb_tests::process::Server::start(dir.path()).await;
+    let python = std::env::var("VECTADB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let schemathesis = std::path::Path::new(&python)
+        .parent()
+        .map(|bin| bin.join("schemathesis"))
+        .filter(|path| path.exists())
+        .expect("schemathesis next to VECTADB_TEST_PYTHON (scripts/test.sh installs it)");
+    let seconds = std::env::var("VECTADB_SCHEMATHESIS_SECONDS").unwrap_or_else(|_| "60".into());
+    let url = format!("http://127.0.0.1:{}/api/v1/openapi.json", server.port);
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(schemathesis)
+            .args([
+                "run",
+                &url,
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,\
+                 response_headers_conformance,response_schema_conformance",
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--max-time",
+                &seconds,
+                "--workers",
+                "2",
+                "--request-timeout",
+                "20",
+                "--suppress-health-check",
+                "all",
+                "--no-color",
+            ])
+            .env("SCHEMATHESIS_HOOKS", "")
+            .output()
+            .expect("run schemathesis")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "schemathesis found failures:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    server.stop();
+}

@@ -36,7 +36,7 @@ async fn serve(t: &TestApp) -> (String, tokio::task::JoinHandle<()>) {
 }
 
 /// [`emit`] off the runtime's thread, so the served Router can answer.
-async fn emit_async(endpoint: &str, args: &[&str]) -> Value {
+pub(crate) async fn emit_async(endpoint: &str, args: &[&str]) -> Value {
     let endpoint = endpoint.to_string();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
@@ -49,16 +49,9 @@ async fn emit_async(endpoint: &str, args: &[&str]) -> Value {
 
 /// Run tests/otel/agent_run.py (the Python OpenTelemetry SDK) and return
 /// the summary it prints of what it exported.
-fn emit(endpoint: &str, args: &[&str]) -> Value {
-    let python = std::env::var("VECTADB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+pub(crate) fn emit(endpoint: &str, args: &[&str]) -> Value {
+    let output = run_emitter(endpoint, args);
     let script = vectadb_tests::repo_root().join("tests/otel/agent_run.py");
-    let output = Command::new(&python)
-        .arg(&script)
-        .arg("--endpoint")
-        .arg(endpoint)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running {python}: {e}"));
     assert!(
         output.status.success(),
         "{} failed ({}); install tests/otel/requirements.txt into VECTADB_TEST_PYTHON \
@@ -68,6 +61,19 @@ fn emit(endpoint: &str, args: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("the emitter prints a JSON summary")
+}
+
+/// Run tests/otel/agent_run.py to its end, whatever its outcome.
+pub(crate) fn run_emitter(endpoint: &str, args: &[&str]) -> std::process::Output {
+    let python = std::env::var("VECTADB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = vectadb_tests::repo_root().join("tests/otel/agent_run.py");
+    Command::new(&python)
+        .arg(&script)
+        .arg("--endpoint")
+        .arg(endpoint)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {python}: {e}"))
 }
 
 fn thought_id(trace_id: &str, span_id: &str) -> String {
@@ -103,7 +109,7 @@ async fn the_python_sdk_agent_run_becomes_a_trace(backends: Backends) {
     let _ = server.await;
 }
 
-async fn check_run(t: &TestApp, run: &Value, agent_id: &str) {
+pub(crate) async fn check_run(t: &TestApp, run: &Value, agent_id: &str) {
     // Acknowledged exports are placed by the OTLP worker.
     t.state.otlp.drain().await.unwrap();
     let trace_id = run["trace_id"].as_str().unwrap();
@@ -303,7 +309,7 @@ fn s(value: &str) -> any_value::Value {
 }
 
 /// A small run built by hand: an agent span and a chat span under it.
-fn hand_made(trace: u8, with_bad_span: bool) -> ExportTraceServiceRequest {
+pub(crate) fn hand_made(trace: u8, with_bad_span: bool) -> ExportTraceServiceRequest {
     let trace_id = vec![trace; 16];
     let agent = Span {
         trace_id: trace_id.clone(),
@@ -710,6 +716,70 @@ async fn a_span_whose_parent_never_comes_is_placed_after_the_wait() {
         ))
         .await;
     assert_eq!(agent["role"], "hand-made", "its service: {agent}");
+}
+
+/// OTLP for an agent deleted since its first spans were placed. Spans that
+/// only point at it (children whose agent span came earlier) are dropped
+/// whole: nothing of them is written and the agent stays deleted. An export
+/// carrying the agent span again (a retried export, say) re-creates it
+/// cleanly, with its task and thoughts. Either way the worker goes on.
+#[tokio::test]
+async fn spans_for_a_deleted_agent_are_dropped_whole_or_recreate_it() {
+    let t = TestApp::new().await;
+    let agent_id = format!(
+        "otel-{}",
+        vectadb::otlp::mapping::short_hash(&["not a valid id!"])
+    );
+    let run = hand_made(0x51, false).encode_to_vec();
+    let (status, _, _) = post_raw(
+        &t,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        run.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = t.delete(&format!("/api/v1/agents/{agent_id}")).await;
+    assert!(status.is_success(), "{status}");
+
+    // A late child of that run: a chat span under the agent span placed before.
+    let mut late = hand_made(0x51, false);
+    late.resource_spans[0].scope_spans[0]
+        .spans
+        .retain(|s| s.name == "chat small-model");
+    late.resource_spans[0].scope_spans[0].spans[0].span_id = vec![9; 8];
+    let (status, _, _) = post_raw(
+        &t,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        late.encode_to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = t.get(&format!("/api/v1/agents/{agent_id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not re-created by a child");
+    for list in ["/api/v1/tasks", "/api/v1/thoughts"] {
+        let (_, page) = t.get(list).await;
+        assert_eq!(page["total"], 0, "nothing of the late span: {list} {page}");
+    }
+    assert_eq!(
+        t.state.router.otlp_pending(),
+        0,
+        "nothing left in the inbox"
+    );
+
+    // The whole run again: the agent comes back with its task and thought.
+    let (status, _, _) = post_raw(&t, "/v1/traces", "application/x-protobuf", None, run).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, trace) = t.get(&format!("/api/v1/traces/{agent_id}")).await;
+    assert_eq!(status, StatusCode::OK, "{trace}");
+    assert_eq!(trace["tasks"].as_array().map(Vec::len), Some(1), "{trace}");
+    assert_eq!(
+        trace["tasks"][0]["thoughts"][0]["content"], "thinking about cheese",
+        "{trace}"
+    );
 }
 
 /// Past `OTLP_MAX_PENDING` items waiting to be placed, an export is refused

@@ -8,6 +8,12 @@ Uses the real OpenTelemetry Python SDK and OTLP/HTTP exporters to send one trace
 Usage:
     python tests/otel/agent_run.py --endpoint http://127.0.0.1:PORT [--seed N]
         [--compression none|gzip|deflate] [--processor batch|simple]
+        [--protocol http|grpc] [--header NAME=VALUE ...]
+
+With ``--protocol grpc`` the SDK's OTLP/gRPC exporters send the same data
+as unary gRPC calls (TraceService/Export, LogsService/Export) to the
+endpoint's host and port, plaintext; ``--header`` adds call metadata (an API
+key, say) to either protocol.
 
 After both providers are flushed and shut down, exactly one JSON object is
 printed to stdout describing what was emitted (ids taken from the spans and
@@ -370,7 +376,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--processor", choices=["batch", "simple"], default="batch",
                     help="batch: one request per signal at flush; simple: one request per span/log record")
     ap.add_argument("--timeout", type=float, default=10.0, help="per-export timeout in seconds")
+    ap.add_argument("--protocol", choices=["http", "grpc"], default="http",
+                    help="http: OTLP/HTTP protobuf; grpc: OTLP/gRPC")
+    ap.add_argument("--header", action="append", default=[],
+                    help="NAME=VALUE sent with every export (HTTP header or gRPC metadata)")
     args = ap.parse_args(argv)
+    headers = dict(h.split("=", 1) for h in args.header)
 
     endpoint = args.endpoint.rstrip("/")
     compression = {
@@ -382,12 +393,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     resource = Resource.create({"service.name": SERVICE_NAME, "service.version": SERVICE_VERSION})
 
-    span_exporter = RecordingSpanExporter(
-        OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", compression=compression, timeout=args.timeout)
-    )
-    log_exporter = RecordingLogExporter(
-        OTLPLogExporter(endpoint=f"{endpoint}/v1/logs", compression=compression, timeout=args.timeout)
-    )
+    if args.protocol == "grpc":
+        import grpc
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+
+        target = endpoint.split("://", 1)[-1]
+        grpc_compression = {
+            "none": grpc.Compression.NoCompression,
+            "gzip": grpc.Compression.Gzip,
+            "deflate": grpc.Compression.Deflate,
+        }[args.compression]
+        common = dict(endpoint=target, insecure=True, compression=grpc_compression,
+                      timeout=args.timeout, headers=headers or None)
+        span_exporter = RecordingSpanExporter(GrpcSpanExporter(**common))
+        log_exporter = RecordingLogExporter(GrpcLogExporter(**common))
+    else:
+        span_exporter = RecordingSpanExporter(
+            OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", compression=compression,
+                             timeout=args.timeout, headers=headers or None)
+        )
+        log_exporter = RecordingLogExporter(
+            OTLPLogExporter(endpoint=f"{endpoint}/v1/logs", compression=compression,
+                            timeout=args.timeout, headers=headers or None)
+        )
     if args.processor == "batch":
         span_processor = BatchSpanProcessor(span_exporter)
         log_processor = BatchLogRecordProcessor(log_exporter)

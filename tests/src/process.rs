@@ -69,6 +69,9 @@ pub fn command_for(binary: &Path, data_dir: &Path, env: &[(&str, String)]) -> Co
         .env("DATA_DIR", data_dir)
         .env("MODELS_DIR", crate::models_dir())
         .env("RUST_LOG", "warn")
+        // No OTLP/gRPC listener unless a test asks for one (its default
+        // port would be shared by every server a test run starts).
+        .env("OTLP_GRPC_PORT", "0")
         .envs(env.iter().map(|(k, v)| (k, v)));
     command
 }

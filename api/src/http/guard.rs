@@ -26,11 +26,12 @@ pub enum Access {
 /// The access rule for a request: reads need `read`, writes `write`,
 /// deletes `delete`, key management `admin`. Similarity searches and JSON-RPC are POSTs that
 /// read (JSON-RPC's `create` also needs `write`, checked per call); OTLP
-/// ingest writes.
+/// ingest (HTTP or gRPC) writes.
 pub fn access(method: &Method, path: &str) -> Access {
     let Some(api) = path.strip_prefix("/api/v1") else {
         return match path {
             "/v1/traces" | "/v1/logs" => Access::Scope(Scope::Write),
+            p if super::otlp_grpc::is_grpc_path(p) => Access::Scope(Scope::Write),
             _ => Access::Public,
         };
     };
@@ -263,6 +264,10 @@ mod tests {
         );
         assert_eq!(
             rule(Method::POST, "/v1/traces"),
+            Access::Scope(Scope::Write)
+        );
+        assert_eq!(
+            rule(Method::POST, super::super::otlp_grpc::TRACE_EXPORT),
             Access::Scope(Scope::Write)
         );
         assert_eq!(

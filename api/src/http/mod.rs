@@ -15,6 +15,7 @@ pub mod logs;
 pub mod openapi;
 pub mod ops;
 pub mod otlp;
+pub mod otlp_grpc;
 pub mod rpc;
 pub mod shed;
 pub mod similar;
@@ -82,6 +83,7 @@ pub const SIGN_IN_BYTES: usize = 4 * 1024;
 pub fn app(state: AppState) -> Router {
     let (api, _) = openapi::routes().split_for_parts();
     api.merge(ui::router())
+        .merge(otlp_grpc::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard::gate))
         .layer(middleware::from_fn_with_state(state.clone(), shed::shed))
@@ -90,6 +92,7 @@ pub fn app(state: AppState) -> Router {
             record_metrics,
         ))
         .layer(DefaultBodyLimit::max(state.limits.body_bytes))
+        .layer(middleware::from_fn(otlp_grpc::grpc_errors))
         .with_state(state)
 }
 

@@ -80,21 +80,9 @@ async fn traces(
         Ok(decoded) => decoded,
         Err(response) => return response,
     };
-    let (spans, rejected, reason) = model::spans_of(request);
-    let items = spans.into_iter().map(model::Item::Span).collect();
-    match state.router.accept_otlp(items).await {
-        Ok(()) => {
-            let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
-                rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
-                error_message: reason.unwrap_or_default(),
-            });
-            answer(
-                encoding,
-                StatusCode::OK,
-                encoding.encode(&ExportTraceServiceResponse { partial_success }),
-            )
-        }
-        Err(error) => failure(encoding, ApiError::from(error)),
+    match accept_traces(&state, request).await {
+        Ok(response) => answer(encoding, StatusCode::OK, encoding.encode(&response)),
+        Err(error) => failure(encoding, error),
     }
 }
 
@@ -119,19 +107,67 @@ async fn logs(
         Ok(decoded) => decoded,
         Err(response) => return response,
     };
+    match accept_logs(&state, request).await {
+        Ok(response) => answer(encoding, StatusCode::OK, encoding.encode(&response)),
+        Err(error) => failure(encoding, error),
+    }
+}
+
+/// Accept a trace export's spans; spans the mapping refused are named in
+/// the answer's `partial_success`. Shared by OTLP/HTTP and OTLP/gRPC.
+pub(super) async fn accept_traces(
+    state: &AppState,
+    request: ExportTraceServiceRequest,
+) -> Result<ExportTraceServiceResponse, ApiError> {
+    let (spans, rejected, reason) = model::spans_of(request);
+    let items = spans.into_iter().map(model::Item::Span).collect();
+    state.router.accept_otlp(items).await?;
+    let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
+        rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
+        error_message: reason.unwrap_or_default(),
+    });
+    Ok(ExportTraceServiceResponse { partial_success })
+}
+
+/// Accept a log export's records. Shared by OTLP/HTTP and OTLP/gRPC.
+pub(super) async fn accept_logs(
+    state: &AppState,
+    request: ExportLogsServiceRequest,
+) -> Result<ExportLogsServiceResponse, ApiError> {
     let items = model::logs_of(request)
         .into_iter()
         .map(model::Item::Log)
         .collect();
-    match state.router.accept_otlp(items).await {
-        Ok(()) => answer(
-            encoding,
-            StatusCode::OK,
-            encoding.encode(&ExportLogsServiceResponse {
-                partial_success: None,
-            }),
-        ),
-        Err(error) => failure(encoding, ApiError::from(error)),
+    state.router.accept_otlp(items).await?;
+    Ok(ExportLogsServiceResponse {
+        partial_success: None,
+    })
+}
+
+/// Decompress, count and decode an export on a blocking thread: CPU work
+/// bounded by the request limits, kept off the async executor. `None` if
+/// that thread panicked (logged).
+pub(super) async fn decode_export<M>(
+    limits: super::Limits,
+    body: Bytes,
+    compression: Option<String>,
+    encoding: Encoding,
+    what: &'static str,
+) -> Option<Result<M, DecodeError>>
+where
+    M: prost::Message + Default + serde::de::DeserializeOwned + Send + 'static,
+{
+    let decoded = tokio::task::spawn_blocking(move || {
+        let bytes = decompress(compression.as_deref(), &body, limits.body_bytes)?;
+        encoding.decode::<M>(&bytes, what, limits.otlp_items)
+    })
+    .await;
+    match decoded {
+        Ok(result) => Some(result),
+        Err(join) => {
+            tracing::error!(error = %join, "OTLP decoding panicked");
+            None
+        }
     }
 }
 
@@ -159,24 +195,15 @@ where
         )
     })?;
     let content_encoding = header(header::CONTENT_ENCODING).map(str::to_string);
-    let limits = state.limits;
-    let decoded = tokio::task::spawn_blocking(move || {
-        let bytes = decompress(content_encoding.as_deref(), &body, limits.body_bytes)?;
-        encoding.decode::<M>(&bytes, what, limits.otlp_items)
-    })
-    .await;
-    match decoded {
-        Ok(Ok(message)) => Ok((encoding, message)),
-        Ok(Err(error)) => Err(rejected(encoding, &error)),
-        Err(join) => {
-            tracing::error!(error = %join, "OTLP decoding panicked");
-            Err(status(
-                encoding,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error".into(),
-                "internal",
-            ))
-        }
+    match decode_export::<M>(state.limits, body, content_encoding, encoding, what).await {
+        Some(Ok(message)) => Ok((encoding, message)),
+        Some(Err(error)) => Err(rejected(encoding, &error)),
+        None => Err(status(
+            encoding,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error".into(),
+            "internal",
+        )),
     }
 }
 

@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
@@ -25,11 +26,43 @@ use crate::store::Table;
 /// Expired waiting items placed per round, at most.
 const EXPIRED_PER_ROUND: usize = 1_000;
 
+/// Time spent in each phase of a round, for the debug log.
+struct Laps {
+    last: Instant,
+    laps: Vec<(&'static str, Duration)>,
+}
+
+impl Laps {
+    fn start() -> Self {
+        Self {
+            last: Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, phase: &'static str) {
+        let now = Instant::now();
+        self.laps.push((phase, now - self.last));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Laps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (phase, took) in &self.laps {
+            write!(f, "{phase}={:.1}ms ", took.as_secs_f64() * 1000.0)?;
+        }
+        Ok(())
+    }
+}
+
 /// What a round did: counts for metrics, logs and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ingested {
     /// Inbox entries (exports) consumed.
     pub exports: usize,
+    /// Items those entries held.
+    pub items: u64,
     pub agents_created: usize,
     pub tasks_created: usize,
     pub thoughts_created: usize,
@@ -79,6 +112,15 @@ impl VectaRouter {
         self.otlp_pending.load(Ordering::Relaxed)
     }
 
+    /// Take placed items off the count (between recounts).
+    pub fn placed_otlp(&self, items: u64) {
+        let _ = self
+            .otlp_pending
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |pending| {
+                Some(pending.saturating_sub(items))
+            });
+    }
+
     /// Count the inbox again (all processes' exports).
     pub async fn recount_otlp_pending(&self) -> Result<u64> {
         let pending = self.store.otel_inbox_size().await?;
@@ -89,10 +131,15 @@ impl VectaRouter {
     /// One round: lease inbox entries holding about `items` items, place
     /// them (and what waited too long), and write it all at once. Entries of
     /// a failed round are given back.
-    pub async fn place_otlp(&self, items: u64, lease: std::time::Duration) -> Result<Ingested> {
+    pub async fn place_otlp(&self, items: u64, lease: Duration) -> Result<Ingested> {
+        let mut clock = Laps::start();
         let entries = self.store.otel_lease(items, lease).await?;
+        clock.lap("lease");
         let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
-        let result = self.place_entries(entries).await;
+        let result = self.place_entries(entries, &mut clock).await;
+        if !ids.is_empty() {
+            tracing::debug!(entries = ids.len(), phases = %clock, "OTLP round timed");
+        }
         if result.is_err() {
             if let Err(error) = self.store.otel_release(Some(&ids)).await {
                 tracing::warn!(%error, "could not give back OTLP inbox entries; their lease expires");
@@ -101,9 +148,10 @@ impl VectaRouter {
         result
     }
 
-    async fn place_entries(&self, entries: Vec<InboxEntry>) -> Result<Ingested> {
+    async fn place_entries(&self, entries: Vec<InboxEntry>, clock: &mut Laps) -> Result<Ingested> {
         let mut incoming: HashMap<String, Item> = HashMap::new();
         let mut done = Vec::with_capacity(entries.len());
+        let consumed: u64 = entries.iter().map(|e| e.size).sum();
         for entry in entries {
             match serde_json::from_str::<Vec<Item>>(&entry.items) {
                 // A later export's copy of an item replaces an earlier one.
@@ -135,6 +183,7 @@ impl VectaRouter {
             }
         }
         all.extend(incoming);
+        clock.lap("decode+waiting");
         // Items that waited too long for a span that never came (sampled
         // out, lost) are placed as best they can be.
         let mut expired = HashSet::new();
@@ -152,11 +201,15 @@ impl VectaRouter {
         if done.is_empty() && expired.is_empty() {
             return Ok(Ingested::default());
         }
+        clock.lap("expired");
         let items: Vec<Item> = all.into_values().collect();
         let known = self.known_owners(&items).await?;
+        clock.lap("owners");
         let plan = mapping::plan(items, &known, &expired);
+        clock.lap("plan");
         let mut report = Ingested {
             exports: done.len(),
+            items: consumed,
             placed: plan.placed.len(),
             waiting: plan.waiting.len(),
             ..Ingested::default()
@@ -176,7 +229,9 @@ impl VectaRouter {
             ..OtelWrite::default()
         };
         self.settle(plan, &mut write, &mut report).await?;
+        clock.lap("settle");
         self.store.otel_apply(&write).await?;
+        clock.lap("apply");
         if write.has_documents() {
             self.wake_indexer.notify_one();
         }

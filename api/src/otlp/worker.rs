@@ -7,8 +7,9 @@
 //! agent span. Each round leases entries and writes what they become in
 //! one transaction ([`VectaRouter::place_otlp`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::ingest::Ingested;
 use crate::error::Result;
@@ -36,10 +37,21 @@ impl Default for WorkerSettings {
     }
 }
 
+/// How often the inbox is counted again while busy (between counts, the
+/// items each round placed are taken off).
+const RECOUNT_EVERY: Duration = Duration::from_secs(1);
+/// The smallest round a failing worker shrinks to.
+const MIN_ROUND: u64 = 16;
+
 pub struct OtlpWorker {
     router: Arc<VectaRouter>,
     settings: WorkerSettings,
     metrics: Option<Arc<Metrics>>,
+    last_count: std::sync::Mutex<Option<Instant>>,
+    /// Items per round now: halved after a failed round (one that outlasted
+    /// the store's timeout would otherwise fail again and again), doubled
+    /// back after each placed one, up to `round_items`.
+    round: AtomicU64,
 }
 
 impl OtlpWorker {
@@ -48,6 +60,8 @@ impl OtlpWorker {
             router,
             settings,
             metrics: None,
+            last_count: std::sync::Mutex::new(None),
+            round: AtomicU64::new(settings.round_items.max(1)),
         }
     }
 
@@ -72,10 +86,19 @@ impl OtlpWorker {
 
     /// One round, then the inbox counted again (for backpressure).
     pub async fn run_once(&self) -> Result<Ingested> {
-        let report = self
-            .router
-            .place_otlp(self.settings.round_items, self.settings.lease)
-            .await?;
+        let round = self.round.load(Ordering::Relaxed);
+        let report = match self.router.place_otlp(round, self.settings.lease).await {
+            Ok(report) => {
+                let grown = (round * 2).min(self.settings.round_items.max(1));
+                self.round.store(grown, Ordering::Relaxed);
+                report
+            }
+            Err(error) => {
+                let floor = MIN_ROUND.min(self.settings.round_items.max(1));
+                self.round.store((round / 2).max(floor), Ordering::Relaxed);
+                return Err(error);
+            }
+        };
         if let Some(metrics) = &self.metrics {
             for level in &report.created_log_levels {
                 metrics
@@ -93,7 +116,17 @@ impl OtlpWorker {
                 "OTLP round"
             );
         }
-        self.router.recount_otlp_pending().await?;
+        // Counting the inbox reads every entry: done when idle, or once a
+        // second while busy (other replicas' exports count too).
+        self.router.placed_otlp(report.items);
+        let due = {
+            let last = self.last_count.lock().unwrap_or_else(|e| e.into_inner());
+            report.is_empty() || last.is_none_or(|at| at.elapsed() >= RECOUNT_EVERY)
+        };
+        if due {
+            self.router.recount_otlp_pending().await?;
+            *self.last_count.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        }
         Ok(report)
     }
 

@@ -17,7 +17,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{
     container_security, env, http_probe, pod_security, port, qdrant, resources_or, secret_env,
-    service, surrealdb, tcp_probe, Cluster, API_PORT,
+    service, surrealdb, tcp_probe, Cluster, API_PORT, OTLP_GRPC_PORT,
 };
 use crate::crd::{ServiceType, VectaDB};
 use crate::names::{owned_meta, Component, Names};
@@ -51,6 +51,7 @@ pub fn environment(
     let mut environment = vec![
         env("SERVER_HOST", "0.0.0.0"),
         env("SERVER_PORT", API_PORT.to_string()),
+        env("OTLP_GRPC_PORT", OTLP_GRPC_PORT.to_string()),
         env("SURREAL_URL", surrealdb::url(&names, cluster)),
         env("SURREAL_NAMESPACE", &spec.surrealdb.namespace),
         env("SURREAL_DATABASE", &spec.surrealdb.database),
@@ -99,7 +100,10 @@ pub fn deployment(db: &VectaDB, credentials: &Credentials, cluster: &Cluster) ->
         image: Some(spec.image.clone()),
         args: Some(vec!["serve".into()]),
         env: Some(environment(db, credentials, cluster)),
-        ports: Some(vec![port("http", API_PORT)]),
+        ports: Some(vec![
+            port("http", API_PORT),
+            port("otlp-grpc", OTLP_GRPC_PORT),
+        ]),
         // Ready when both backends answer; alive while it accepts
         // connections (a backend outage must not restart every pod).
         readiness_probe: Some(http_probe("/health", "http", 5, 3)),
@@ -163,7 +167,7 @@ pub fn api_service(db: &VectaDB) -> Service {
         db,
         names.component(Component::Api),
         Component::Api,
-        &[("http", API_PORT)],
+        &[("http", API_PORT), ("otlp-grpc", OTLP_GRPC_PORT)],
         false,
         service_type,
     )

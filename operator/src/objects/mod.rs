@@ -30,6 +30,8 @@ pub const QDRANT_HTTP_PORT: i32 = 6333;
 pub const QDRANT_GRPC_PORT: i32 = 6334;
 pub const QDRANT_P2P_PORT: i32 = 6335;
 pub const API_PORT: i32 = 8080;
+/// The API's OTLP/gRPC port (the OTLP default).
+pub const OTLP_GRPC_PORT: i32 = 4317;
 /// Where each server keeps its data inside its pod.
 pub const DATA_VOLUME: &str = "data";
 

@@ -1008,7 +1008,10 @@ async fn otlp_ingest(
         anyhow::Ok(())
     }
     .await;
+    // Awaited, so the worker's hold on the vectors ends before the test
+    // app's directory goes (Qdrant Edge flushes when dropped).
     worker.abort();
+    let _ = worker.await;
     result
 }
 

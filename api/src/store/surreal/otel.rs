@@ -1,14 +1,19 @@
-//! OTLP ingest's tables on SurrealDB (schema versions 3 and 8): the inbox
-//! of acknowledged exports (`otel_inbox`), where each placed span went
+//! OTLP ingest's tables on SurrealDB (schema versions 3, 8 and 9): the
+//! inbox of acknowledged exports (`otel_inbox`, each entry's items in
+//! `otel_inbox_body`), where each placed span went
 //! (`otel_span`), items waiting for their agent span (`otel_pending`), and
 //! the one transaction that turns a round of inbox entries into documents.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use surrealdb::types::{RecordId, SurrealValue};
 
 use super::logs::{log_block_statements, log_exists};
-use super::{bound, chain_key, take_json, take_last, task_content, SurrealStore, TASK_CONTENT};
+use super::{bound, chain_key, take_json, take_last, SurrealStore};
+use crate::domain::{Agent, Task, Thought};
 use crate::otlp::model::Item;
 use crate::otlp::stash::{InboxEntry, OtelWrite};
 use crate::store::StoreError;
@@ -82,9 +87,12 @@ impl SurrealStore {
     pub(super) async fn otel_enqueue_items(&self, items: &[Item]) -> Result<(), StoreError> {
         let text = serde_json::to_string(items).map_err(|e| StoreError::Backend(e.to_string()))?;
         self.run_write(
-            "CREATE otel_inbox:ulid() CONTENT {
-                 items: $items, size: $size, received_at: time::now()
-             } RETURN NONE;",
+            "BEGIN TRANSACTION;
+             LET $entry = otel_inbox:ulid();
+             CREATE $entry CONTENT { size: $size, received_at: time::now() } RETURN NONE;
+             CREATE type::record('otel_inbox_body', record::id($entry)) SET items = $items
+                 RETURN NONE;
+             COMMIT TRANSACTION;",
             json!({ "items": text, "size": items.len() }),
         )
         .await
@@ -127,8 +135,9 @@ impl SurrealStore {
                  LET $records = array::map($ids, |$k| type::record('otel_inbox', $k));
                  LET $taken = (UPDATE $records SET leased_until = time::now() + <duration>$lease
                      WHERE leased_until IS NONE OR leased_until < time::now()
-                     RETURN record::id(id) AS id, items, size);
-                 RETURN $taken;
+                     RETURN record::id(id) AS id, size);
+                 RETURN array::map($taken, |$t| $t.{ id, size,
+                     items: type::record('otel_inbox_body', $t.id).items });
                  COMMIT TRANSACTION;",
                 json!({ "ids": chosen, "lease": millis(lease) }),
             )
@@ -177,104 +186,115 @@ impl SurrealStore {
         Ok(take_json(&mut response, 0)?.as_u64().unwrap_or(0))
     }
 
+    /// The last thought of each chain (its id and step), for the chains
+    /// that have one.
+    async fn chain_heads(&self, chains: &[String]) -> Result<HashMap<String, Head>, StoreError> {
+        if chains.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut response = self
+            .run(
+                "RETURN array::map($chains, |$c| (SELECT record::id(id) AS id, step FROM thought
+                     WHERE chain = $c ORDER BY step DESC LIMIT 1)[0]);",
+                json!({ "chains": chains }),
+            )
+            .await?;
+        Ok(chains
+            .iter()
+            .zip(rows(take_json(&mut response, 0)?))
+            .filter_map(|(chain, head)| {
+                Some((
+                    chain.clone(),
+                    Head {
+                        id: Some(head["id"].as_str()?.to_string()),
+                        step: head["step"].as_i64()?,
+                    },
+                ))
+            })
+            .collect())
+    }
+
     /// One round of OTLP ingest in one transaction: logs as blocks, agents,
-    /// tasks (with their `runs` edges), task updates, thoughts (each taking
-    /// its chain's next step, with `thinks` and `leads_to` edges), the
-    /// embedding queue entries, the span bookkeeping, and the inbox entries
-    /// consumed, removed.
+    /// tasks (with their `runs` edges), task updates, thoughts (steps
+    /// following their chain's last one, with `thinks` and `leads_to`
+    /// edges), the embedding queue entries, the span bookkeeping, and the
+    /// inbox entries consumed, removed. Each table is written by one bulk
+    /// `INSERT`. A thought of another writer taking one of these steps
+    /// meanwhile fails the round (the chain index is unique); it runs again.
     pub(super) async fn otel_apply_round(&self, write: &OtelWrite) -> Result<(), StoreError> {
         let (log_statements, mut vars) = log_block_statements(&write.logs, true)?;
         let mut sql = format!("BEGIN TRANSACTION;\n{log_statements}");
         let mut json_vars = serde_json::Map::new();
         if !write.agents.is_empty() {
             sql.push_str(
-                "FOR $a IN $agents {
-                     CREATE type::record('agent', $a.id) CONTENT {
-                         role: $a.role, goal: $a.goal, metadata: $a.metadata,
-                         created_at: <datetime>$a.created_at, updated_at: <datetime>$a.updated_at
-                     } RETURN NONE;
-                 };
-                 CREATE embed_queue:ulid() SET kind = 'agent', ids = $agents.id,
+                "INSERT INTO agent $agents RETURN NONE;
+                 CREATE embed_queue:ulid() SET kind = 'agent', ids = $agent_ids,
                      enqueued_at = time::now() RETURN NONE;",
             );
-            json_vars.insert("agents".into(), json!(write.agents));
+            let rows: Vec<AgentRow> = write.agents.iter().map(AgentRow::from).collect();
+            vars.insert("agents", rows);
+            json_vars.insert(
+                "agent_ids".into(),
+                json!(write.agents.iter().map(|a| &a.id).collect::<Vec<_>>()),
+            );
         }
-        let task_rows = |tasks: &[crate::domain::Task]| -> Value {
-            Value::Array(
-                tasks
-                    .iter()
-                    .map(|task| {
-                        let mut content = task_content(task);
-                        content["id"] = json!(task.id);
-                        content
-                    })
-                    .collect(),
-            )
-        };
         if !write.tasks.is_empty() {
-            sql.push_str(&format!(
-                "FOR $content IN $tasks {{
-                     LET $task = type::record('task', $content.id);
-                     CREATE $task CONTENT {TASK_CONTENT} RETURN NONE;
-                     LET $agent = type::record('agent', $content.agent_id);
-                     RELATE $agent->runs->$task RETURN NONE;
-                 }};"
-            ));
-            json_vars.insert("tasks".into(), task_rows(&write.tasks));
+            sql.push_str(
+                "INSERT INTO task $tasks RETURN NONE;
+                 INSERT RELATION INTO runs $runs RETURN NONE;",
+            );
+            let rows: Vec<TaskRow> = write.tasks.iter().map(TaskRow::from).collect();
+            let runs: Vec<EdgeRow> = write
+                .tasks
+                .iter()
+                .map(|t| EdgeRow::new(("agent", &t.agent_id), ("task", &t.id)))
+                .collect();
+            vars.insert("tasks", rows);
+            vars.insert("runs", runs);
         }
         if !write.task_updates.is_empty() {
-            sql.push_str(&format!(
-                "FOR $content IN $task_updates {{
-                     UPDATE type::record('task', $content.id) CONTENT {TASK_CONTENT} RETURN NONE;
-                 }};"
-            ));
-            json_vars.insert("task_updates".into(), task_rows(&write.task_updates));
+            sql.push_str(
+                "FOR $t IN $task_updates {
+                     UPDATE type::record('task', $t.id) SET status = $t.status,
+                         output = $t.output, updated_at = $t.updated_at,
+                         started_at = $t.started_at, completed_at = $t.completed_at
+                         RETURN NONE;
+                 };",
+            );
+            let rows: Vec<TaskRow> = write.task_updates.iter().map(TaskRow::from).collect();
+            vars.insert("task_updates", rows);
         }
         if !write.tasks.is_empty() || !write.task_updates.is_empty() {
             sql.push_str(
-                "CREATE embed_queue:ulid() SET kind = 'task',
-                     ids = array::concat($tasks.id ?? [], $task_updates.id ?? []),
+                "CREATE embed_queue:ulid() SET kind = 'task', ids = $task_ids,
                      enqueued_at = time::now() RETURN NONE;",
             );
+            let ids: Vec<&String> = write
+                .tasks
+                .iter()
+                .chain(&write.task_updates)
+                .map(|t| &t.id)
+                .collect();
+            json_vars.insert("task_ids".into(), json!(ids));
         }
         if !write.thoughts.is_empty() {
+            let (thoughts, thinks, leads_to) = self.thought_rows(write).await?;
             sql.push_str(
-                "FOR $t IN $thoughts {
-                     LET $prev = (SELECT record::id(id) AS id, step FROM thought
-                         WHERE chain = $t.chain ORDER BY step DESC LIMIT 1)[0];
-                     LET $parent = $prev.id;
-                     LET $thought = type::record('thought', $t.id);
-                     CREATE $thought CONTENT {
-                         agent_id: $t.agent_id, task_id: $t.task_id, chain: $t.chain,
-                         parent_id: $parent, step: ($prev.step ?? 0) + 1, kind: $t.kind,
-                         content: $t.content, metadata: $t.metadata,
-                         created_at: <datetime>$thoughts_at
-                     } RETURN NONE;
-                     LET $owner = IF $t.task_id THEN type::record('task', $t.task_id)
-                         ELSE type::record('agent', $t.agent_id) END;
-                     RELATE $owner->thinks->$thought RETURN NONE;
-                     IF $parent {
-                         LET $from = type::record('thought', $parent);
-                         RELATE $from->leads_to->$thought RETURN NONE;
-                     };
-                 };
-                 CREATE embed_queue:ulid() SET kind = 'thought', ids = $thoughts.id,
+                "INSERT INTO thought $thoughts RETURN NONE;
+                 CREATE embed_queue:ulid() SET kind = 'thought', ids = $thought_ids,
                      enqueued_at = time::now() RETURN NONE;",
             );
-            let thoughts: Vec<Value> = write
-                .thoughts
-                .iter()
-                .map(|t| {
-                    let draft = t.clone().into_thought(1, None, write.thoughts_at);
-                    json!({
-                        "id": draft.id, "agent_id": draft.agent_id, "task_id": draft.task_id,
-                        "chain": chain_key(&draft.agent_id, draft.task_id.as_deref()),
-                        "kind": draft.kind, "content": draft.content, "metadata": draft.metadata,
-                    })
-                })
-                .collect();
-            json_vars.insert("thoughts".into(), Value::Array(thoughts));
-            json_vars.insert("thoughts_at".into(), json!(write.thoughts_at));
+            sql.push_str("INSERT RELATION INTO thinks $thinks RETURN NONE;");
+            if !leads_to.is_empty() {
+                sql.push_str("INSERT RELATION INTO leads_to $leads_to RETURN NONE;");
+                vars.insert("leads_to", leads_to);
+            }
+            json_vars.insert(
+                "thought_ids".into(),
+                json!(thoughts.iter().map(|t| &t.id).collect::<Vec<_>>()),
+            );
+            vars.insert("thoughts", thoughts);
+            vars.insert("thinks", thinks);
         }
         if !write.owners.is_empty() {
             sql.push_str(
@@ -312,12 +332,174 @@ impl SurrealStore {
             json_vars.insert("park".into(), Value::Array(park));
         }
         if !write.done.is_empty() {
-            sql.push_str("DELETE array::map($done, |$k| type::record('otel_inbox', $k));");
+            sql.push_str(
+                "DELETE array::map($done, |$k| type::record('otel_inbox', $k));
+                 DELETE array::map($done, |$k| type::record('otel_inbox_body', $k));",
+            );
             json_vars.insert("done".into(), json!(write.done));
         }
         sql.push_str("COMMIT TRANSACTION;");
         vars.extend(bound(Value::Object(json_vars)));
         self.run_write_bound(&sql, vars).await.map_err(log_exists)?;
         Ok(())
+    }
+
+    /// The round's thoughts with their steps and parents settled (each
+    /// chain continues after its last stored thought, in the round's
+    /// order), and their `thinks` and `leads_to` edges.
+    async fn thought_rows(
+        &self,
+        write: &OtelWrite,
+    ) -> Result<(Vec<ThoughtRow>, Vec<EdgeRow>, Vec<EdgeRow>), StoreError> {
+        let chain_of = |t: &crate::domain::NewThought| chain_key(&t.agent_id, t.task_id.as_deref());
+        let mut chains: Vec<String> = Vec::new();
+        for thought in &write.thoughts {
+            let chain = chain_of(thought);
+            if !chains.contains(&chain) {
+                chains.push(chain);
+            }
+        }
+        let mut heads = self.chain_heads(&chains).await?;
+        let mut thoughts = Vec::with_capacity(write.thoughts.len());
+        let mut thinks = Vec::with_capacity(write.thoughts.len());
+        let mut leads_to = Vec::new();
+        for new in &write.thoughts {
+            let chain = chain_of(new);
+            let head = heads
+                .entry(chain.clone())
+                .or_insert(Head { id: None, step: 0 });
+            let thought = new.clone().into_thought(
+                (head.step + 1) as u64,
+                head.id.clone(),
+                write.thoughts_at,
+            );
+            thinks.push(match &thought.task_id {
+                Some(task) => EdgeRow::new(("task", task), ("thought", &thought.id)),
+                None => EdgeRow::new(("agent", &thought.agent_id), ("thought", &thought.id)),
+            });
+            if let Some(parent) = &head.id {
+                leads_to.push(EdgeRow::new(("thought", parent), ("thought", &thought.id)));
+            }
+            *head = Head {
+                id: Some(thought.id.clone()),
+                step: head.step + 1,
+            };
+            thoughts.push(ThoughtRow::new(thought, chain));
+        }
+        Ok((thoughts, thinks, leads_to))
+    }
+}
+
+/// A chain's last thought.
+struct Head {
+    id: Option<String>,
+    step: i64,
+}
+
+/// An agent as written, in SurrealDB's own types.
+#[derive(SurrealValue)]
+struct AgentRow {
+    id: String,
+    role: String,
+    goal: String,
+    metadata: Value,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&Agent> for AgentRow {
+    fn from(agent: &Agent) -> Self {
+        Self {
+            id: agent.id.clone(),
+            role: agent.role.clone(),
+            goal: agent.goal.clone(),
+            metadata: Value::Object(agent.metadata.clone()),
+            created_at: agent.created_at,
+            updated_at: agent.updated_at,
+        }
+    }
+}
+
+/// A task as written (input and output as JSON text).
+#[derive(SurrealValue)]
+struct TaskRow {
+    id: String,
+    agent_id: String,
+    description: String,
+    status: String,
+    input: Option<String>,
+    output: Option<String>,
+    metadata: Value,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Task> for TaskRow {
+    fn from(task: &Task) -> Self {
+        Self {
+            id: task.id.clone(),
+            agent_id: task.agent_id.clone(),
+            description: task.description.clone(),
+            status: task.status.as_str().to_string(),
+            input: task.input.as_ref().map(Value::to_string),
+            output: task.output.as_ref().map(Value::to_string),
+            metadata: Value::Object(task.metadata.clone()),
+            created_at: task.created_at,
+            updated_at: task.updated_at,
+            started_at: task.started_at,
+            completed_at: task.completed_at,
+        }
+    }
+}
+
+/// A thought as written, with its chain key.
+#[derive(SurrealValue)]
+struct ThoughtRow {
+    id: String,
+    agent_id: String,
+    task_id: Option<String>,
+    chain: String,
+    parent_id: Option<String>,
+    step: i64,
+    kind: String,
+    content: String,
+    metadata: Value,
+    created_at: DateTime<Utc>,
+}
+
+impl ThoughtRow {
+    fn new(thought: Thought, chain: String) -> Self {
+        Self {
+            id: thought.id,
+            agent_id: thought.agent_id,
+            task_id: thought.task_id,
+            chain,
+            parent_id: thought.parent_id,
+            step: thought.step as i64,
+            kind: thought.kind,
+            content: thought.content,
+            metadata: Value::Object(thought.metadata),
+            created_at: thought.created_at,
+        }
+    }
+}
+
+/// A graph edge for `INSERT RELATION`.
+#[derive(SurrealValue)]
+struct EdgeRow {
+    #[surreal(rename = "in")]
+    from: RecordId,
+    #[surreal(rename = "out")]
+    to: RecordId,
+}
+
+impl EdgeRow {
+    fn new(from: (&str, &str), to: (&str, &str)) -> Self {
+        Self {
+            from: RecordId::new(from.0, from.1.to_string()),
+            to: RecordId::new(to.0, to.1.to_string()),
+        }
     }
 }
