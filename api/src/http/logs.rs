@@ -206,6 +206,16 @@ async fn query(
             .into(),
         );
     }
+    // Ids filter as they are stored: one that could not be an id matches
+    // nothing, and is the caller's mistake.
+    for (field, value) in [
+        ("agent_id", &params.agent_id),
+        ("task_id", &params.task_id),
+        ("thought_id", &params.thought_id),
+    ] {
+        crate::domain::validate::optional_id(field, value.as_deref())
+            .map_err(crate::error::Error::Invalid)?;
+    }
     if let Some(score) = params.min_score.filter(|s| !(0.0..=1.0).contains(s)) {
         return Err(
             crate::error::Error::Invalid(crate::domain::validate::ValidationError::new(
