@@ -256,6 +256,7 @@ fn check_api_objects(h: &Harness) {
         json!([
             { "name": "SERVER_HOST", "value": "0.0.0.0" },
             { "name": "SERVER_PORT", "value": "8080" },
+            { "name": "OTLP_GRPC_PORT", "value": "4317" },
             { "name": "SURREAL_URL", "value": "ws://demo-surrealdb.team-a.svc.cluster.local:8000" },
             { "name": "SURREAL_NAMESPACE", "value": "vectadb" },
             { "name": "SURREAL_DATABASE", "value": "main" },
@@ -284,6 +285,9 @@ fn check_api_objects(h: &Harness) {
     assert_owned(&service, "api");
     assert_eq!(service["spec"]["type"], "ClusterIP");
     assert_eq!(service["spec"]["ports"][0]["port"], 8080);
+    assert_eq!(service["spec"]["ports"][1]["name"], "otlp-grpc");
+    assert_eq!(service["spec"]["ports"][1]["port"], 4317);
+    assert_eq!(container["ports"][1]["containerPort"], 4317);
 
     let hpa = h.object("horizontalpodautoscalers", "demo-api");
     assert_owned(&hpa, "api");
