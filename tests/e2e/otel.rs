@@ -26,12 +26,18 @@ use vectadb_tests::{Backends, TestApp};
 
 on_both_backends!(the_python_sdk_agent_run_becomes_a_trace);
 
-/// The Router served on a local port, for a real exporter to reach.
-async fn serve(t: &TestApp) -> (String, tokio::task::JoinHandle<()>) {
+/// The Router served on a local port (HTTP/1.1 and HTTP/2 without TLS, as
+/// `vectadb serve` serves it), for a real exporter to reach.
+pub(crate) async fn serve(t: &TestApp) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let app = t.app.clone();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let server = tokio::spawn(async move {
+        let header_timeout = std::time::Duration::from_secs(10);
+        vectadb::server::serve(listener, app, header_timeout, std::future::pending())
+            .await
+            .unwrap()
+    });
     (format!("http://{address}"), server)
 }
 
@@ -82,19 +88,25 @@ fn thought_id(trace_id: &str, span_id: &str) -> String {
 
 async fn the_python_sdk_agent_run_becomes_a_trace(backends: Backends) {
     let t = TestApp::on(backends).await;
-    let (endpoint, server) = serve(&t).await;
-    // The batch processor: spans in one request (children before their
-    // agent span), then the log records in another.
-    let run = emit_async(&endpoint, &[]).await;
-    check_run(&t, &run, "travel-planner-01").await;
+    two_runs_become_traces(&t, "http", "7").await;
+}
 
-    // One request per span and per record, gzip: every child arrives
-    // before the agent span it belongs to and waits for it.
+/// The Python SDK sends two runs over `protocol` (`http` or `grpc`): one
+/// batched (the spans in one request, children before their agent span,
+/// then the log records in another), then one with `seed` a request per
+/// span and per record, gzip (every child arrives before the agent span it
+/// belongs to and waits for it). Each is read back as a trace.
+pub(crate) async fn two_runs_become_traces(t: &TestApp, protocol: &str, seed: &str) {
+    let (endpoint, server) = serve(t).await;
+    let run = emit_async(&endpoint, &["--protocol", protocol]).await;
+    check_run(t, &run, "travel-planner-01").await;
     let run = emit_async(
         &endpoint,
         &[
+            "--protocol",
+            protocol,
             "--seed",
-            "7",
+            seed,
             "--processor",
             "simple",
             "--compression",
@@ -103,7 +115,7 @@ async fn the_python_sdk_agent_run_becomes_a_trace(backends: Backends) {
     )
     .await;
     let agent = run["agent"]["id"].as_str().unwrap().to_string();
-    check_run(&t, &run, &agent).await;
+    check_run(t, &run, &agent).await;
     // Stop serving (and drop the Router's state) before the data goes.
     server.abort();
     let _ = server.await;

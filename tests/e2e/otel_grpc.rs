@@ -16,54 +16,13 @@ use vectadb::http::otlp_grpc::TRACE_EXPORT;
 use vectadb_tests::process::{self, Server};
 use vectadb_tests::{Backends, TestApp};
 
-use super::otel::{check_run, emit_async, hand_made, run_emitter};
+use super::otel::{emit_async, hand_made, run_emitter, two_runs_become_traces};
 
 on_both_backends!(the_python_sdk_exports_over_grpc);
 
-/// The Router served over HTTP/1.1 and HTTP/2 (h2c) on a local port.
-async fn serve_h2c(t: &TestApp) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let app = t.app.clone();
-    let server = tokio::spawn(async move {
-        vectadb::server::serve(
-            listener,
-            app,
-            Duration::from_secs(10),
-            std::future::pending(),
-        )
-        .await
-        .unwrap()
-    });
-    (format!("http://{address}"), server)
-}
-
 async fn the_python_sdk_exports_over_grpc(backends: Backends) {
     let t = TestApp::on(backends).await;
-    let (endpoint, server) = serve_h2c(&t).await;
-    // Batched: the spans in one call, the log records in another.
-    let run = emit_async(&endpoint, &["--protocol", "grpc"]).await;
-    check_run(&t, &run, "travel-planner-01").await;
-    // One gzip-compressed call per span and per record: children arrive
-    // before their agent span.
-    let run = emit_async(
-        &endpoint,
-        &[
-            "--protocol",
-            "grpc",
-            "--seed",
-            "11",
-            "--processor",
-            "simple",
-            "--compression",
-            "gzip",
-        ],
-    )
-    .await;
-    let agent = run["agent"]["id"].as_str().unwrap().to_string();
-    check_run(&t, &run, &agent).await;
-    server.abort();
-    let _ = server.await;
+    two_runs_become_traces(&t, "grpc", "11").await;
 }
 
 /// `vectadb serve` listens for OTLP/gRPC on its own port; with credentials

@@ -638,3 +638,46 @@ async fn provision_upgrades_a_version_1_database_and_keeps_its_data() {
     assert_eq!(logs.len(), 1);
     assert_eq!(logs[0].message, "m");
 }
+
+/// Version 8 kept an OTLP inbox entry's items in the entry itself;
+/// provisioning moves them into `otel_inbox_body`, and the entry is then
+/// leased with its items as any new one.
+#[tokio::test]
+async fn provision_moves_a_version_8_inbox_entrys_items_apart() {
+    use vectadb::store::DocumentStore;
+    let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
+    let (spans, _, _) = vectadb::otlp::model::spans_of(vectadb_tests::otlp_load::export(0, 12, 1));
+    let items: Vec<vectadb::otlp::model::Item> = spans
+        .into_iter()
+        .map(vectadb::otlp::model::Item::Span)
+        .collect();
+    let text = serde_json::to_string(&items).unwrap();
+    raw.query(
+        "CREATE otel_inbox:v8entry CONTENT {
+             items: $items, size: $size, received_at: time::now()
+         } RETURN NONE;",
+    )
+    .bind(("items", text.clone()))
+    .bind(("size", items.len() as i64))
+    .await
+    .unwrap()
+    .check()
+    .unwrap();
+    as_version(&store, &raw, 8, "RETURN NONE;").await;
+
+    store.provision().await.unwrap();
+    let mut left = raw
+        .query("SELECT VALUE items FROM otel_inbox WHERE items != NONE;")
+        .await
+        .unwrap();
+    let left: Vec<String> = left.take(0).unwrap();
+    assert!(left.is_empty(), "items left in the entry: {}", left.len());
+    let entries = store
+        .otel_lease(1_000, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].id, "v8entry");
+    assert_eq!(entries[0].size, items.len() as u64);
+    assert_eq!(entries[0].items, text, "the items, moved whole");
+}

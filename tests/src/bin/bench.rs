@@ -1005,6 +1005,7 @@ async fn otlp_ingest(
                 load.peak_rss_mb
             ),
         );
+        sdk_run(t, port, report).await?;
         anyhow::Ok(())
     }
     .await;
@@ -1013,6 +1014,68 @@ async fn otlp_ingest(
     worker.abort();
     let _ = worker.await;
     result
+}
+
+/// The OpenTelemetry Python SDK's default `BatchSpanProcessor` and OTLP/HTTP
+/// exporter fed 2,000 spans/s for 60 s (tests/otel/sdk_load.py): its failed
+/// exports and dropped spans, the inbox's peak, and how long placing took
+/// after the last span.
+async fn sdk_run(t: &TestApp, port: u16, report: &mut Report) -> anyhow::Result<()> {
+    const RATE: u32 = 2_000;
+    const SECONDS: u32 = 60;
+    let python = std::env::var("VECTADB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = vectadb_tests::repo_root().join("tests/otel/sdk_load.py");
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sampler = tokio::spawn({
+        let (router, peak) = (t.state.router.clone(), peak.clone());
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                peak.fetch_max(router.otlp_pending(), std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+    let output = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args(["--endpoint", &format!("http://127.0.0.1:{port}")])
+        .args([
+            "--rate",
+            &RATE.to_string(),
+            "--seconds",
+            &SECONDS.to_string(),
+        ])
+        .output()
+        .await?;
+    let finished = Instant::now();
+    while t.state.router.recount_otlp_pending().await? > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let placed_after = finished.elapsed();
+    sampler.abort();
+    let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    let summary: Value = serde_json::from_slice(&output.stdout).map_err(|e| {
+        anyhow::anyhow!(
+            "{} printed no summary ({e}): {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })?;
+    report.text(format!(
+        "\nOpenTelemetry Python SDK, default `BatchSpanProcessor` + OTLP/HTTP exporter, {RATE} spans/s for {SECONDS} s \
+         (`tests/otel/sdk_load.py`): **{} failed exports, {} dropped spans**; {} of {} spans exported at {} spans/s; \
+         {} exports, each answered in p50 {} ms / p99 {} ms; inbox peak {} spans; everything placed {:.1} s after the last span.\n",
+        summary["failed_exports"],
+        summary["dropped_spans"],
+        summary["spans_exported"],
+        summary["spans_ended"],
+        summary["achieved_rate"],
+        summary["exports"],
+        summary["export_ms_p50"],
+        summary["export_ms_p99"],
+        thousands(peak),
+        placed_after.as_secs_f64(),
+    ));
+    Ok(())
 }
 
 async fn sustained_ingest(port: u16, plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
