@@ -11,8 +11,10 @@
 //! - the CouchDB export reader and document mapping: arbitrary and mutated
 //!   exports must be read or refused, never panic.
 //!
-//! A failing input is shrunk and printed; each one found is kept in
-//! [`REGRESSIONS`] (or the target's own list) and checked first, every run.
+//! Inputs come from fixed seeds (`VECTADB_FUZZ_SEED`, 1 by default), so a
+//! run is repeatable; `VECTADB_FUZZ_SEED=random` explores. A failing input
+//! is shrunk and printed; each one found is kept in [`REGRESSIONS`] and
+//! checked first, every run.
 
 use std::time::{Duration, Instant};
 
@@ -20,7 +22,7 @@ use axum::http::{Method, StatusCode};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use prost::Message;
 use serde_json::{json, Value};
 use vectadb::otlp::decode::Encoding;
@@ -43,6 +45,19 @@ const REGRESSIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The first batch's seed (`VECTADB_FUZZ_SEED`, 1 by default); `None`
+/// for `random`.
+fn seed() -> Option<u64> {
+    match std::env::var("VECTADB_FUZZ_SEED") {
+        Ok(text) if text == "random" => None,
+        Ok(text) => Some(
+            text.parse()
+                .expect("VECTADB_FUZZ_SEED: a number or `random`"),
+        ),
+        Err(_) => Some(1),
+    }
+}
+
 fn budget() -> Duration {
     let seconds = std::env::var("VECTADB_FUZZ_SECONDS")
         .ok()
@@ -64,10 +79,19 @@ fn fuzz<S: Strategy>(
     let budget = budget() / share.max(1);
     let deadline = Instant::now() + budget;
     let mut cases = 0u64;
+    let mut batch = 0u64;
     while Instant::now() < deadline {
+        // Batches of 64 cases, each from its own seed: the same inputs in
+        // the same order every run unless VECTADB_FUZZ_SEED says `random`.
+        let rng_seed = match seed() {
+            Some(base) => RngSeed::Fixed(base.wrapping_add(batch)),
+            None => RngSeed::Random,
+        };
+        batch += 1;
         let mut runner = TestRunner::new(Config {
             cases: 64,
             failure_persistence: None,
+            rng_seed,
             ..Config::default()
         });
         if let Err(failure) = runner.run(&strategy, &test) {
