@@ -199,6 +199,18 @@ pub struct Sequential {
     pub placed: Vec<std::time::Duration>,
 }
 
+/// Wait until the inbox is empty (everything acknowledged is placed),
+/// counting it every `poll`.
+pub async fn placed_all(
+    router: &vectadb::router::VectaRouter,
+    poll: std::time::Duration,
+) -> anyhow::Result<()> {
+    while router.recount_otlp_pending().await? > 0 {
+        tokio::time::sleep(poll).await;
+    }
+    Ok(())
+}
+
 pub async fn sequential_exports(
     router: &vectadb::router::VectaRouter,
     port: u16,
@@ -217,9 +229,7 @@ pub async fn sequential_exports(
         anyhow::ensure!(status == 200, "export answered {status}");
         let acknowledged = std::time::Instant::now();
         result.ack.push(acknowledged - started);
-        while router.recount_otlp_pending().await? > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        }
+        placed_all(router, std::time::Duration::from_millis(1)).await?;
         result.placed.push(acknowledged.elapsed());
     }
     Ok(result)
@@ -314,9 +324,7 @@ pub async fn sustained_exports(
         result.refused += refused;
     }
     result.accept_wall = started.elapsed();
-    while router.recount_otlp_pending().await? > 0 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    placed_all(&router, Duration::from_millis(5)).await?;
     result.persist_wall = started.elapsed();
     sampler.abort();
     let (inbox, rss) = *peak.lock().unwrap();

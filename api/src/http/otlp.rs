@@ -220,28 +220,55 @@ fn rejected(encoding: Encoding, error: &DecodeError) -> Response {
 /// is down, which OTLP clients retry) and a Status body with the message
 /// the REST API would give (internal details are logged, not returned).
 fn failure(encoding: Encoding, error: ApiError) -> Response {
-    let retry_after = match &error {
-        ApiError::Busy { retry_after, .. } => Some(*retry_after),
-        _ => None,
-    };
-    let (code, kind, message, field) = error.parts();
-    match retry_after {
-        // Backpressure is the expected answer under load, not a fault.
-        Some(_) => tracing::debug!("OTLP export refused: ingest is behind"),
-        None if code.is_server_error() => tracing::error!(error = ?error, "OTLP export failed"),
-        None => {}
-    }
-    let message = match field {
-        Some(field) => format!("{field}: {message}"),
-        None => message,
-    };
-    let mut response = status(encoding, code, message, kind);
-    if let Some(seconds) = retry_after {
+    let failed = ExportFailure::of(error);
+    let mut response = status(encoding, failed.status, failed.message, failed.kind);
+    if let Some(seconds) = failed.retry_after {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, seconds.into());
     }
     response
+}
+
+/// An export that failed or was refused, as both protocols report it: the
+/// API's status and error kind, the message the REST API would give (its
+/// field first), and the delay before retrying when ingest is behind.
+pub(super) struct ExportFailure {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+impl ExportFailure {
+    /// Logged here: backpressure at debug (the expected answer under load,
+    /// not a fault), server errors with their detail (not returned).
+    pub(super) fn of(error: ApiError) -> Self {
+        let retry_after = match &error {
+            ApiError::Busy { retry_after, .. } | ApiError::RateLimited { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        };
+        let (status, kind, message, field) = error.parts();
+        match retry_after {
+            Some(_) => tracing::debug!("OTLP export refused: ingest is behind"),
+            None if status.is_server_error() => {
+                tracing::error!(error = ?error, "OTLP export failed")
+            }
+            None => {}
+        }
+        let message = match field {
+            Some(field) => format!("{field}: {message}"),
+            None => message,
+        };
+        Self {
+            status,
+            kind,
+            message,
+            retry_after,
+        }
+    }
 }
 
 fn status(encoding: Encoding, code: StatusCode, message: String, kind: &'static str) -> Response {

@@ -29,7 +29,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
 use super::error::ApiError;
-use super::otlp::{accept_logs, accept_traces, decode_export};
+use super::otlp::{accept_logs, accept_traces, decode_export, ExportFailure};
 use super::AppState;
 use crate::otlp::decode::{DecodeError, Encoding};
 
@@ -66,7 +66,9 @@ async fn traces(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match message::<ExportTraceServiceRequest>(&state, &headers, body).await {
+    match message::<ExportTraceServiceRequest>(&state, &headers, body, "ExportTraceServiceRequest")
+        .await
+    {
         Ok(request) => match accept_traces(&state, request).await {
             Ok(answer) => success(&answer),
             Err(error) => api_failure(error),
@@ -80,7 +82,9 @@ async fn logs(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match message::<ExportLogsServiceRequest>(&state, &headers, body).await {
+    match message::<ExportLogsServiceRequest>(&state, &headers, body, "ExportLogsServiceRequest")
+        .await
+    {
         Ok(request) => match accept_logs(&state, request).await {
             Ok(answer) => success(&answer),
             Err(error) => api_failure(error),
@@ -95,6 +99,7 @@ async fn message<M>(
     state: &AppState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
+    what: &'static str,
 ) -> Result<M, Response>
 where
     M: prost::Message + Default + serde::de::DeserializeOwned + Send + 'static,
@@ -137,7 +142,6 @@ where
     } else {
         None
     };
-    let what = std::any::type_name::<M>().rsplit("::").next().unwrap_or("");
     match decode_export::<M>(
         state.limits,
         body.slice_ref(payload),
@@ -240,25 +244,12 @@ fn status_only(code: i32, message: &str, retry_after: Option<u64>) -> Response {
 /// A library error as a gRPC status (internal details are logged, not
 /// returned, as for the REST API).
 fn api_failure(error: ApiError) -> Response {
-    let retry_after = match &error {
-        ApiError::Busy { retry_after, .. } | ApiError::RateLimited { retry_after } => {
-            Some(*retry_after)
-        }
-        _ => None,
-    };
-    let (status, _, message, field) = error.parts();
-    match retry_after {
-        Some(_) => tracing::debug!("OTLP/gRPC export refused: ingest is behind"),
-        None if status.is_server_error() => {
-            tracing::error!(error = ?error, "OTLP/gRPC export failed")
-        }
-        None => {}
-    }
-    let message = match field {
-        Some(field) => format!("{field}: {message}"),
-        None => message,
-    };
-    status_only(grpc_code(status), &message, retry_after)
+    let failed = ExportFailure::of(error);
+    status_only(
+        grpc_code(failed.status),
+        &failed.message,
+        failed.retry_after,
+    )
 }
 
 /// The gRPC code for an HTTP status the API answered with.

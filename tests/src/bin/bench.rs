@@ -1047,9 +1047,7 @@ async fn sdk_run(t: &TestApp, port: u16, report: &mut Report) -> anyhow::Result<
         .output()
         .await?;
     let finished = Instant::now();
-    while t.state.router.recount_otlp_pending().await? > 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    vectadb_tests::otlp_load::placed_all(&t.state.router, Duration::from_millis(20)).await?;
     let placed_after = finished.elapsed();
     sampler.abort();
     let peak = peak.load(std::sync::atomic::Ordering::Relaxed);

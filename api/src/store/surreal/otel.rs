@@ -4,7 +4,7 @@
 //! (`otel_span`), items waiting for their agent span (`otel_pending`), and
 //! the one transaction that turns a round of inbox entries into documents.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -351,20 +351,22 @@ impl SurrealStore {
         &self,
         write: &OtelWrite,
     ) -> Result<(Vec<ThoughtRow>, Vec<EdgeRow>, Vec<EdgeRow>), StoreError> {
-        let chain_of = |t: &crate::domain::NewThought| chain_key(&t.agent_id, t.task_id.as_deref());
-        let mut chains: Vec<String> = Vec::new();
-        for thought in &write.thoughts {
-            let chain = chain_of(thought);
-            if !chains.contains(&chain) {
-                chains.push(chain);
-            }
-        }
-        let mut heads = self.chain_heads(&chains).await?;
+        let chains: Vec<String> = write
+            .thoughts
+            .iter()
+            .map(|t| chain_key(&t.agent_id, t.task_id.as_deref()))
+            .collect();
+        let distinct: Vec<String> = chains
+            .iter()
+            .cloned()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut heads = self.chain_heads(&distinct).await?;
         let mut thoughts = Vec::with_capacity(write.thoughts.len());
         let mut thinks = Vec::with_capacity(write.thoughts.len());
         let mut leads_to = Vec::new();
-        for new in &write.thoughts {
-            let chain = chain_of(new);
+        for (new, chain) in write.thoughts.iter().zip(chains) {
             let head = heads
                 .entry(chain.clone())
                 .or_insert(Head { id: None, step: 0 });
