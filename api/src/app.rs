@@ -269,9 +269,17 @@ pub fn state(
         config.search_defaults(),
         config.limits(),
     )?;
+    let foreground = Arc::new(crate::foreground::Foreground::new(
+        config.indexer_share_when_busy,
+    ));
+    let cache = Arc::new(crate::embed::cache::EmbedCache::new(
+        router.embedder().fingerprint(),
+        config.embed_cache_mb.saturating_mul(1 << 20),
+    ));
+    let router = router.with_cache(cache);
     let indexer = Arc::new(
         router
-            .indexer(config.indexer())
+            .indexer(config.indexer(), foreground.clone())
             .with_metrics(metrics.clone()),
     );
     let router = Arc::new(router);
@@ -291,6 +299,7 @@ pub fn state(
             otlp_items: config.max_otlp_items,
         },
         shedder: crate::http::shed::Shedder::new(
+            foreground,
             config.max_concurrent_requests,
             config.max_concurrent_large_requests,
             config.max_document_bytes,

@@ -140,6 +140,16 @@ pub struct Config {
     /// Embedding costs a few ms of CPU per log; thoughts are always embedded.
     #[arg(long, env = "EMBED_LOGS", default_value = "all", value_parser = parse_embed_logs)]
     pub embed_logs: EmbedLogs,
+    /// The share of the time (0.01–1) the indexer may take while requests
+    /// are being served; it pauses between steps to stay within it, and
+    /// runs flat out when no request is (1: never pauses).
+    #[arg(long, env = "INDEXER_SHARE_WHEN_BUSY", default_value_t = 0.1)]
+    pub indexer_share_when_busy: f64,
+    /// Memory for vectors already computed, in MiB (0: no cache): a log
+    /// template or text seen before is not embedded again. Saved in
+    /// DATA_DIR when the embedded default stops.
+    #[arg(long, env = "EMBED_CACHE_MB", default_value_t = 32)]
+    pub embed_cache_mb: usize,
 
     /// How long an OTLP span or log record whose parent span (or agent
     /// span) has not arrived waits for it before it is placed under its

@@ -8,6 +8,12 @@
 //! a restarted server (or another replica, once the lease has expired)
 //! carries on where it stopped. Items are searchable once embedded, and
 //! logs get their anomaly score then.
+//!
+//! Texts are looked up in the [`EmbedCache`] first (a log by its
+//! template), so a text already embedded is not embedded again; the rest
+//! run through the model in small batches. While requests are being
+//! served the indexer gives way after each batch and each chunk
+//! ([`Foreground`]), and runs flat out when they stop.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,8 +23,10 @@ use tokio::sync::Notify;
 
 use crate::anomaly;
 use crate::domain::{Log, LogLevel, Thought};
+use crate::embed::cache::EmbedCache;
 use crate::embed::{text, Embedder};
 use crate::error::Result;
+use crate::foreground::{Foreground, Pacer};
 use crate::metrics::Metrics;
 use crate::router::VectaRouter;
 use crate::store::{DocumentStore, EmbedJob, EmbedKind, Table};
@@ -31,6 +39,9 @@ pub struct IndexerSettings {
     pub jobs_per_round: usize,
     /// Documents embedded and written per step (progress is saved after each).
     pub chunk: usize,
+    /// Texts run through the model per call: small, so a search waiting
+    /// for the model waits for little.
+    pub model_batch: usize,
     /// How long a leased job is reserved for this worker.
     pub lease: Duration,
     /// How often an idle worker looks for work queued by other processes.
@@ -44,6 +55,7 @@ impl Default for IndexerSettings {
         Self {
             jobs_per_round: 8,
             chunk: 128,
+            model_batch: 16,
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_secs(1),
             embed_logs_from: Some(LogLevel::Trace),
@@ -60,6 +72,8 @@ pub struct Indexer {
     embedded: AtomicU64,
     /// Where anomaly scores are observed (the app's registry).
     metrics: Option<Arc<Metrics>>,
+    cache: Arc<EmbedCache>,
+    foreground: Arc<Foreground>,
 }
 
 impl Indexer {
@@ -70,6 +84,7 @@ impl Indexer {
         wake: Arc<Notify>,
         settings: IndexerSettings,
     ) -> Self {
+        let cache = Arc::new(EmbedCache::new(embedder.fingerprint(), 0));
         Self {
             store,
             vectors,
@@ -78,7 +93,31 @@ impl Indexer {
             settings,
             embedded: AtomicU64::new(0),
             metrics: None,
+            cache,
+            foreground: Arc::new(Foreground::new(1.0)),
         }
+    }
+
+    /// Look texts up in `cache` before embedding them (default: no cache).
+    pub fn with_cache(mut self, cache: Arc<EmbedCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Give way to the requests `foreground` counts (default: never).
+    pub fn with_foreground(mut self, foreground: Arc<Foreground>) -> Self {
+        self.foreground = foreground;
+        self
+    }
+
+    /// Milliseconds spent giving way to requests.
+    pub fn paused_ms(&self) -> u64 {
+        self.foreground.paused_ms()
+    }
+
+    /// The vectors already computed, by text.
+    pub fn cache(&self) -> &Arc<EmbedCache> {
+        &self.cache
     }
 
     /// Report anomaly scores to these metrics.
@@ -140,20 +179,57 @@ impl Indexer {
     async fn process(&self, job: EmbedJob) -> Result<usize> {
         let mut remaining = job.ids.as_slice();
         let mut done = 0;
+        let mut pacer = Pacer::new(&self.foreground);
         while !remaining.is_empty() {
             let take = remaining.len().min(self.settings.chunk.max(1));
             let (chunk, rest) = remaining.split_at(take);
-            done += self.embed_chunk(job.kind, chunk).await?;
+            done += self.embed_chunk(job.kind, chunk, &mut pacer).await?;
             self.store
                 .settle_embed_job(&job.id, rest, self.settings.lease)
                 .await?;
+            pacer.step_done().await;
             remaining = rest;
         }
         Ok(done)
     }
 
+    /// The vectors of `texts`, in order: from the cache, or embedded in
+    /// batches of `model_batch` (each distinct text once) and kept there.
+    async fn vectors_of(&self, texts: &[String], pacer: &mut Pacer<'_>) -> Result<Vec<Vec<f32>>> {
+        let lookup = self.cache.lookup(texts);
+        let mut fresh: std::collections::HashMap<&str, Arc<[f32]>> =
+            std::collections::HashMap::with_capacity(lookup.missing.len());
+        for batch in lookup.missing.chunks(self.settings.model_batch.max(1)) {
+            let vectors = self.embedder.embed(batch.to_vec()).await?;
+            for (text, vector) in batch.iter().zip(vectors) {
+                let vector: Arc<[f32]> = vector.into();
+                self.cache.insert(text, vector.clone());
+                fresh.insert(text.as_str(), vector);
+            }
+            pacer.step_done().await;
+        }
+        texts
+            .iter()
+            .zip(lookup.found)
+            .map(|(text, found)| {
+                found
+                    .or_else(|| fresh.get(text.as_str()).cloned())
+                    .map(|vector| vector.to_vec())
+                    .ok_or_else(|| {
+                        crate::embed::EmbedError::Inference("model returned no vector".into())
+                            .into()
+                    })
+            })
+            .collect()
+    }
+
     /// Embed and write the documents of `ids` that still exist.
-    async fn embed_chunk(&self, kind: EmbedKind, ids: &[String]) -> Result<usize> {
+    async fn embed_chunk(
+        &self,
+        kind: EmbedKind,
+        ids: &[String],
+        pacer: &mut Pacer<'_>,
+    ) -> Result<usize> {
         let mut logs = Vec::new();
         let (collection, table, texts, mut points): (_, _, Vec<String>, Vec<VectorPoint>) =
             match kind {
@@ -206,7 +282,7 @@ impl Indexer {
             return Ok(0);
         }
         let started = std::time::Instant::now();
-        let vectors: Vec<Vec<f32>> = self.embedder.embed(texts).await?;
+        let vectors = self.vectors_of(&texts, pacer).await?;
         for (point, vector) in points.iter_mut().zip(vectors) {
             point.vector = vector;
         }
@@ -273,6 +349,8 @@ impl Indexer {
             }
         });
         let stored = futures::future::try_join_all(searches).await?;
+        let history = self.history(logs).await?;
+        let mut seen: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
         Ok(logs
             .iter()
             .enumerate()
@@ -287,8 +365,44 @@ impl Indexer {
                     })
                     .map(|j| cosine(vectors[i], vectors[j]));
                 let nearest = stored[i].into_iter().chain(in_chunk).reduce(f32::max);
-                (log.id.clone(), anomaly::score(log.level, nearest))
+                let earlier = seen.entry(log.agent_id.as_str()).or_insert(0);
+                let history = history.get(log.agent_id.as_str()).copied().unwrap_or(0) + *earlier;
+                *earlier += 1;
+                (log.id.clone(), anomaly::score(log.level, nearest, history))
             })
+            .collect())
+    }
+
+    /// For each agent with routine-level logs in `logs`, how many of its
+    /// logs were embedded in the window before its first one here (the
+    /// history [`anomaly::novelty_weight`] scales novelty by).
+    async fn history<'a>(
+        &self,
+        logs: &'a [Log],
+    ) -> Result<std::collections::HashMap<&'a str, u64>> {
+        let mut first: std::collections::HashMap<&str, chrono::DateTime<chrono::Utc>> =
+            std::collections::HashMap::new();
+        for log in logs.iter().filter(|log| log.level < LogLevel::Warn) {
+            let at = first.entry(log.agent_id.as_str()).or_insert(log.timestamp);
+            *at = (*at).min(log.timestamp);
+        }
+        let counts = first.into_iter().map(|(agent, at)| async move {
+            let filter = VectorFilter {
+                agent_id: Some(agent.to_string()),
+                since: Some((at - anomaly::WINDOW).timestamp_millis()),
+                // Inclusive of its instant: earlier chunks of its batch.
+                until: Some(at.timestamp_millis() + 1),
+                ..VectorFilter::default()
+            };
+            let count = self
+                .vectors
+                .count_matching(Collection::Logs, &filter)
+                .await?;
+            Ok::<_, crate::error::Error>((agent, count))
+        });
+        Ok(futures::future::try_join_all(counts)
+            .await?
+            .into_iter()
             .collect())
     }
 }

@@ -6,10 +6,12 @@
 //!   `store/schema.surql` is the one schema definition.
 //! - `vectors`: the vector index trait and its adapters (Qdrant Edge in
 //!   process, a Qdrant server over gRPC).
-//! - `embed`: the embedder trait, the MiniLM adapter and the embedded texts.
+//! - `embed`: the embedder trait, the MiniLM adapter, the embedded texts,
+//!   log templates and the cache of vectors already computed.
 //! - `router`: fans writes out to both stores and merges reads;
 //!   `indexer` embeds logs and thoughts from the durable queue, off the
-//!   request path (and scores logs' anomalies: `anomaly`);
+//!   request path (and scores logs' anomalies: `anomaly`), giving way to
+//!   requests (`foreground`);
 //!   `repair` reconciles the two after the fact; `retry` is the backoff
 //!   both backend adapters use for transient errors.
 //! - `otlp`: OpenTelemetry ingest (GenAI spans and log records → agents,
@@ -33,6 +35,7 @@ pub mod config;
 pub mod domain;
 pub mod embed;
 pub mod error;
+pub mod foreground;
 pub mod http;
 pub mod indexer;
 #[cfg(feature = "lambda")]

@@ -361,6 +361,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .context("starting VectaDB")?;
     let router = state.router.clone();
+    // The embedding cache lives with embedded data: it is kept across
+    // restarts of the one process that owns it.
+    let cache_file = marker
+        .as_ref()
+        .map(|_| config.data_dir.join(vectadb::embed::cache::FILE));
+    if let Some(path) = &cache_file {
+        let loaded = state.indexer.cache().load(path);
+        tracing::info!(entries = loaded, "embedding cache loaded");
+    }
+    let indexer = state.indexer.clone();
     if let Some((_, true)) = &marker {
         tracing::warn!("the previous run did not stop cleanly; reconciling documents and vectors");
         let report = router.repair(std::time::Duration::ZERO).await?;
@@ -423,6 +433,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         worker.abort();
     }
     router.flush().await.context("flushing vectors")?;
+    if let Some(path) = &cache_file {
+        if let Err(e) = indexer.cache().save(path) {
+            tracing::warn!(path = %path.display(), error = %e, "embedding cache not saved");
+        }
+    }
     if let Some((marker, _)) = marker {
         marker.release().context("clearing the run marker")?;
     }

@@ -165,6 +165,7 @@ metered!(VectorIndex for VectorIndex, "qdrant", {
     async fn existing(&self, collection: Collection, ids: &[String]) -> Result<Vec<String>, VectorError>;
     async fn scroll_ids(&self, collection: Collection, cursor: Option<String>, limit: usize) -> Result<IdPage, VectorError>;
     async fn count(&self, collection: Collection) -> Result<u64, VectorError>;
+    async fn count_matching(&self, collection: Collection, filter: &VectorFilter) -> Result<u64, VectorError>;
     async fn health(&self) -> Result<(), VectorError>;
     async fn flush(&self) -> Result<(), VectorError>;
 }
@@ -177,6 +178,10 @@ metered!(VectorIndex for VectorIndex, "qdrant", {
 impl Embedder for Metered<dyn Embedder> {
     fn dimension(&self) -> usize {
         self.inner.dimension()
+    }
+
+    fn fingerprint(&self) -> &str {
+        self.inner.fingerprint()
     }
 
     async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {

@@ -16,6 +16,10 @@ pub struct Metrics {
     pub embed_backlog: IntGauge,
     /// A counter in meaning (it only grows), sampled from the indexer at scrape.
     pub embedded: IntGauge,
+    /// Cache lookups by the indexer (`hit`, `miss`), sampled at scrape.
+    pub embed_cache_lookups: IntGaugeVec,
+    /// Milliseconds the indexer has paused to give way to requests.
+    pub indexer_paused: IntGauge,
     pub anomaly_scores: Histogram,
     pub embedding_duration: Histogram,
     pub embedding_batch: Histogram,
@@ -83,6 +87,19 @@ impl Metrics {
             "Logs and thoughts this process has embedded since it started",
         )
         .expect("static metric definition");
+        let embed_cache_lookups = IntGaugeVec::new(
+            Opts::new(
+                "embed_cache_lookups",
+                "Texts the indexer found in its embedding cache (hit) or embedded (miss) since it started",
+            ),
+            &["result"],
+        )
+        .expect("static metric definition");
+        let indexer_paused = IntGauge::new(
+            "indexer_paused_milliseconds",
+            "Time the indexer has paused to give way to requests since it started",
+        )
+        .expect("static metric definition");
         let anomaly_scores = Histogram::with_opts(
             HistogramOpts::new(
                 "log_anomaly_score",
@@ -123,6 +140,8 @@ impl Metrics {
             Box::new(vectors.clone()),
             Box::new(embed_backlog.clone()),
             Box::new(embedded.clone()),
+            Box::new(embed_cache_lookups.clone()),
+            Box::new(indexer_paused.clone()),
             Box::new(anomaly_scores.clone()),
             Box::new(embedding_duration.clone()),
             Box::new(embedding_batch.clone()),
@@ -142,6 +161,8 @@ impl Metrics {
             vectors,
             embed_backlog,
             embedded,
+            embed_cache_lookups,
+            indexer_paused,
             anomaly_scores,
             embedding_duration,
             embedding_batch,

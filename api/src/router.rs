@@ -13,6 +13,7 @@ use crate::domain::{
     validate, Agent, Log, LogFilter, NewAgent, NewLog, NewTask, NewThought, Page, Task, TaskFilter,
     TaskPatch, TaskStatus, Thought, ThoughtFilter, Trace, ValidationError,
 };
+use crate::embed::cache::EmbedCache;
 use crate::embed::{text, Embedder};
 use crate::error::{Error, Result};
 use crate::indexer::{Indexer, IndexerSettings};
@@ -114,6 +115,9 @@ pub struct VectaRouter {
     pub(crate) wake_otlp: Arc<Notify>,
     /// OTLP items in the inbox, as last counted plus those accepted since.
     pub(crate) otlp_pending: Arc<std::sync::atomic::AtomicU64>,
+    /// Vectors already computed, by text: searches repeated and documents
+    /// re-embedded skip the model, and the indexer shares it.
+    cache: Arc<EmbedCache>,
 }
 
 impl VectaRouter {
@@ -133,7 +137,9 @@ impl VectaRouter {
                 vectors.dimension()
             )));
         }
+        let cache = Arc::new(EmbedCache::new(embedder.fingerprint(), 0));
         Ok(Self {
+            cache,
             store,
             vectors,
             embedder,
@@ -154,7 +160,19 @@ impl VectaRouter {
     }
 
     /// The indexer that embeds what this router queues (see [`Indexer`]).
-    pub fn indexer(&self, settings: IndexerSettings) -> Indexer {
+    /// Keep computed vectors in `cache` (default: none kept).
+    pub fn with_cache(mut self, cache: Arc<EmbedCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// The indexer that embeds what this router queues (see [`Indexer`]),
+    /// sharing this router's cache, giving way to `foreground`.
+    pub fn indexer(
+        &self,
+        settings: IndexerSettings,
+        foreground: Arc<crate::foreground::Foreground>,
+    ) -> Indexer {
         Indexer::new(
             self.store.clone(),
             self.vectors.clone(),
@@ -162,13 +180,34 @@ impl VectaRouter {
             self.wake_indexer.clone(),
             settings,
         )
+        .with_cache(self.cache.clone())
+        .with_foreground(foreground)
     }
 
+    /// The model this router embeds with.
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    /// The vector of `text`, from the cache or the model.
     async fn embed_one(&self, text: String) -> Result<Vec<f32>> {
-        let mut vectors = self.embedder.embed(vec![text]).await?;
-        vectors.pop().ok_or_else(|| {
-            crate::embed::EmbedError::Inference("model returned no vector".into()).into()
-        })
+        let texts = [text];
+        if let Some(Some(vector)) = self.cache.lookup(&texts).found.pop() {
+            return Ok(vector.to_vec());
+        }
+        let [text] = texts;
+        let vector = self
+            .embedder
+            .embed(vec![text.clone()])
+            .await?
+            .pop()
+            .ok_or_else(|| {
+                crate::error::Error::from(crate::embed::EmbedError::Inference(
+                    "model returned no vector".into(),
+                ))
+            })?;
+        self.cache.insert(&text, vector.as_slice().into());
+        Ok(vector)
     }
 
     /// Write a document and its vector concurrently; if exactly one side

@@ -34,6 +34,7 @@ mod dual_write;
 mod durability;
 mod embedding_parity;
 mod fuzz;
+mod indexer;
 mod lambda;
 mod limits;
 mod logs;

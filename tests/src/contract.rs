@@ -588,6 +588,18 @@ pub async fn count_is_exact(index: &dyn VectorIndex) {
         .await
         .expect("upsert");
     assert_eq!(count(index, Collection::Tasks).await, 150);
+    let of_agent = VectorFilter {
+        agent_id: Some("agent00001".into()),
+        ..VectorFilter::default()
+    };
+    assert_eq!(
+        index
+            .count_matching(Collection::Tasks, &of_agent)
+            .await
+            .expect("count matching"),
+        50,
+        "a filtered count counts only what matches"
+    );
     // Upserting the same ids again adds nothing.
     index
         .upsert(Collection::Tasks, points[..50].to_vec())

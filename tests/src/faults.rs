@@ -85,6 +85,9 @@ impl VectorIndex for FailingVectors {
     async fn count(&self, c: Collection) -> Result<u64, VectorError> {
         self.inner.count(c).await
     }
+    async fn count_matching(&self, c: Collection, f: &VectorFilter) -> Result<u64, VectorError> {
+        self.inner.count_matching(c, f).await
+    }
     fn dimension(&self) -> usize {
         self.inner.dimension()
     }

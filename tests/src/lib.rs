@@ -83,6 +83,7 @@ pub mod datagen;
 pub mod faults;
 pub mod lambda;
 pub mod log_scale;
+pub mod mixed_load;
 pub mod otlp_load;
 pub mod process;
 pub mod proxy;

@@ -34,6 +34,7 @@ const FETCH_HINT: &str = "run python3 scripts/fetch-models.py";
 pub struct MiniLm {
     model: Arc<Mutex<TextEmbedding>>,
     dimension: usize,
+    fingerprint: String,
     batch_size: usize,
     intra_threads: usize,
 }
@@ -79,6 +80,7 @@ impl MiniLm {
             tokenizer_config_file: read_model_file(&model_dir.join(TOKENIZER_CONFIG_FILE))?,
         };
 
+        let fingerprint = fingerprint(&onnx_file, &tokenizer_files);
         let environment = ort_environment(ort_dylib)?;
         let intra_threads = default_intra_threads();
         let mut options = InitOptionsUserDefined::new()
@@ -116,6 +118,7 @@ impl MiniLm {
         Ok(MiniLm {
             model: Arc::new(Mutex::new(model)),
             dimension,
+            fingerprint,
             batch_size,
             intra_threads,
         })
@@ -138,6 +141,10 @@ impl Embedder for MiniLm {
         self.dimension
     }
 
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
     async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -146,15 +153,20 @@ impl Embedder for MiniLm {
         let batch_size = self.batch_size;
         let dimension = self.dimension;
         tokio::task::spawn_blocking(move || {
-            let mut vectors = Vec::with_capacity(texts.len());
+            // Each batch is padded to its longest text: batches of texts of
+            // similar length waste the least work on padding.
+            let mut order: Vec<usize> = (0..texts.len()).collect();
+            order.sort_by_key(|&i| texts[i].len());
+            let mut vectors: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
             // The lock is taken per batch, so concurrent callers interleave batches
             // instead of waiting for a whole large request.
-            for chunk in texts.chunks(batch_size) {
+            for batch in order.chunks(batch_size) {
+                let chunk: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
                 // A panic inside a previous inference leaves the session usable.
                 let mut model = model.lock().unwrap_or_else(PoisonError::into_inner);
                 // fastembed mean-pools and L2-normalises (text_embedding/output.rs).
                 let embedded = model
-                    .embed(chunk, Some(batch_size))
+                    .embed(&chunk, Some(batch_size))
                     .map_err(|e| EmbedError::Inference(e.to_string()))?;
                 drop(model);
                 if embedded.len() != chunk.len() {
@@ -170,13 +182,33 @@ impl Embedder for MiniLm {
                         bad.len()
                     )));
                 }
-                vectors.extend(embedded);
+                for (&i, vector) in batch.iter().zip(embedded) {
+                    vectors[i] = vector;
+                }
             }
             Ok(vectors)
         })
         .await
         .map_err(|e| EmbedError::Inference(format!("embedding task failed: {e}")))?
     }
+}
+
+/// SHA-256 of the model, its tokenizer files and the truncation length.
+fn fingerprint(onnx: &[u8], tokenizer: &TokenizerFiles) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in [
+        onnx,
+        &tokenizer.tokenizer_file,
+        &tokenizer.config_file,
+        &tokenizer.special_tokens_map_file,
+        &tokenizer.tokenizer_config_file,
+    ] {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part);
+    }
+    hash.update((MAX_TOKENS as u64).to_le_bytes());
+    format!("minilm-{:x}", hash.finalize())
 }
 
 fn read_model_file(path: &Path) -> Result<Vec<u8>, EmbedError> {

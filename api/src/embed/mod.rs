@@ -1,7 +1,10 @@
-//! Text embeddings: the trait the router uses, the MiniLM adapter, and the
-//! texts built from documents.
+//! Text embeddings: the trait the router uses, the MiniLM adapter, the
+//! texts built from documents, log templates and the cache of vectors
+//! already computed.
 
+pub mod cache;
 pub mod minilm;
+pub mod template;
 pub mod text;
 
 use async_trait::async_trait;
@@ -18,6 +21,9 @@ pub enum EmbedError {
 #[async_trait]
 pub trait Embedder: Send + Sync {
     fn dimension(&self) -> usize;
+    /// Names the model and its settings: two embedders with the same
+    /// fingerprint give the same vector for the same text.
+    fn fingerprint(&self) -> &str;
     /// Embed a batch; the result has one vector per input, in order.
     /// Implementations must not block the async executor.
     async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError>;

@@ -25,10 +25,11 @@ pub fn task(task: &Task) -> String {
     task.description.clone()
 }
 
-/// A log is found by its message; its level and time are filters, not
+/// A log is found by its message's template (numbers, ids and paths
+/// masked: see [`super::template`]); its level and time are filters, not
 /// meaning.
 pub fn log(log: &Log) -> String {
-    log.message.clone()
+    super::template::of(&log.message)
 }
 
 /// A thought is found by what it says.

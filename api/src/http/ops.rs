@@ -124,6 +124,18 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .metrics
         .embedded
         .set(i64::try_from(state.indexer.embedded()).unwrap_or(i64::MAX));
+    let (hits, misses) = state.indexer.cache().hits_and_misses();
+    for (result, count) in [("hit", hits), ("miss", misses)] {
+        state
+            .metrics
+            .embed_cache_lookups
+            .with_label_values(&[result])
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+    state
+        .metrics
+        .indexer_paused
+        .set(i64::try_from(state.indexer.paused_ms()).unwrap_or(i64::MAX));
     (
         [(
             header::CONTENT_TYPE,

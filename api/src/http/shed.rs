@@ -21,6 +21,8 @@ use super::AppState;
 /// The shedding limits and the permits taken against them.
 #[derive(Clone)]
 pub struct Shedder {
+    /// Requests being served, counted for background work to give way.
+    pub foreground: Arc<crate::foreground::Foreground>,
     requests: Arc<Semaphore>,
     large: Arc<Semaphore>,
     /// A body over this many bytes (or of unknown length) is large.
@@ -29,8 +31,15 @@ pub struct Shedder {
 }
 
 impl Shedder {
-    pub fn new(requests: usize, large: usize, large_bytes: usize, timeout: Duration) -> Self {
+    pub fn new(
+        foreground: Arc<crate::foreground::Foreground>,
+        requests: usize,
+        large: usize,
+        large_bytes: usize,
+        timeout: Duration,
+    ) -> Self {
         Self {
+            foreground,
             requests: Arc::new(Semaphore::new(requests.max(1))),
             large: Arc::new(Semaphore::new(large.max(1))),
             large_bytes,
@@ -55,6 +64,7 @@ pub async fn shed(State(state): State<AppState>, request: Request, next: Next) -
     } else {
         None
     };
+    let _active = shedder.foreground.enter();
     match tokio::time::timeout(shedder.timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => busy("the request took longer than REQUEST_TIMEOUT_SECONDS"),

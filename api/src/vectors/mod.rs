@@ -321,6 +321,12 @@ pub trait VectorIndex: Send + Sync {
     ) -> Result<IdPage, VectorError>;
     /// Number of points in a collection.
     async fn count(&self, collection: Collection) -> Result<u64, VectorError>;
+    /// Points that satisfy `filter` (exact).
+    async fn count_matching(
+        &self,
+        collection: Collection,
+        filter: &VectorFilter,
+    ) -> Result<u64, VectorError>;
     /// The vector size every collection was created with.
     fn dimension(&self) -> usize;
     /// Cheap liveness check.

@@ -839,10 +839,23 @@ impl VectorIndex for RemoteQdrant {
     }
 
     async fn count(&self, collection: Collection) -> Result<u64, VectorError> {
+        self.count_matching(collection, &VectorFilter::default())
+            .await
+    }
+
+    async fn count_matching(
+        &self,
+        collection: Collection,
+        filter: &VectorFilter,
+    ) -> Result<u64, VectorError> {
+        let filter = filter_of(filter);
         let response = self
             .call("count", Some(collection), || {
-                self.client
-                    .count(CountPointsBuilder::new(self.name(collection)).exact(true))
+                let mut request = CountPointsBuilder::new(self.name(collection)).exact(true);
+                if let Some(filter) = filter.clone() {
+                    request = request.filter(filter);
+                }
+                self.client.count(request)
             })
             .await?;
         Ok(response.result.map_or(0, |result| result.count))
