@@ -39,8 +39,8 @@ pub struct IndexerSettings {
     pub jobs_per_round: usize,
     /// Documents embedded and written per step (progress is saved after each).
     pub chunk: usize,
-    /// Texts run through the model per call: small, so a search waiting
-    /// for the model waits for little.
+    /// Texts run through the model per call while no request runs (one
+    /// at a time while requests do).
     pub model_batch: usize,
     /// How long a leased job is reserved for this worker.
     pub lease: Duration,
@@ -55,7 +55,7 @@ impl Default for IndexerSettings {
         Self {
             jobs_per_round: 8,
             chunk: 128,
-            model_batch: 16,
+            model_batch: 32,
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_secs(1),
             embed_logs_from: Some(LogLevel::Trace),
@@ -199,7 +199,14 @@ impl Indexer {
         let lookup = self.cache.lookup(texts);
         let mut fresh: std::collections::HashMap<&str, Arc<[f32]>> =
             std::collections::HashMap::with_capacity(lookup.missing.len());
-        for batch in lookup.missing.chunks(self.settings.model_batch.max(1)) {
+        // While requests run, one text per call: a search waiting for the
+        // model waits for one text's inference at most.
+        let batch = if self.foreground.busy() {
+            1
+        } else {
+            self.settings.model_batch.max(1)
+        };
+        for batch in lookup.missing.chunks(batch) {
             let vectors = self.embedder.embed(batch.to_vec()).await?;
             for (text, vector) in batch.iter().zip(vectors) {
                 let vector: Arc<[f32]> = vector.into();

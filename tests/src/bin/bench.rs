@@ -1266,10 +1266,16 @@ async fn indexer_rows(backends: Backends, plan: &Plan, report: &mut Report) -> a
             .collect();
         call(busy_port, "POST", "/api/v1/logs", Some(&Value::from(batch))).await?;
     }
+    // Each app's workers run only during its own run: the backlog waits
+    // for the second.
     let mut workers = vectadb::app::start_workers(&quiet.state);
-    workers.extend(vectadb::app::start_workers(&busy.state));
     let seconds = plan.foreground_seconds;
     let none = mixed_load::closed_loop(quiet_port, agents, 8, seconds, 20_000_000).await;
+    for worker in workers.drain(..) {
+        worker.abort();
+        let _ = worker.await;
+    }
+    workers.extend(vectadb::app::start_workers(&busy.state));
     let waiting_before = busy.state.indexer.backlog().await?;
     let embedded_before = busy.state.indexer.embedded();
     let draining = mixed_load::closed_loop(busy_port, agents, 8, seconds, 30_000_000).await;
