@@ -109,22 +109,37 @@ impl Foreground {
 }
 
 /// Paces a run of background steps: [`Pacer::step_done`] after each one
-/// gives way for the time since the previous call.
+/// gives way for the time since the previous call. An unpaced run
+/// ([`Pacer::off`]) never waits (an explicit drain).
 pub struct Pacer<'a> {
-    foreground: &'a Foreground,
+    foreground: Option<&'a Foreground>,
     since: Instant,
 }
 
 impl<'a> Pacer<'a> {
     pub fn new(foreground: &'a Foreground) -> Self {
         Self {
-            foreground,
+            foreground: Some(foreground),
             since: Instant::now(),
         }
     }
 
+    pub fn off() -> Self {
+        Self {
+            foreground: None,
+            since: Instant::now(),
+        }
+    }
+
+    /// Requests are being served and this run gives way to them.
+    pub fn busy(&self) -> bool {
+        self.foreground.is_some_and(Foreground::busy)
+    }
+
     pub async fn step_done(&mut self) {
-        self.foreground.give_way(self.since.elapsed()).await;
+        if let Some(foreground) = self.foreground {
+            foreground.give_way(self.since.elapsed()).await;
+        }
         self.since = Instant::now();
     }
 }

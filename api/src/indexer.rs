@@ -145,20 +145,31 @@ impl Indexer {
             &self.wake,
             self.settings.idle_poll,
             (Duration::from_millis(200), Duration::from_secs(30)),
-            || async { self.run_once().await.map(|done| done > 0) },
+            || async { self.round(true).await.map(|done| done > 0) },
         )
         .await;
     }
 
-    /// One round: lease jobs and embed them. Returns the documents embedded.
+    /// One round, flat out: lease jobs and embed them. Returns the
+    /// documents embedded.
     pub async fn run_once(&self) -> Result<usize> {
+        self.round(false).await
+    }
+
+    /// One round, giving way to requests when `paced`.
+    async fn round(&self, paced: bool) -> Result<usize> {
         let jobs = self
             .store
             .lease_embed_jobs(self.settings.jobs_per_round, self.settings.lease)
             .await?;
         let mut done = 0;
         for job in jobs {
-            done += self.process(job).await?;
+            let pacer = if paced {
+                Pacer::new(&self.foreground)
+            } else {
+                Pacer::off()
+            };
+            done += self.process(job, pacer).await?;
         }
         Ok(done)
     }
@@ -176,10 +187,9 @@ impl Indexer {
         }
     }
 
-    async fn process(&self, job: EmbedJob) -> Result<usize> {
+    async fn process(&self, job: EmbedJob, mut pacer: Pacer<'_>) -> Result<usize> {
         let mut remaining = job.ids.as_slice();
         let mut done = 0;
-        let mut pacer = Pacer::new(&self.foreground);
         while !remaining.is_empty() {
             let take = remaining.len().min(self.settings.chunk.max(1));
             let (chunk, rest) = remaining.split_at(take);
@@ -201,7 +211,7 @@ impl Indexer {
             std::collections::HashMap::with_capacity(lookup.missing.len());
         // While requests run, one text per call: a search waiting for the
         // model waits for one text's inference at most.
-        let batch = if self.foreground.busy() {
+        let batch = if pacer.busy() {
             1
         } else {
             self.settings.model_batch.max(1)

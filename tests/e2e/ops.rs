@@ -35,7 +35,7 @@ async fn metrics_count_requests_logs_and_errors() {
     t.get("/api/v1/agents/ghost").await;
     t.post(
         "/api/v1/logs",
-        json!([{"agent_id": a, "message": "1", "level": "error"}, {"agent_id": a, "message": "2"}, {"agent_id": a, "message": "3"}]),
+        json!([{"agent_id": a, "message": "disk full", "level": "error"}, {"agent_id": a, "message": "retrying the upload"}, {"agent_id": a, "message": "upload finished"}]),
     )
     .await;
     let (status, text) = t.get("/metrics").await;

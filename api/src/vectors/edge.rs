@@ -707,11 +707,6 @@ impl VectorIndex for EdgeVectors {
         .await
     }
 
-    async fn count(&self, collection: Collection) -> Result<u64, VectorError> {
-        self.count_matching(collection, &VectorFilter::default())
-            .await
-    }
-
     async fn count_matching(
         &self,
         collection: Collection,

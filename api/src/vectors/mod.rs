@@ -320,7 +320,10 @@ pub trait VectorIndex: Send + Sync {
         limit: usize,
     ) -> Result<IdPage, VectorError>;
     /// Number of points in a collection.
-    async fn count(&self, collection: Collection) -> Result<u64, VectorError>;
+    async fn count(&self, collection: Collection) -> Result<u64, VectorError> {
+        self.count_matching(collection, &VectorFilter::default())
+            .await
+    }
     /// Points that satisfy `filter` (exact).
     async fn count_matching(
         &self,

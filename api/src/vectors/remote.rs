@@ -838,11 +838,6 @@ impl VectorIndex for RemoteQdrant {
         })
     }
 
-    async fn count(&self, collection: Collection) -> Result<u64, VectorError> {
-        self.count_matching(collection, &VectorFilter::default())
-            .await
-    }
-
     async fn count_matching(
         &self,
         collection: Collection,
