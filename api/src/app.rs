@@ -282,6 +282,11 @@ pub fn state(
             .indexer(config.indexer(), foreground.clone())
             .with_metrics(metrics.clone()),
     );
+    let retention = Arc::new(
+        router
+            .retention(config.retention())
+            .with_foreground(foreground.clone()),
+    );
     let router = Arc::new(router);
     let otlp = Arc::new(
         crate::otlp::worker::OtlpWorker::new(router.clone(), config.otlp_worker())
@@ -293,6 +298,7 @@ pub fn state(
         metrics,
         indexer,
         otlp,
+        retention,
         limits: crate::http::Limits {
             body_bytes: config.max_body_bytes,
             document_bytes: config.max_document_bytes,
@@ -313,12 +319,14 @@ pub fn state(
 }
 
 /// Run the background workers (until the runtime stops or the handles
-/// are aborted): the indexer embeds queued documents and the OTLP worker
-/// places accepted exports, including a backlog left by an earlier run.
+/// are aborted): the indexer embeds queued documents, the OTLP worker
+/// places accepted exports, including a backlog left by an earlier run,
+/// and retention removes what has expired.
 pub fn start_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     vec![
         tokio::spawn(state.indexer.clone().run()),
         tokio::spawn(state.otlp.clone().run()),
+        tokio::spawn(state.retention.clone().run()),
     ]
 }
 

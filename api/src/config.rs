@@ -140,6 +140,20 @@ pub struct Config {
     /// Embedding costs a few ms of CPU per log; thoughts are always embedded.
     #[arg(long, env = "EMBED_LOGS", default_value = "all", value_parser = parse_embed_logs)]
     pub embed_logs: EmbedLogs,
+    /// How long logs are kept, by their time (e.g. `30d`, `12h`; `off`:
+    /// forever). Expired logs go with their vectors and anomaly scores.
+    #[arg(long, env = "RETENTION_LOGS", default_value = "off", value_parser = parse_retention)]
+    pub retention_logs: Window,
+    /// How long thoughts are kept after they were recorded (`off`: forever).
+    #[arg(long, env = "RETENTION_THOUGHTS", default_value = "off", value_parser = parse_retention)]
+    pub retention_thoughts: Window,
+    /// How long a task is kept after its last update, with its thoughts and
+    /// logs (`off`: forever).
+    #[arg(long, env = "RETENTION_TASKS", default_value = "off", value_parser = parse_retention)]
+    pub retention_tasks: Window,
+    /// Seconds between retention passes.
+    #[arg(long, env = "RETENTION_INTERVAL_SECONDS", default_value_t = 60)]
+    pub retention_interval_seconds: u64,
     /// The share of the time (0.01–1) the indexer may take while requests
     /// are being served; it pauses between steps to stay within it, and
     /// runs flat out when no request is (1: never pauses).
@@ -221,6 +235,14 @@ fn parse_embed_logs(value: &str) -> Result<EmbedLogs, String> {
             "expected all, none, or a level: trace, debug, info, warn, error, critical".into()
         }),
     }
+}
+
+/// A retention window (`None`: kept forever).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window(pub Option<chrono::Duration>);
+
+fn parse_retention(value: &str) -> Result<Window, String> {
+    crate::retention::parse_window(value).map(Window)
 }
 
 /// A setting that must not be shown: its `Debug` form is `"***"`, so
@@ -353,6 +375,15 @@ impl Config {
                 EmbedLogs::From(level) => Some(level),
             },
             ..crate::indexer::IndexerSettings::default()
+        }
+    }
+
+    pub fn retention(&self) -> crate::retention::RetentionSettings {
+        crate::retention::RetentionSettings {
+            logs: self.retention_logs.0,
+            thoughts: self.retention_thoughts.0,
+            tasks: self.retention_tasks.0,
+            every: std::time::Duration::from_secs(self.retention_interval_seconds.max(1)),
         }
     }
 

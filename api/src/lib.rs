@@ -13,7 +13,8 @@
 //!   request path (and scores logs' anomalies: `anomaly`), giving way to
 //!   requests (`foreground`);
 //!   `repair` reconciles the two after the fact; `retry` is the backoff
-//!   both backend adapters use for transient errors.
+//!   both backend adapters use for transient errors; `retention` removes
+//!   expired logs, thoughts and tasks in the background.
 //! - `otlp`: OpenTelemetry ingest (GenAI spans and log records → agents,
 //!   tasks, thoughts, logs).
 //! - `http`: the axum Router (one module per resource) and its error mapping;
@@ -46,6 +47,7 @@ pub mod migrate;
 pub mod otlp;
 pub mod provisioned;
 pub mod repair;
+pub mod retention;
 pub mod retry;
 pub mod router;
 pub mod server;

@@ -12,13 +12,14 @@ use serde_json::Value;
 
 use crate::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
+    TraceShape,
 };
 use crate::embed::{EmbedError, Embedder};
 use crate::metrics::Metrics;
 use crate::otlp::model::Item;
 use crate::otlp::stash::{InboxEntry, OtelWrite};
 use crate::store::credentials::{CredentialStore, StoredKey, StoredUser};
-use crate::store::{DocumentStore, EmbedJob, StoreError, Table};
+use crate::store::{DocumentStore, EmbedJob, Expired, Expiring, StoreError, Table};
 use crate::vectors::{
     Collection, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex, VectorPoint,
 };
@@ -108,7 +109,13 @@ metered!(DocumentStore for DocumentStore, "surrealdb", {
     ) -> Result<Page<Log>, StoreError>;
     async fn set_anomaly_scores(&self, scores: &[(String, f32)]) -> Result<(), StoreError>;
     async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError>;
-    async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError>;
+    async fn trace(&self, agent_id: &str, shape: &TraceShape) -> Result<Option<Trace>, StoreError>;
+    async fn expire(
+        &self,
+        kind: Expiring,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Expired, StoreError>;
     async fn count(&self, table: Table) -> Result<u64, StoreError>;
     async fn lease_embed_jobs(
         &self,
@@ -160,7 +167,7 @@ metered!(VectorIndex for VectorIndex, "qdrant", {
     async fn upsert(&self, collection: Collection, points: Vec<VectorPoint>) -> Result<(), VectorError>;
     async fn set_status(&self, collection: Collection, id: &str, status: &str) -> Result<(), VectorError>;
     async fn delete(&self, collection: Collection, ids: &[String]) -> Result<(), VectorError>;
-    async fn delete_by_agent(&self, collection: Collection, agent_id: &str) -> Result<(), VectorError>;
+    async fn delete_matching(&self, collection: Collection, filter: &VectorFilter) -> Result<(), VectorError>;
     async fn search(&self, collection: Collection, vector: Vec<f32>, limit: usize, threshold: f32, filter: &VectorFilter) -> Result<Vec<ScoredId>, VectorError>;
     async fn existing(&self, collection: Collection, ids: &[String]) -> Result<Vec<String>, VectorError>;
     async fn scroll_ids(&self, collection: Collection, cursor: Option<String>, limit: usize) -> Result<IdPage, VectorError>;

@@ -20,6 +20,8 @@ pub struct Metrics {
     pub embed_cache_lookups: IntGaugeVec,
     /// Milliseconds the indexer has paused to give way to requests.
     pub indexer_paused: IntGauge,
+    /// Documents retention removed since start, by kind, sampled at scrape.
+    pub retention_removed: IntGaugeVec,
     pub anomaly_scores: Histogram,
     pub embedding_duration: Histogram,
     pub embedding_batch: Histogram,
@@ -100,6 +102,14 @@ impl Metrics {
             "Time the indexer has paused to give way to requests since it started",
         )
         .expect("static metric definition");
+        let retention_removed = IntGaugeVec::new(
+            Opts::new(
+                "retention_removed",
+                "Expired documents retention removed since this process started, by kind",
+            ),
+            &["kind"],
+        )
+        .expect("static metric definition");
         let anomaly_scores = Histogram::with_opts(
             HistogramOpts::new(
                 "log_anomaly_score",
@@ -142,6 +152,7 @@ impl Metrics {
             Box::new(embedded.clone()),
             Box::new(embed_cache_lookups.clone()),
             Box::new(indexer_paused.clone()),
+            Box::new(retention_removed.clone()),
             Box::new(anomaly_scores.clone()),
             Box::new(embedding_duration.clone()),
             Box::new(embedding_batch.clone()),
@@ -163,6 +174,7 @@ impl Metrics {
             embedded,
             embed_cache_lookups,
             indexer_paused,
+            retention_removed,
             anomaly_scores,
             embedding_duration,
             embedding_batch,

@@ -651,14 +651,36 @@ async function viewAgent(ctx) {
   agentCache.set(agent.id, Promise.resolve(agent));
   document.title = `${agent.role} · VectaDB`;
 
-  const tasks = [...(trace.tasks || [])].sort((a, b) => (a.started_at || a.created_at).localeCompare(b.started_at || b.created_at));
+  // The trace is bounded: each list holds its first page and, when cut
+  // short, a cursor that "Load more" follows.
+  const tasks = trace.tasks || [];
   const looseThoughts = trace.thoughts || [];
   const looseLogs = trace.logs || [];
   const allLogs = [...looseLogs, ...tasks.flatMap((t) => t.logs || [])];
   const allThoughts = [...looseThoughts, ...tasks.flatMap((t) => t.thoughts || [])];
+  const moreLogs = trace.logs_next_cursor || tasks.some((t) => t.logs_next_cursor);
+  const moreThoughts = trace.thoughts_next_cursor || tasks.some((t) => t.thoughts_next_cursor);
   const errors = allLogs.filter((l) => ERROR_LEVELS.has(l.level)).length;
   const failed = tasks.filter((t) => t.status === 'failed').length;
   const scores = allLogs.map((l) => l.anomaly_score).filter(Number.isFinite);
+  const atLeast = (n, more) => (more ? `${fmtNum(n)}+` : n);
+  const taskList = h('div', { class: 'trace', id: 'trace' }, tasks.map((t) => taskCard(agent.id, t)));
+  let tasksCursor = trace.tasks_next_cursor;
+  const moreTasks = tasksCursor ? h('button', {
+    type: 'button', class: 'btn btn-sm load-more', id: 'more-tasks',
+    onClick: async () => {
+      moreTasks.disabled = true;
+      try {
+        const page = await get(`/traces/${encodeURIComponent(agent.id)}`, { tasks_cursor: tasksCursor });
+        taskList.append(...(page.tasks || []).map((t) => taskCard(agent.id, t)));
+        tasksCursor = page.tasks_next_cursor;
+        if (tasksCursor) moreTasks.disabled = false; else moreTasks.remove();
+      } catch (e) {
+        moreTasks.disabled = false;
+        toast(`Could not load more tasks: ${e.message}`, 'warn');
+      }
+    },
+  }, 'Load more tasks') : null;
 
   const meta = Object.entries(agent.metadata || {});
   mount(ctx.view,
@@ -675,17 +697,17 @@ async function viewAgent(ctx) {
         h('div', null, h('dt', null, 'Updated'), h('dd', null, time(agent.updated_at))),
         meta.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, metaValue(v))))),
       h('div', { class: 'stats stats-inline' },
-        stat('Tasks', tasks.length, failed ? `${failed} failed` : null, failed ? 'is-error' : null),
-        stat('Thoughts', allThoughts.length),
-        stat('Logs', allLogs.length),
+        stat('Tasks', atLeast(tasks.length, tasksCursor), failed ? `${failed} failed` : null, failed ? 'is-error' : null),
+        stat('Thoughts', atLeast(allThoughts.length, moreThoughts)),
+        stat('Logs', atLeast(allLogs.length, moreLogs)),
         stat('Errors', errors, null, errors ? 'is-error' : null),
         stat('Max anomaly', scores.length ? Math.max(...scores).toFixed(2) : '—', null, scores.some((s) => s >= HIGH_ANOMALY) ? 'is-warn' : null))),
-    h('h2', { class: 'section-title' }, 'Trace', h('span', { class: 'muted' }, ` · ${plural(tasks.length, 'task')}`)),
-    tasks.length ? h('div', { class: 'trace', id: 'trace' }, tasks.map(taskCard))
+    h('h2', { class: 'section-title' }, 'Trace', h('span', { class: 'muted' }, ` · ${tasksCursor ? `${fmtNum(tasks.length)}+ tasks` : plural(tasks.length, 'task')}`)),
+    tasks.length ? [taskList, moreTasks]
       : emptyState('No tasks yet', 'This agent has not run any task.'),
     (looseThoughts.length || looseLogs.length) ? [
       h('h2', { class: 'section-title' }, 'Outside any task'),
-      h('section', { class: 'card task-card task-loose', id: 'loose' }, traceBody(looseThoughts, looseLogs, { skipEmpty: true })),
+      h('section', { class: 'card task-card task-loose', id: 'loose' }, traceBody(agent.id, null, trace, { skipEmpty: true })),
     ] : null);
   revealHash();
 }
@@ -708,7 +730,7 @@ function stat(label, value, note, cls) {
     note && h('span', { class: 'stat-note' }, note));
 }
 
-function taskCard(task) {
+function taskCard(agentId, task) {
   const logs = task.logs || [];
   const hasErrors = logs.some((l) => ERROR_LEVELS.has(l.level));
   const start = task.started_at || task.created_at;
@@ -728,22 +750,48 @@ function taskCard(task) {
     io.length ? h('details', { class: 'task-io' },
       h('summary', null, io.map(([k]) => k).join(' & ')),
       h('div', { class: 'io-grid' }, io.map(([k, v]) => h('div', null, h('span', { class: 'field-label' }, k), h('pre', { class: 'code' }, json(v)))))) : null,
-    traceBody(task.thoughts || [], logs));
+    traceBody(agentId, task.id, task));
 }
 
-// Two columns: the chain of thought in step order and the logs in time order.
-function traceBody(thoughts, logs, { skipEmpty = false } = {}) {
-  const ordered = [...thoughts].sort((a, b) => a.step - b.step);
-  const byId = new Map(ordered.map((t) => [t.id, t]));
-  const sortedLogs = [...logs].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+// Two columns: the chain of thought in step order and the logs in time
+// order, as the trace gives them (`node`: a task, or the agent outside
+// tasks), each with "Load more" while the trace's cursor says more follow.
+function traceBody(agentId, taskId, node, { skipEmpty = false } = {}) {
+  const thoughts = node.thoughts || [];
+  const logs = node.logs || [];
+  const byId = new Map(thoughts.map((t) => [t.id, t]));
   const cols = [
-    ['Chain of thought', ordered, () => h('ol', { class: 'thoughts' }, ordered.map(thoughtItem)), 'No thoughts recorded.'],
-    ['Logs', sortedLogs, () => h('ol', { class: 'timeline' }, sortedLogs.map((l) => logItem(l, byId))), 'No logs recorded.'],
-  ].filter(([, items]) => items.length || !skipEmpty);
-  return h('div', { class: `trace-body${cols.length === 1 ? ' is-single' : ''}` }, cols.map(([title, items, list, none]) =>
-    h('div', { class: 'trace-col' },
-      h('h4', { class: 'col-title' }, title, h('span', { class: 'muted' }, ` ${items.length}`)),
-      items.length ? list() : h('p', { class: 'muted small' }, none))));
+    ['Chain of thought', 'thoughts', thoughts, node.thoughts_next_cursor, thoughtItem, 'No thoughts recorded.'],
+    ['Logs', 'logs', logs, node.logs_next_cursor, (l) => logItem(l, byId), 'No logs recorded.'],
+  ].filter(([, , items]) => items.length || !skipEmpty);
+  return h('div', { class: `trace-body${cols.length === 1 ? ' is-single' : ''}` }, cols.map(([title, kind, items, cursor, render, none]) => {
+    let shown = items.length;
+    let next = cursor;
+    const count = h('span', { class: 'muted' }, ` ${shown}${next ? '+' : ''}`);
+    const list = h('ol', { class: kind === 'logs' ? 'timeline' : 'thoughts' }, items.map(render));
+    const more = next ? h('button', {
+      type: 'button', class: 'btn btn-sm load-more', dataset: { more: kind },
+      onClick: async () => {
+        more.disabled = true;
+        try {
+          const page = await get(`/traces/${encodeURIComponent(agentId)}/${kind}`, { task_id: taskId, cursor: next, limit: 50 });
+          const added = page.items || [];
+          if (kind === 'thoughts') for (const t of added) byId.set(t.id, t);
+          list.append(...added.map(render));
+          shown += added.length;
+          next = page.next_cursor;
+          count.textContent = ` ${shown}${next ? '+' : ''}`;
+          if (next) more.disabled = false; else more.remove();
+        } catch (e) {
+          more.disabled = false;
+          toast(`Could not load more ${kind}: ${e.message}`, 'warn');
+        }
+      },
+    }, `Load more ${kind}`) : null;
+    return h('div', { class: 'trace-col' },
+      h('h4', { class: 'col-title' }, title, count),
+      items.length ? [list, more] : h('p', { class: 'muted small' }, none));
+  }));
 }
 
 function thoughtItem(t) {

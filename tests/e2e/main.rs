@@ -46,6 +46,7 @@ mod otel_grpc;
 mod provision;
 mod remote_qdrant;
 mod repair;
+mod retention;
 mod rpc;
 mod semantic;
 mod servers;

@@ -411,7 +411,11 @@ async fn provision_moves_a_version_6_databases_logs_into_blocks_with_their_score
     let scored = store.list_logs(&by_score, 100, 0).await.unwrap();
     assert_eq!(scored.total, 25);
     assert!(scored.items.iter().all(|l| l.anomaly_score == Some(0.9)));
-    let trace = store.trace("one").await.unwrap().unwrap();
+    let every_log = vectadb::domain::TraceShape {
+        logs: 1_000,
+        ..Default::default()
+    };
+    let trace = store.trace("one", &every_log).await.unwrap().unwrap();
     assert_eq!(trace.tasks[0].logs.len(), 625);
     assert_eq!(trace.logs.len(), 625);
 

@@ -9,11 +9,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use vectadb::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
+    TraceShape,
 };
 use vectadb::otlp::model::Item;
 use vectadb::otlp::stash::{InboxEntry, OtelWrite};
 use vectadb::store::credentials::{CredentialStore, StoredKey, StoredUser};
-use vectadb::store::{DocumentStore, EmbedJob, StoreError, Table};
+use vectadb::store::{DocumentStore, EmbedJob, Expired, Expiring, StoreError, Table};
 use vectadb::vectors::{
     Collection, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex, VectorPoint,
 };
@@ -58,8 +59,12 @@ impl VectorIndex for FailingVectors {
     async fn delete(&self, c: Collection, ids: &[String]) -> Result<(), VectorError> {
         self.inner.delete(c, ids).await
     }
-    async fn delete_by_agent(&self, c: Collection, agent_id: &str) -> Result<(), VectorError> {
-        self.inner.delete_by_agent(c, agent_id).await
+    async fn delete_matching(
+        &self,
+        c: Collection,
+        filter: &VectorFilter,
+    ) -> Result<(), VectorError> {
+        self.inner.delete_matching(c, filter).await
     }
     async fn search(
         &self,
@@ -220,8 +225,17 @@ impl DocumentStore for FailingStore {
     async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError> {
         self.inner.existing(table, ids).await
     }
-    async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError> {
-        self.inner.trace(agent_id).await
+    async fn trace(&self, agent_id: &str, shape: &TraceShape) -> Result<Option<Trace>, StoreError> {
+        self.inner.trace(agent_id, shape).await
+    }
+
+    async fn expire(
+        &self,
+        kind: Expiring,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Expired, StoreError> {
+        self.inner.expire(kind, cutoff, limit).await
     }
     async fn count(&self, table: Table) -> Result<u64, StoreError> {
         self.inner.count(table).await

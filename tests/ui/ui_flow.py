@@ -150,6 +150,13 @@ def seed(api, tag):
                 body["thought_id"] = thought_ids[thought]
             log_ids[message] = api.ok("POST", "/api/v1/logs", body)["id"]
         api.ok("PATCH", f"/api/v1/tasks/{t['id']}", {"status": t["final"], "output": t["output"]})
+    # A busy task: more logs than a trace shows at first (20 a task).
+    sid = agents["support"]["id"]
+    api.ok("POST", "/api/v1/tasks", {"id": f"ui-{tag}-busy", "agent_id": sid,
+                                     "description": "Triage the overnight ticket queue"})
+    api.ok("POST", "/api/v1/logs", [
+        {"agent_id": sid, "task_id": f"ui-{tag}-busy", "level": "info",
+         "message": f"Ticket {i} routed", "timestamp": f"2026-01-01T00:00:{i:02d}Z"} for i in range(45)])
     loose = "Agent initialised with 3 tools: arxiv.search, pdf.extract_tables, ocr.read"
     log_ids[loose] = api.ok("POST", "/api/v1/logs", {"id": f"ui-{tag}-boot", "agent_id": rid, "level": "info",
                                                      "message": loose})["id"]
@@ -347,6 +354,18 @@ class Flow:
                    "the completed task is not highlighted")
         self.check(loose_log in self.one("#loose").text, "the log outside tasks is shown")
         self.shot("agent.png")
+
+        self.step = "trace paging"
+        support = agents["support"]
+        d.get(self.base + f"/ui/agents/{support['id']}")
+        busy = self.wait("the busy task", lambda: self.css(".task-card .log-item") and self.one(".task-card"))
+        first = [e.text for e in self.css(".log-item .log-message", busy)]
+        self.check(first == [f"Ticket {i} routed" for i in range(20)], f"the trace shows the first 20 logs ({len(first)})")
+        self.one("button[data-more='logs']", busy).click()
+        self.wait("45 logs after Load more", lambda: len(self.css(".log-item", busy)) == 45)
+        every = [e.text for e in self.css(".log-item .log-message", busy)]
+        self.check(every == [f"Ticket {i} routed" for i in range(45)], "Load more follows the cursor to every log, in order")
+        self.check(not self.css("button[data-more='logs']", busy), "Load more is gone once every log is shown")
 
         self.step = "semantic search"
         self.go("Search")

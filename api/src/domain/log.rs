@@ -137,6 +137,8 @@ impl NewLog {
 pub struct LogFilter {
     pub agent_id: Option<String>,
     pub task_id: Option<String>,
+    /// Only logs outside any task.
+    pub outside_tasks: bool,
     pub thought_id: Option<String>,
     pub level: Option<LogLevel>,
     /// Inclusive lower bound on `timestamp`.

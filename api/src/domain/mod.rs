@@ -14,7 +14,7 @@ pub use agent::{Agent, NewAgent};
 pub use log::{Log, LogCursor, LogFilter, LogLevel, NewLog};
 pub use task::{NewTask, Task, TaskFilter, TaskPatch, TaskStatus};
 pub use thought::{NewThought, Thought, ThoughtFilter};
-pub use trace::{Trace, TraceTask};
+pub use trace::{Trace, TraceShape, TraceTask};
 pub use validate::ValidationError;
 
 /// Free-form JSON attached to any document.

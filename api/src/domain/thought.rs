@@ -114,4 +114,9 @@ impl Thought {
 pub struct ThoughtFilter {
     pub agent_id: Option<String>,
     pub task_id: Option<String>,
+    /// Only thoughts outside any task (with `agent_id`: the agent's own
+    /// chain).
+    pub outside_tasks: bool,
+    /// Only steps after this one (a trace's thought cursor).
+    pub after_step: Option<u64>,
 }

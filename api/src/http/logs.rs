@@ -245,6 +245,7 @@ async fn query(
     let filter = LogFilter {
         agent_id: params.agent_id,
         task_id: params.task_id,
+        outside_tasks: false,
         thought_id: params.thought_id,
         level: params.level,
         since: params.since,

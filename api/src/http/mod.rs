@@ -46,6 +46,8 @@ pub struct AppState {
     pub indexer: Arc<crate::indexer::Indexer>,
     /// Places accepted OTLP exports (its loop runs as a background task).
     pub otlp: Arc<crate::otlp::worker::OtlpWorker>,
+    /// Removes expired documents (its loop runs as a background task).
+    pub retention: Arc<crate::retention::Retention>,
     /// Credentials and sessions.
     pub auth: Arc<crate::auth::Auth>,
     /// How much one request may carry.

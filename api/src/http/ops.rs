@@ -97,6 +97,8 @@ async fn health(State(state): State<AppState>) -> Response {
         "checked_at": checked_at,
         // Logs and thoughts stored but not yet searchable by meaning.
         "embedding_backlog": backlog.ok(),
+        // Windows, what was removed since start and the last pass.
+        "retention": state.retention.report(),
     });
     (status, Json(body)).into_response()
 }
@@ -136,6 +138,19 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .metrics
         .indexer_paused
         .set(i64::try_from(state.indexer.paused_ms()).unwrap_or(i64::MAX));
+    let removed = state.retention.removed();
+    for (kind, count) in [
+        ("logs", removed.logs),
+        ("thoughts", removed.thoughts),
+        ("tasks", removed.tasks),
+        ("queue_entries", removed.queue_entries),
+    ] {
+        state
+            .metrics
+            .retention_removed
+            .with_label_values(&[kind])
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
     (
         [(
             header::CONTENT_TYPE,

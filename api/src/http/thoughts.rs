@@ -55,6 +55,7 @@ async fn list(
     let filter = ThoughtFilter {
         agent_id: params.agent_id,
         task_id: params.task_id,
+        ..ThoughtFilter::default()
     };
     let page = state
         .router

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
+    TraceShape,
 };
 use crate::otlp::model::Item;
 use crate::otlp::stash::{InboxEntry, OtelWrite};
@@ -31,6 +32,47 @@ pub struct EmbedJob {
     pub id: String,
     pub kind: EmbedKind,
     pub ids: Vec<String>,
+}
+
+/// What retention removes, each by its own window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Expiring {
+    /// Logs whose time is past the window (whole blocks: a block is removed
+    /// once its last log is).
+    Logs,
+    /// Thoughts created before the window.
+    Thoughts,
+    /// Tasks not updated within the window, with their thoughts and logs.
+    Tasks,
+}
+
+impl Expiring {
+    pub const ALL: [Expiring; 3] = [Expiring::Logs, Expiring::Thoughts, Expiring::Tasks];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Expiring::Logs => "logs",
+            Expiring::Thoughts => "thoughts",
+            Expiring::Tasks => "tasks",
+        }
+    }
+}
+
+/// What one round of expiry removed from the store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Expired {
+    /// Documents of the expiring kind removed (logs, thoughts or tasks).
+    pub removed: u64,
+    /// The tasks removed (their vectors, and their thoughts' and logs',
+    /// are the caller's to remove).
+    pub tasks: Vec<String>,
+    /// Logs and thoughts removed with those tasks.
+    pub with_tasks: (u64, u64),
+    /// Embedding queue entries removed: ones older than the cutoff whose
+    /// documents are all gone.
+    pub queue_entries: u64,
+    /// Whether more may have expired than this round removed.
+    pub more: bool,
 }
 
 /// Document tables, for existence checks.
@@ -157,7 +199,16 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
     /// Which of `ids` exist in `table`.
     async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError>;
     /// The agent, its tasks with their thoughts and logs, in one query.
-    async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError>;
+    /// Remove at most about `limit` expired documents of one kind (older
+    /// than `cutoff`), each round in one transaction.
+    async fn expire(
+        &self,
+        kind: Expiring,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Expired, StoreError>;
+    /// A page of an agent's trace, shaped by `shape` (None: no such agent).
+    async fn trace(&self, agent_id: &str, shape: &TraceShape) -> Result<Option<Trace>, StoreError>;
     /// Number of documents in a table.
     async fn count(&self, table: Table) -> Result<u64, StoreError>;
 

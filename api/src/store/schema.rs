@@ -19,8 +19,9 @@ pub const SCHEMA: &str = include_str!("schema.surql");
 /// 7: logs stored in blocks (`store/surreal/logs.rs`), moved from `log` by
 /// provisioning. 8: the OTLP inbox (`otel_inbox`; exports acknowledged once
 /// journaled) and agents and tasks in the embedding queue. 9: an inbox
-/// entry's items kept apart from it (`otel_inbox_body`).
-pub const SCHEMA_VERSION: u64 = 9;
+/// entry's items kept apart from it (`otel_inbox_body`). 10: indexes for
+/// retention (thoughts by creation, tasks by last update).
+pub const SCHEMA_VERSION: u64 = 10;
 
 /// Names that may be used as namespace/database identifiers.
 pub fn is_identifier(name: &str) -> bool {

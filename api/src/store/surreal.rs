@@ -12,10 +12,10 @@ use surrealdb::engine::any::Any;
 use surrealdb::types::{SurrealValue, Variables};
 use surrealdb::Surreal;
 
-use super::{schema, DocumentStore, EmbedJob, StoreError, Table};
+use super::{schema, DocumentStore, EmbedJob, Expired, Expiring, StoreError, Table};
 use crate::domain::{
     Agent, Log, LogFilter, LogLevel, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter,
-    Trace,
+    Trace, TraceShape,
 };
 use crate::otlp::model::Item;
 use crate::otlp::stash::{InboxEntry, OtelWrite};
@@ -24,6 +24,8 @@ use crate::retry;
 mod credentials;
 mod logs;
 mod otel;
+mod retention;
+mod trace;
 
 /// How to reach SurrealDB.
 #[derive(Debug, Clone)]
@@ -904,6 +906,11 @@ impl DocumentStore for SurrealStore {
         }
         if filter.task_id.is_some() {
             conditions.push("task_id = $task_id");
+        } else if filter.outside_tasks {
+            conditions.push("task_id = NONE");
+        }
+        if filter.after_step.is_some() {
+            conditions.push("step > $after_step");
         }
         let listing = Listing {
             table: "thought",
@@ -911,8 +918,21 @@ impl DocumentStore for SurrealStore {
             conditions,
             order: "agent_id, task_id, step",
         };
-        let vars = json!({ "agent_id": filter.agent_id, "task_id": filter.task_id });
-        self.page(listing, None, vars, limit, offset).await
+        let vars = json!({
+            "agent_id": filter.agent_id, "task_id": filter.task_id, "after_step": filter.after_step,
+        });
+        let mut page: Page<Thought> = self.page(listing, None, vars, limit, offset).await?;
+        // Within one chain (a task's, or an agent's outside tasks) steps
+        // order the page, so its last step is a cursor for the next.
+        let one_chain =
+            filter.task_id.is_some() || (filter.agent_id.is_some() && filter.outside_tasks);
+        if one_chain && (offset + page.items.len()) < page.total as usize {
+            page.next_cursor = page
+                .items
+                .last()
+                .map(|t| crate::domain::trace::thought_cursor(t.step));
+        }
+        Ok(page)
     }
 
     async fn insert_logs(&self, logs: &[Log]) -> Result<(), StoreError> {
@@ -966,31 +986,17 @@ impl DocumentStore for SurrealStore {
             .unwrap_or_default())
     }
 
-    async fn trace(&self, agent_id: &str) -> Result<Option<Trace>, StoreError> {
-        // The agent by id, its tasks and thoughts by their agent_id indexes
-        // (no sub-select per task), and its log blocks, read at the same
-        // time: the engine runs the two queries on both cores (statements of
-        // one query run in turn).
-        let documents = format!(
-            "SELECT {agent} FROM type::record('agent', $id);
-             SELECT {task} FROM task WHERE agent_id = $id ORDER BY created_at, id;
-             SELECT {thought} FROM thought WHERE agent_id = $id ORDER BY step;",
-            agent = AGENT_FIELDS,
-            task = TASK_FIELDS,
-            thought = THOUGHT_FIELDS,
-        );
-        let vars = json!({ "id": agent_id });
-        let (documents, logs) = tokio::join!(self.run(&documents, vars), self.agent_logs(agent_id));
-        let (mut response, logs) = (documents?, logs?);
-        let Some(agent) = take_rows::<Agent>(&mut response, 0, "agent")?
-            .into_iter()
-            .next()
-        else {
-            return Ok(None);
-        };
-        let tasks: Vec<Task> = take_rows(&mut response, 1, "task")?;
-        let thoughts: Vec<Thought> = take_rows(&mut response, 2, "thought")?;
-        Ok(Some(assemble_trace(agent, tasks, thoughts, logs)))
+    async fn trace(&self, agent_id: &str, shape: &TraceShape) -> Result<Option<Trace>, StoreError> {
+        self.trace_page(agent_id, shape).await
+    }
+
+    async fn expire(
+        &self,
+        kind: Expiring,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Expired, StoreError> {
+        self.expire_documents(kind, cutoff, limit).await
     }
 
     async fn count(&self, table: Table) -> Result<u64, StoreError> {
@@ -1125,48 +1131,5 @@ fn already_exists(error: StoreError, table: &'static str, id: &str) -> StoreErro
             id: id.to_string(),
         },
         other => other,
-    }
-}
-
-/// A trace from an agent's tasks (in creation order), thoughts (in step
-/// order) and logs (in time order): each thought and log under its task,
-/// or under the agent when it has none.
-fn assemble_trace(agent: Agent, tasks: Vec<Task>, thoughts: Vec<Thought>, logs: Vec<Log>) -> Trace {
-    let mut by_task: std::collections::HashMap<String, (Vec<Thought>, Vec<Log>)> = tasks
-        .iter()
-        .map(|t| (t.id.clone(), Default::default()))
-        .collect();
-    let mut agent_thoughts = Vec::new();
-    let mut agent_logs = Vec::new();
-    for thought in thoughts {
-        match thought.task_id.as_ref().and_then(|t| by_task.get_mut(t)) {
-            Some(group) => group.0.push(thought),
-            None if thought.task_id.is_none() => agent_thoughts.push(thought),
-            None => {}
-        }
-    }
-    for log in logs {
-        match log.task_id.as_ref().and_then(|t| by_task.get_mut(t)) {
-            Some(group) => group.1.push(log),
-            None if log.task_id.is_none() => agent_logs.push(log),
-            None => {}
-        }
-    }
-    let tasks = tasks
-        .into_iter()
-        .map(|task| {
-            let (thoughts, logs) = by_task.remove(&task.id).unwrap_or_default();
-            crate::domain::TraceTask {
-                task,
-                thoughts,
-                logs,
-            }
-        })
-        .collect();
-    Trace {
-        agent,
-        tasks,
-        thoughts: agent_thoughts,
-        logs: agent_logs,
     }
 }

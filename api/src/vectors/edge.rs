@@ -28,8 +28,7 @@ use uuid::Uuid;
 
 use super::{
     indexed_fields, top_hits, Collection, CollectionNames, IdPage, IndexType, ScoredId,
-    VectorError, VectorFilter, VectorIndex, VectorPoint, PAYLOAD_AGENT_ID, PAYLOAD_ID,
-    PAYLOAD_STATUS,
+    VectorError, VectorFilter, VectorIndex, VectorPoint, PAYLOAD_ID, PAYLOAD_STATUS,
 };
 
 /// Namespace of the UUID v5 point ids derived from document ids. Never change it: existing
@@ -557,12 +556,12 @@ impl VectorIndex for EdgeVectors {
         .await
     }
 
-    async fn delete_by_agent(
+    async fn delete_matching(
         &self,
         collection: Collection,
-        agent_id: &str,
+        filter: &VectorFilter,
     ) -> Result<(), VectorError> {
-        let filter = Filter::new_must(keyword_condition(PAYLOAD_AGENT_ID, agent_id)?);
+        let filter = filter_of(filter)?.ok_or_else(super::no_condition)?;
         let operation =
             UpdateOperation::PointOperation(PointOperations::DeletePointsByFilter(filter));
         blocking(self.shard(collection), move |shard| {

@@ -270,6 +270,11 @@ pub enum VectorError {
     },
 }
 
+/// A deletion by a filter without any condition: refused.
+fn no_condition() -> VectorError {
+    VectorError::Backend("a deletion by filter needs at least one condition".into())
+}
+
 /// Where vectors live. All methods are safe to call concurrently.
 #[async_trait]
 pub trait VectorIndex: Send + Sync {
@@ -294,6 +299,20 @@ pub trait VectorIndex: Send + Sync {
         &self,
         collection: Collection,
         agent_id: &str,
+    ) -> Result<(), VectorError> {
+        let filter = VectorFilter {
+            agent_id: Some(agent_id.to_string()),
+            ..VectorFilter::default()
+        };
+        self.delete_matching(collection, &filter).await
+    }
+    /// Delete every point that satisfies `filter`, which must have a
+    /// condition (an empty filter is refused rather than emptying the
+    /// collection).
+    async fn delete_matching(
+        &self,
+        collection: Collection,
+        filter: &VectorFilter,
     ) -> Result<(), VectorError>;
     /// Nearest points by cosine similarity, best first, only those with
     /// similarity >= `threshold`, at most `limit`.

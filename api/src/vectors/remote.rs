@@ -27,8 +27,7 @@ use uuid::Uuid;
 use super::edge::point_id;
 use super::{
     indexed_fields, top_hits, Collection, CollectionNames, IdPage, IndexType, ScoredId,
-    VectorError, VectorFilter, VectorIndex, VectorPoint, PAYLOAD_AGENT_ID, PAYLOAD_ID,
-    PAYLOAD_STATUS,
+    VectorError, VectorFilter, VectorIndex, VectorPoint, PAYLOAD_ID, PAYLOAD_STATUS,
 };
 use crate::provisioned::Provisioned;
 use crate::retry;
@@ -699,15 +698,16 @@ impl VectorIndex for RemoteQdrant {
         Ok(())
     }
 
-    async fn delete_by_agent(
+    async fn delete_matching(
         &self,
         collection: Collection,
-        agent_id: &str,
+        filter: &VectorFilter,
     ) -> Result<(), VectorError> {
-        self.call("delete by agent", Some(collection), || {
+        let filter = filter_of(filter).ok_or_else(super::no_condition)?;
+        self.call("delete matching", Some(collection), || {
             self.client.delete_points(
                 DeletePointsBuilder::new(self.name(collection))
-                    .points(Filter::must([keyword(PAYLOAD_AGENT_ID, agent_id)]))
+                    .points(filter.clone())
                     .wait(true),
             )
         })

@@ -16,8 +16,9 @@ use anyhow::{bail, Context};
 use chrono::Utc;
 use futures::StreamExt;
 use serde_json::{json, Value};
-use vectadb::domain::{Agent, Log};
+use vectadb::domain::{Agent, Log, TraceShape};
 use vectadb::indexer::IndexerSettings;
+use vectadb::store::DocumentStore;
 use vectadb::vectors::{Collection, VectorFilter, VectorPoint};
 use vectadb_tests::datagen::{self, Rng};
 use vectadb_tests::mixed_load::{self, call};
@@ -463,55 +464,26 @@ async fn measure_all(
             .collect();
         call(port, "POST", "/api/v1/logs", Some(&Value::from(logs))).await?;
     }
-    let trace = measure(n, |_| async move {
-        call(port, "GET", &format!("/api/v1/traces/{trace_agent}"), None)
-            .await
-            .map(|_| ())
-    })
-    .await?;
-    let raw_trace = measure(n, |_| {
-        let store = store.clone();
-        async move {
-            store.trace(trace_agent).await?;
-            Ok(())
-        }
-    })
-    .await?;
-    // Where the rest of the request goes: the response's JSON, encoded by
-    // the server (the typed trace) and parsed by the client.
-    let typed = store
-        .trace(trace_agent)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the trace agent has no trace"))?;
-    let body = serde_json::to_vec(&typed)?;
-    let encode = measure(n, |_| {
-        let typed = &typed;
-        async move {
-            serde_json::to_vec(typed)?;
-            Ok(())
-        }
-    })
-    .await?;
-    let parse = measure(n, |_| {
-        let body = &body;
-        async move {
-            let _: Value = serde_json::from_slice(body)?;
-            Ok(())
-        }
-    })
-    .await?;
-    report.row(
-        "trace: 20 tasks × 10 thoughts × 50 logs (HTTP)",
-        "< 15 (Python ~80)",
-        &trace,
-        &format!(
-            "SurrealDB trace query {} · JSON of {} KB: encode {} · parse {}",
-            ms(raw_trace.p50),
-            body.len() / 1024,
-            ms(encode.p50),
-            ms(parse.p50)
+    // The trace as served (first 20 logs per task), then whole (all 50).
+    for (what, shape) in [
+        ("first 20 logs per task", TraceShape::default()),
+        (
+            "every log (logs_per_task=50)",
+            TraceShape {
+                logs: 50,
+                ..TraceShape::default()
+            },
         ),
-    );
+    ] {
+        trace_row(
+            report,
+            &format!("trace: 20 tasks × 10 thoughts × 50 logs, {what} (HTTP)"),
+            "≤ 5 (issue 21); plan < 15 (Python ~80)",
+            (port, &store, trace_agent, &shape),
+            n,
+        )
+        .await?;
+    }
 
     // A 1,000-log batch.
     let batches: Vec<Value> = (0..plan.log_batches as u64)
@@ -781,6 +753,70 @@ async fn measure_all(
 /// `GET /logs` pages with `plan.listing_logs` more logs stored (written
 /// straight through the store, as the API writes batches): every filter,
 /// both orders, and a page reached by cursor.
+/// One trace row: `GET /traces/{agent}` in `shape`, with the store's own
+/// call, and the JSON's encoding (server) and parsing (client) beside it.
+async fn trace_row(
+    report: &mut Report,
+    what: &str,
+    target: &str,
+    (port, store, agent, shape): (u16, &Arc<dyn DocumentStore>, &str, &TraceShape),
+    n: usize,
+) -> anyhow::Result<()> {
+    let path = format!(
+        "/api/v1/traces/{agent}?logs_per_task={}&thoughts_per_task={}&tasks_limit={}",
+        shape.logs, shape.thoughts, shape.tasks
+    );
+    let trace = measure(n, |_| {
+        let path = path.clone();
+        async move { call(port, "GET", &path, None).await.map(|_| ()) }
+    })
+    .await?;
+    let raw = measure(n, |_| {
+        let store = store.clone();
+        async move {
+            store.trace(agent, shape).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let typed = store
+        .trace(agent, shape)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("agent {agent} has no trace"))?;
+    let logs = typed.logs.len() + typed.tasks.iter().map(|t| t.logs.len()).sum::<usize>();
+    let body = serde_json::to_vec(&typed)?;
+    let encode = measure(n, |_| {
+        let typed = &typed;
+        async move {
+            serde_json::to_vec(typed)?;
+            Ok(())
+        }
+    })
+    .await?;
+    let parse = measure(n, |_| {
+        let body = &body;
+        async move {
+            let _: Value = serde_json::from_slice(body)?;
+            Ok(())
+        }
+    })
+    .await?;
+    report.row(
+        what,
+        target,
+        &trace,
+        &format!(
+            "SurrealDB trace query {} · {} tasks, {logs} logs: JSON of {} KB, encode {} · parse {}",
+            ms(raw.p50),
+            typed.tasks.len(),
+            body.len() / 1024,
+            ms(encode.p50),
+            ms(parse.p50)
+        ),
+    );
+    Ok(())
+}
+
 async fn log_listings(
     t: &TestApp,
     port: u16,
@@ -872,6 +908,20 @@ async fn log_listings(
             ),
         );
     }
+
+    // The trace of one agent holding `listing_logs` logs in 10 tasks.
+    let deep = vectadb_tests::log_scale::load(&*t.store, "deep", 1, 10, plan.listing_logs).await?;
+    trace_row(
+        report,
+        &format!(
+            "trace of an agent holding {} logs (10 tasks), first 20 logs per task (HTTP)",
+            thousands(plan.listing_logs as u64)
+        ),
+        "≤ 20 (issue 21)",
+        (port, &t.store, &deep.agent, &TraceShape::default()),
+        plan.samples.min(100),
+    )
+    .await?;
     Ok(())
 }
 

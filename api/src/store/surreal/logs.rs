@@ -38,6 +38,8 @@ pub const BLOCK_SPAN: chrono::Duration = chrono::Duration::seconds(60);
 /// Blocks a listing reads per round trip (doubling from the first).
 const FIRST_ROUND: usize = 4;
 const MAX_ROUND: usize = 64;
+/// Blocks a trace reads at first for each task's first page of logs.
+const TRACE_BLOCKS: usize = 16;
 /// A total counted log by log (a filter finer than a block: a thought, a
 /// time bound cutting a block) decodes at most this many logs; past it the
 /// total is the blocks' count, marked as an estimate.
@@ -509,15 +511,82 @@ impl SurrealStore {
             .collect())
     }
 
-    /// Every log of an agent, in time order.
-    pub(super) async fn agent_logs(&self, agent_id: &str) -> Result<Vec<Log>, StoreError> {
-        let sql =
-            format!("SELECT {BLOCK_FIELDS} FROM log_block WHERE agent_id = $id ORDER BY first_at;");
-        let mut response = self.run(&sql, json!({ "id": agent_id })).await?;
-        let blocks: Vec<BlockRow> = take_rows(&mut response, 0, "log_block")?;
-        let mut logs = self.read_blocks(&blocks.iter().collect::<Vec<_>>()).await?;
-        logs.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
-        Ok(logs)
+    /// The first `limit` logs, in time order, of each of an agent's trace
+    /// nodes (a task, or `None`: the agent outside tasks), each with a
+    /// cursor when more follow. One round trip reads every node's first
+    /// blocks and one their bodies; a node whose page needs more blocks
+    /// than that is paged like a listing.
+    pub(super) async fn first_log_pages(
+        &self,
+        agent_id: &str,
+        nodes: &[Option<String>],
+        limit: usize,
+    ) -> Result<Vec<(Vec<Log>, Option<String>)>, StoreError> {
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = String::new();
+        let mut vars = Map::new();
+        vars.insert("agent".into(), json!(agent_id));
+        for (i, node) in nodes.iter().enumerate() {
+            let owner = match node {
+                Some(task) => {
+                    vars.insert(format!("t{i}"), json!(task));
+                    format!("task_id = $t{i}")
+                }
+                None => "agent_id = $agent AND task_id = NONE".to_string(),
+            };
+            sql.push_str(&format!(
+                "SELECT {BLOCK_FIELDS} FROM log_block WHERE {owner} \
+                 ORDER BY first_at LIMIT {TRACE_BLOCKS};\n"
+            ));
+        }
+        let mut response = self.run(&sql, Value::Object(vars)).await?;
+        let need = limit + 1;
+        let mut picked: Vec<Option<Vec<BlockRow>>> = Vec::with_capacity(nodes.len());
+        for i in 0..nodes.len() {
+            let blocks: Vec<BlockRow> = take_rows(&mut response, i, "log_block")?;
+            picked.push(blocks_for_first_page(blocks, need, TRACE_BLOCKS));
+        }
+        let all: Vec<&BlockRow> = picked.iter().flatten().flatten().collect();
+        let (bodies, scores) = tokio::try_join!(
+            self.bodies(&all),
+            self.scores(all.iter().map(|b| b.key.as_str()))
+        )?;
+        let mut pages = Vec::with_capacity(nodes.len());
+        for (node, blocks) in nodes.iter().zip(&picked) {
+            let page = match blocks {
+                Some(blocks) => {
+                    let mut logs = Vec::new();
+                    for block in blocks {
+                        if let Some(body) = bodies.get(&block.id) {
+                            logs.extend(decode(block, body, Some(&scores))?);
+                        }
+                    }
+                    logs.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
+                    logs.truncate(need);
+                    let more = logs.len() > limit;
+                    logs.truncate(limit);
+                    (logs, more)
+                }
+                None => {
+                    let filter = LogFilter {
+                        agent_id: Some(agent_id.to_string()),
+                        task_id: node.clone(),
+                        outside_tasks: node.is_none(),
+                        ..LogFilter::default()
+                    };
+                    self.page_of_logs(&filter, &Self::block_query(&filter, None), limit, 0)
+                        .await?
+                }
+            };
+            let (logs, more) = page;
+            let cursor = more
+                .then(|| logs.last().map(|log| LogCursor::of(log).encode()))
+                .flatten();
+            pages.push((logs, cursor));
+        }
+        Ok(pages)
     }
 
     /// Number of logs stored.
@@ -599,6 +668,8 @@ impl SurrealStore {
         }
         if filter.task_id.is_some() {
             conditions.push("task_id = $task_id");
+        } else if filter.outside_tasks {
+            conditions.push("task_id = NONE");
         }
         if filter.thought_id.is_some() {
             conditions.push("$thought_id IN thoughts");
@@ -935,6 +1006,34 @@ impl SurrealStore {
         }
         Ok((total, capped))
     }
+}
+
+/// Which of a node's first blocks (oldest first, at most `fetched_at_most`
+/// read) hold its first `need` logs: blocks in order until they hold
+/// `need` logs, then every block that starts before the last of those
+/// blocks ends (the page's last log is no later). `None` when every block
+/// read may count and more may follow unread.
+fn blocks_for_first_page(
+    blocks: Vec<BlockRow>,
+    need: usize,
+    fetched_at_most: usize,
+) -> Option<Vec<BlockRow>> {
+    let complete = blocks.len() < fetched_at_most;
+    let (mut held, mut bound) = (0usize, None::<DateTime<Utc>>);
+    let mut picked = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        if let Some(bound) = bound {
+            if block.first_at > bound {
+                return Some(picked);
+            }
+        }
+        held += block.size.max(0) as usize;
+        picked.push(block);
+        if bound.is_none() && held >= need {
+            bound = picked.iter().map(|b| b.last_at).max();
+        }
+    }
+    complete.then_some(picked)
 }
 
 /// Whether a log of a selected block passes the filter's finer parts
