@@ -67,6 +67,8 @@ pub struct VectaDBSpec {
     pub api: ApiSpec,
     #[serde(default)]
     pub auth: AuthSpec,
+    #[serde(default)]
+    pub retention: RetentionSpec,
     /// What happens to the volumes (and generated credentials) when the
     /// resource is deleted: `Retain` keeps them, `Delete` removes them.
     #[serde(default)]
@@ -223,6 +225,26 @@ pub struct AuthSpec {
     /// own address and dodge the limit).
     #[serde(default)]
     pub trust_forwarded_for: bool,
+}
+
+/// How long the API keeps each kind of data (e.g. `30d`, `12h`, `2w`;
+/// absent or `off`: forever). Expired data is deleted in the background
+/// with its vectors (the API's `RETENTION_*` settings).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionSpec {
+    /// Logs, by their time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+[smhdw]|off)$"))]
+    pub logs: Option<String>,
+    /// Thoughts, after they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+[smhdw]|off)$"))]
+    pub thoughts: Option<String>,
+    /// Tasks, after their last update, with their thoughts and logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+[smhdw]|off)$"))]
+    pub tasks: Option<String>,
 }
 
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]

@@ -82,6 +82,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   value: /models
 - name: RUST_LOG
   value: {{ .Values.logLevel | quote }}
+{{- with .Values.retention }}
+{{- if .logs }}
+- name: RETENTION_LOGS
+  value: {{ .logs | quote }}
+{{- end }}
+{{- if .thoughts }}
+- name: RETENTION_THOUGHTS
+  value: {{ .thoughts | quote }}
+{{- end }}
+{{- if .tasks }}
+- name: RETENTION_TASKS
+  value: {{ .tasks | quote }}
+{{- end }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}

@@ -88,6 +88,16 @@ pub fn environment(
     if spec.auth.trust_forwarded_for {
         environment.push(env("TRUST_FORWARDED_FOR", "true"));
     }
+    let retention = &spec.retention;
+    for (name, window) in [
+        ("RETENTION_LOGS", &retention.logs),
+        ("RETENTION_THOUGHTS", &retention.thoughts),
+        ("RETENTION_TASKS", &retention.tasks),
+    ] {
+        if let Some(window) = window {
+            environment.push(env(name, window));
+        }
+    }
     environment.push(env("RUST_LOG", "info"));
     environment
 }

@@ -136,6 +136,10 @@ async fn a_generated_auth_secret_holds_a_random_admin_password_and_session_key()
         secret_ref("JWT_SECRET", "demo-auth", "jwt-secret")
     );
     assert!(!env.contains_key("TRUST_FORWARDED_FOR"));
+    assert!(
+        !env.keys().any(|k| k.starts_with("RETENTION_")),
+        "kept forever by default"
+    );
 
     // Never rotated: later reconciles leave it alone.
     h.fake.take_calls();
@@ -160,7 +164,10 @@ async fn a_generated_auth_secret_holds_a_random_admin_password_and_session_key()
 async fn a_user_auth_secret_is_used_as_is() {
     let h = Harness::new(
         "demo",
-        json!({ "auth": { "secret": "team-auth", "adminUsername": "ops", "trustForwardedFor": true } }),
+        json!({
+            "auth": { "secret": "team-auth", "adminUsername": "ops", "trustForwardedFor": true },
+            "retention": { "logs": "30d", "tasks": "12w" },
+        }),
     );
     user_auth_secret(&h, "team-auth");
     let before = h.object("secrets", "team-auth");
@@ -207,6 +214,16 @@ async fn a_user_auth_secret_is_used_as_is() {
         env["TRUST_FORWARDED_FOR"],
         json!({ "name": "TRUST_FORWARDED_FOR", "value": "true" })
     );
+    // Retention windows reach the API as its settings; unset ones do not.
+    assert_eq!(
+        env["RETENTION_LOGS"],
+        json!({ "name": "RETENTION_LOGS", "value": "30d" })
+    );
+    assert_eq!(
+        env["RETENTION_TASKS"],
+        json!({ "name": "RETENTION_TASKS", "value": "12w" })
+    );
+    assert!(!env.contains_key("RETENTION_THOUGHTS"));
 }
 
 /// Reconcile a resource whose auth Secret is unusable: phase Failed, the
