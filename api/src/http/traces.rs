@@ -92,12 +92,7 @@ async fn logs(
     Path(agent_id): Path<String>,
     Params(params): Params<MoreParams>,
 ) -> Result<Json<Page<Log>>, ApiError> {
-    optional_id("task_id", params.task_id.as_deref()).map_err(Error::Invalid)?;
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|text| LogCursor::decode(text).ok_or_else(not_a_cursor))
-        .transpose()?;
+    let after = checked(&params, LogCursor::decode)?;
     let page = state
         .router
         .trace_logs(
@@ -121,12 +116,7 @@ async fn thoughts(
     Path(agent_id): Path<String>,
     Params(params): Params<MoreParams>,
 ) -> Result<Json<Page<Thought>>, ApiError> {
-    optional_id("task_id", params.task_id.as_deref()).map_err(Error::Invalid)?;
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|text| parse_thought_cursor(text).ok_or_else(not_a_cursor))
-        .transpose()?;
+    let after = checked(&params, parse_thought_cursor)?;
     let page = state
         .router
         .trace_thoughts(
@@ -139,6 +129,17 @@ async fn thoughts(
     Ok(Json(page))
 }
 
-fn not_a_cursor() -> Error {
-    Error::Invalid(ValidationError::new("cursor", "not a cursor this API made"))
+/// The task id checked and the cursor read by `parse` (400 naming the
+/// field when either is not one this API made).
+fn checked<T>(params: &MoreParams, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, Error> {
+    optional_id("task_id", params.task_id.as_deref()).map_err(Error::Invalid)?;
+    params
+        .cursor
+        .as_deref()
+        .map(|text| {
+            parse(text).ok_or_else(|| {
+                Error::Invalid(ValidationError::new("cursor", "not a cursor this API made"))
+            })
+        })
+        .transpose()
 }

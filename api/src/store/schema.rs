@@ -20,7 +20,8 @@ pub const SCHEMA: &str = include_str!("schema.surql");
 /// provisioning. 8: the OTLP inbox (`otel_inbox`; exports acknowledged once
 /// journaled) and agents and tasks in the embedding queue. 9: an inbox
 /// entry's items kept apart from it (`otel_inbox_body`). 10: indexes for
-/// retention (thoughts by creation, tasks by last update).
+/// retention (thoughts by creation, tasks by last update) and for a
+/// trace's logs outside tasks (`log_block_agent_task`).
 pub const SCHEMA_VERSION: u64 = 10;
 
 /// Names that may be used as namespace/database identifiers.

@@ -40,6 +40,9 @@ const FIRST_ROUND: usize = 4;
 const MAX_ROUND: usize = 64;
 /// Blocks a trace reads at first for each task's first page of logs.
 const TRACE_BLOCKS: usize = 16;
+/// Blocks of an agent a trace reads in one go before it reads them task
+/// by task instead.
+const TRACE_AGENT_BLOCKS: usize = 500;
 /// A total counted log by log (a filter finer than a block: a thought, a
 /// time bound cutting a block) decodes at most this many logs; past it the
 /// total is the blocks' count, marked as an estimate.
@@ -525,6 +528,46 @@ impl SurrealStore {
         if nodes.is_empty() {
             return Ok(Vec::new());
         }
+        let need = limit + 1;
+        // Most agents hold few blocks: one read of them all (by the agent
+        // index) serves every node. Past the cap, each node's first blocks
+        // are read by its own index range.
+        let sql = format!(
+            "SELECT {BLOCK_FIELDS} FROM log_block WHERE agent_id = $agent \
+             ORDER BY first_at LIMIT {TRACE_AGENT_BLOCKS};"
+        );
+        let mut response = self.run(&sql, json!({ "agent": agent_id })).await?;
+        let every: Vec<BlockRow> = take_rows(&mut response, 0, "log_block")?;
+        let picked: Vec<Option<Vec<BlockRow>>> = if every.len() < TRACE_AGENT_BLOCKS {
+            let mut by_node: HashMap<Option<&str>, Vec<BlockRow>> = HashMap::new();
+            for block in &every {
+                by_node
+                    .entry(block.task_id.as_deref())
+                    .or_default()
+                    .push(block.clone());
+            }
+            nodes
+                .iter()
+                .map(|node| {
+                    let blocks = by_node.remove(&node.as_deref()).unwrap_or_default();
+                    let all = blocks.len() + 1;
+                    blocks_for_first_page(blocks, need, all)
+                })
+                .collect()
+        } else {
+            self.first_blocks_by_node(agent_id, nodes, need).await?
+        };
+        self.log_pages_from(agent_id, nodes, picked, limit).await
+    }
+
+    /// Each node's first blocks by its own index range (an agent with many
+    /// blocks), as [`blocks_for_first_page`] picks them.
+    async fn first_blocks_by_node(
+        &self,
+        agent_id: &str,
+        nodes: &[Option<String>],
+        need: usize,
+    ) -> Result<Vec<Option<Vec<BlockRow>>>, StoreError> {
         let mut sql = String::new();
         let mut vars = Map::new();
         vars.insert("agent".into(), json!(agent_id));
@@ -542,12 +585,25 @@ impl SurrealStore {
             ));
         }
         let mut response = self.run(&sql, Value::Object(vars)).await?;
-        let need = limit + 1;
         let mut picked: Vec<Option<Vec<BlockRow>>> = Vec::with_capacity(nodes.len());
         for i in 0..nodes.len() {
             let blocks: Vec<BlockRow> = take_rows(&mut response, i, "log_block")?;
             picked.push(blocks_for_first_page(blocks, need, TRACE_BLOCKS));
         }
+        Ok(picked)
+    }
+
+    /// Each node's first page from the blocks picked for it (read in one
+    /// round trip), or, where none were (more blocks needed than read),
+    /// paged like a listing.
+    async fn log_pages_from(
+        &self,
+        agent_id: &str,
+        nodes: &[Option<String>],
+        picked: Vec<Option<Vec<BlockRow>>>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<Log>, Option<String>)>, StoreError> {
+        let need = limit + 1;
         let all: Vec<&BlockRow> = picked.iter().flatten().flatten().collect();
         let (bodies, scores) = tokio::try_join!(
             self.bodies(&all),

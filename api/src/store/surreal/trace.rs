@@ -12,6 +12,10 @@ use crate::domain::trace::{thought_cursor, TaskCursor};
 use crate::domain::{Agent, Task, Thought, Trace, TraceShape, TraceTask};
 use crate::store::StoreError;
 
+/// Thoughts of an agent a trace reads in one go before it reads them
+/// chain by chain instead.
+const TRACE_AGENT_THOUGHTS: usize = 2_000;
+
 impl SurrealStore {
     pub(super) async fn trace_page(
         &self,
@@ -102,6 +106,29 @@ impl SurrealStore {
         nodes: &[Option<String>],
         limit: usize,
     ) -> Result<Vec<(Vec<Thought>, Option<String>)>, StoreError> {
+        // Most agents have few thoughts: one read of them all (by the agent
+        // index, in step order) serves every chain. Past the cap, each
+        // chain is read by its own index range.
+        let sql = format!(
+            "SELECT {THOUGHT_FIELDS} FROM thought WHERE agent_id = $id \
+             ORDER BY step LIMIT {TRACE_AGENT_THOUGHTS};"
+        );
+        let mut response = self.run(&sql, json!({ "id": agent_id })).await?;
+        let every: Vec<Thought> = take_rows(&mut response, 0, "thought")?;
+        if every.len() < TRACE_AGENT_THOUGHTS {
+            let mut by_node: std::collections::HashMap<Option<String>, Vec<Thought>> =
+                std::collections::HashMap::new();
+            for thought in every {
+                by_node
+                    .entry(thought.task_id.clone())
+                    .or_default()
+                    .push(thought);
+            }
+            return Ok(nodes
+                .iter()
+                .map(|node| cut(by_node.remove(node).unwrap_or_default(), limit))
+                .collect());
+        }
         let mut sql = String::new();
         let mut vars = serde_json::Map::new();
         for (i, node) in nodes.iter().enumerate() {
@@ -113,15 +140,17 @@ impl SurrealStore {
         }
         let mut response = self.run(&sql, serde_json::Value::Object(vars)).await?;
         (0..nodes.len())
-            .map(|i| {
-                let mut thoughts: Vec<Thought> = take_rows(&mut response, i, "thought")?;
-                let more = thoughts.len() > limit;
-                thoughts.truncate(limit);
-                let cursor = more
-                    .then(|| thoughts.last().map(|t| thought_cursor(t.step)))
-                    .flatten();
-                Ok((thoughts, cursor))
-            })
+            .map(|i| Ok(cut(take_rows(&mut response, i, "thought")?, limit)))
             .collect()
     }
+}
+
+/// Thoughts cut to `limit`, with a cursor when some were cut.
+fn cut(mut thoughts: Vec<Thought>, limit: usize) -> (Vec<Thought>, Option<String>) {
+    let more = thoughts.len() > limit;
+    thoughts.truncate(limit);
+    let cursor = more
+        .then(|| thoughts.last().map(|t| thought_cursor(t.step)))
+        .flatten();
+    (thoughts, cursor)
 }
