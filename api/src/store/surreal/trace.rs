@@ -1,9 +1,12 @@
 //! An agent's trace, in bounded pages: the agent, a page of its tasks (in
 //! creation order) and, under the agent and under each of those tasks, the
 //! first thoughts of its chain and the first logs in time order, each list
-//! with a cursor when more follow. Three round trips whatever the size: the
-//! agent with its tasks, then every chain's thoughts and every node's log
-//! blocks at once (`logs::first_log_pages`), then those blocks' bodies.
+//! with a cursor when more follow. Three round trips for most agents: the
+//! agent with its tasks, then its thoughts and its log blocks (read whole by
+//! the agent indexes, at the same time; `logs::first_log_pages`), then the
+//! bodies of the blocks the pages need. An agent with more thoughts or
+//! blocks than a trace reads whole is read one index range per chain and
+//! per task instead.
 
 use serde_json::json;
 
