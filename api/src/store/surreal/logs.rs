@@ -122,6 +122,8 @@ struct BlockSpan {
     size: i64,
 }
 
+pub(super) use rows_as_values;
+
 rows_as_values!(BlockRow, BlockSpan, BodyRecord, AliasRecord);
 
 /// One log in a block's body (the block holds its agent, task and level).
@@ -550,8 +552,7 @@ impl SurrealStore {
                 .iter()
                 .map(|node| {
                     let blocks = by_node.remove(&node.as_deref()).unwrap_or_default();
-                    let all = blocks.len() + 1;
-                    blocks_for_first_page(blocks, need, all)
+                    blocks_for_first_page(blocks, need, true)
                 })
                 .collect()
         } else {
@@ -588,7 +589,8 @@ impl SurrealStore {
         let mut picked: Vec<Option<Vec<BlockRow>>> = Vec::with_capacity(nodes.len());
         for i in 0..nodes.len() {
             let blocks: Vec<BlockRow> = take_rows(&mut response, i, "log_block")?;
-            picked.push(blocks_for_first_page(blocks, need, TRACE_BLOCKS));
+            let complete = blocks.len() < TRACE_BLOCKS;
+            picked.push(blocks_for_first_page(blocks, need, complete));
         }
         Ok(picked)
     }
@@ -1064,17 +1066,16 @@ impl SurrealStore {
     }
 }
 
-/// Which of a node's first blocks (oldest first, at most `fetched_at_most`
-/// read) hold its first `need` logs: blocks in order until they hold
-/// `need` logs, then every block that starts before the last of those
-/// blocks ends (the page's last log is no later). `None` when every block
-/// read may count and more may follow unread.
+/// Which of a node's first blocks (oldest first; `complete`: all of them)
+/// hold its first `need` logs: blocks in order until they hold `need`
+/// logs, then every block that starts before the last of those blocks ends
+/// (the page's last log is no later). `None` when every block read may
+/// count and more may follow unread.
 fn blocks_for_first_page(
     blocks: Vec<BlockRow>,
     need: usize,
-    fetched_at_most: usize,
+    complete: bool,
 ) -> Option<Vec<BlockRow>> {
-    let complete = blocks.len() < fetched_at_most;
     let (mut held, mut bound) = (0usize, None::<DateTime<Utc>>);
     let mut picked = Vec::with_capacity(blocks.len());
     for block in blocks {

@@ -14,8 +14,9 @@ use serde::Deserialize;
 use serde_json::json;
 use surrealdb::types::SurrealValue;
 
-use super::{take_json, take_rows, FromRow, SurrealStore};
-use crate::store::{DocumentStore, EmbedKind, Expired, Expiring, StoreError, Table};
+use super::logs::rows_as_values;
+use super::{decode, take_json, take_rows, FromRow, SurrealStore};
+use crate::store::{DocumentStore, EmbedJob, EmbedKind, Expired, Expiring, StoreError, Table};
 
 /// Queue entries looked at per round.
 const QUEUE_ROUND: usize = 1_000;
@@ -29,30 +30,7 @@ struct BlockToGo {
     size: i64,
 }
 
-#[derive(SurrealValue)]
-struct QueueEntry {
-    id: String,
-    kind: String,
-    ids: Vec<String>,
-}
-
-impl FromRow for BlockToGo {
-    fn from_row(table: &'static str, row: surrealdb::types::Value) -> Result<Self, StoreError> {
-        BlockToGo::from_value(row).map_err(|e| StoreError::Decode {
-            table,
-            message: e.to_string(),
-        })
-    }
-}
-
-impl FromRow for QueueEntry {
-    fn from_row(table: &'static str, row: surrealdb::types::Value) -> Result<Self, StoreError> {
-        QueueEntry::from_value(row).map_err(|e| StoreError::Decode {
-            table,
-            message: e.to_string(),
-        })
-    }
-}
+rows_as_values!(BlockToGo);
 
 /// A log id in a block's body (nothing else of it is read).
 #[derive(Deserialize)]
@@ -244,7 +222,6 @@ impl SurrealStore {
         kinds: &[EmbedKind],
         cutoff: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let kinds: Vec<&str> = kinds.iter().map(|k| kind_name(*k)).collect();
         let sql = format!(
             "SELECT record::id(id) AS id, kind, ids FROM embed_queue
                  WHERE enqueued_at < <datetime>$cutoff AND kind IN $kinds LIMIT {QUEUE_ROUND};"
@@ -252,14 +229,15 @@ impl SurrealStore {
         let mut response = self
             .run(&sql, json!({ "cutoff": cutoff, "kinds": kinds }))
             .await?;
-        let entries: Vec<QueueEntry> = take_rows(&mut response, 0, "embed_queue")?;
+        let rows = take_json(&mut response, 0)?;
         let mut gone = Vec::new();
-        for entry in entries {
-            let left = match entry.kind.as_str() {
-                "log" => self.get_log_blocks(&entry.ids).await?.len(),
-                "thought" => self.existing(Table::Thought, &entry.ids).await?.len(),
-                "task" => self.existing(Table::Task, &entry.ids).await?.len(),
-                _ => 1,
+        for row in rows.as_array().cloned().unwrap_or_default() {
+            let entry: EmbedJob = decode("embed_queue", row)?;
+            let left = match entry.kind {
+                EmbedKind::Log => self.get_log_blocks(&entry.ids).await?.len(),
+                EmbedKind::Thought => self.existing(Table::Thought, &entry.ids).await?.len(),
+                EmbedKind::Task => self.existing(Table::Task, &entry.ids).await?.len(),
+                EmbedKind::Agent => self.existing(Table::Agent, &entry.ids).await?.len(),
             };
             if left == 0 {
                 gone.push(entry.id);
@@ -274,14 +252,5 @@ impl SurrealStore {
         )
         .await?;
         Ok(gone.len() as u64)
-    }
-}
-
-fn kind_name(kind: EmbedKind) -> &'static str {
-    match kind {
-        EmbedKind::Log => "log",
-        EmbedKind::Thought => "thought",
-        EmbedKind::Agent => "agent",
-        EmbedKind::Task => "task",
     }
 }
