@@ -287,6 +287,10 @@ pub fn state(
             .retention(config.retention())
             .with_foreground(foreground.clone()),
     );
+    let text_indexer = Arc::new(crate::text::indexer::TextIndexer::new(
+        router.store.clone(),
+        Some(foreground.clone()),
+    ));
     let router = Arc::new(router);
     let otlp = Arc::new(
         crate::otlp::worker::OtlpWorker::new(router.clone(), config.otlp_worker())
@@ -299,6 +303,7 @@ pub fn state(
         indexer,
         otlp,
         retention,
+        text_indexer,
         limits: crate::http::Limits {
             body_bytes: config.max_body_bytes,
             document_bytes: config.max_document_bytes,
@@ -321,12 +326,14 @@ pub fn state(
 /// Run the background workers (until the runtime stops or the handles
 /// are aborted): the indexer embeds queued documents, the OTLP worker
 /// places accepted exports, including a backlog left by an earlier run,
-/// and retention removes what has expired.
+/// retention removes what has expired and the text indexer indexes what
+/// was stored for full-text search.
 pub fn start_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     vec![
         tokio::spawn(state.indexer.clone().run()),
         tokio::spawn(state.otlp.clone().run()),
         tokio::spawn(state.retention.clone().run()),
+        tokio::spawn(state.text_indexer.clone().run()),
     ]
 }
 

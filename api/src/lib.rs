@@ -52,4 +52,5 @@ pub mod retry;
 pub mod router;
 pub mod server;
 pub mod store;
+pub mod text;
 pub mod vectors;

@@ -20,6 +20,7 @@ use crate::otlp::model::Item;
 use crate::otlp::stash::{InboxEntry, OtelWrite};
 use crate::store::credentials::{CredentialStore, StoredKey, StoredUser};
 use crate::store::{DocumentStore, EmbedJob, Expired, Expiring, StoreError, Table};
+use crate::text::{Found, TextFilter, TextQuery};
 use crate::vectors::{
     Collection, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex, VectorPoint,
 };
@@ -130,6 +131,20 @@ metered!(DocumentStore for DocumentStore, "surrealdb", {
     ) -> Result<(), StoreError>;
     async fn release_embed_leases(&self) -> Result<(), StoreError>;
     async fn embed_backlog(&self) -> Result<u64, StoreError>;
+    async fn search_logs(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Log>, StoreError>;
+    async fn search_thoughts(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Thought>, StoreError>;
+    async fn index_text(&self, limit: usize, lease: std::time::Duration) -> Result<usize, StoreError>;
+    async fn text_backlog(&self) -> Result<u64, StoreError>;
     async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError>;
     async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError>;
     async fn otel_expired(

@@ -10,14 +10,16 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::domain::{
-    validate, Agent, Log, LogCursor, LogFilter, NewAgent, NewLog, NewTask, NewThought, Page, Task,
-    TaskFilter, TaskPatch, TaskStatus, Thought, ThoughtFilter, Trace, TraceShape, ValidationError,
+    validate, Agent, Log, LogCursor, LogFilter, LogLevel, NewAgent, NewLog, NewTask, NewThought,
+    Page, Task, TaskFilter, TaskPatch, TaskStatus, Thought, ThoughtFilter, Trace, TraceShape,
+    ValidationError,
 };
 use crate::embed::cache::EmbedCache;
 use crate::embed::{text, Embedder};
 use crate::error::{Error, Result};
 use crate::indexer::{Indexer, IndexerSettings};
 use crate::store::{DocumentStore, StoreError, Table};
+use crate::text::{TextFilter, TextQuery};
 use crate::vectors::{Collection, ScoredId, VectorFilter, VectorIndex, VectorPoint};
 
 /// Deepest offset of a log listing: an offset is read through, a cursor
@@ -64,6 +66,22 @@ pub struct SimilarQuery {
     pub threshold: Option<f32>,
     pub limit: Option<usize>,
     pub filter: VectorFilter,
+    /// How logs and thoughts are searched (agents and tasks: by meaning).
+    pub mode: SearchMode,
+}
+
+/// How a log or thought search finds its results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchMode {
+    /// By meaning (vectors); `similarity` is the cosine similarity.
+    #[default]
+    Semantic,
+    /// By words, phrases and prefixes (full-text, BM25); `similarity` is
+    /// the BM25 score.
+    Text,
+    /// Both, fused by reciprocal rank; `similarity` is the fused score.
+    Hybrid,
 }
 
 /// A document with its similarity to the query.
@@ -699,18 +717,88 @@ impl VectaRouter {
             .await
     }
 
-    /// Logs by meaning (those embedded so far: see [`Indexer`]).
+    /// Logs by meaning (those embedded so far: see [`Indexer`]), by text
+    /// (those indexed so far: [`crate::text::indexer`]) or both.
     pub async fn similar_logs(&self, query: SimilarQuery) -> Result<Vec<Scored<Log>>> {
-        let fetch = |ids: Vec<String>| async move { self.store.get_logs(&ids).await };
-        self.similar(Collection::Logs, &query, fetch, |l| &l.id)
+        let by_meaning = |query: SimilarQuery| async move {
+            let fetch = |ids: Vec<String>| async move { self.store.get_logs(&ids).await };
+            self.similar(Collection::Logs, &query, fetch, |l| &l.id)
+                .await
+        };
+        let by_text = |text: TextQuery, filter: TextFilter, limit: usize| async move {
+            Ok(self.store.search_logs(&text, &filter, limit).await?)
+        };
+        self.search_by_mode(query, by_meaning, by_text, |l: &Log| &l.id)
             .await
     }
 
-    /// Thoughts by meaning (those embedded so far: see [`Indexer`]).
+    /// Thoughts by meaning, by text or both (see [`Self::similar_logs`]).
     pub async fn similar_thoughts(&self, query: SimilarQuery) -> Result<Vec<Scored<Thought>>> {
-        let fetch = |ids: Vec<String>| async move { self.store.get_thoughts(&ids).await };
-        self.similar(Collection::Thoughts, &query, fetch, |t| &t.id)
+        let by_meaning = |query: SimilarQuery| async move {
+            let fetch = |ids: Vec<String>| async move { self.store.get_thoughts(&ids).await };
+            self.similar(Collection::Thoughts, &query, fetch, |t| &t.id)
+                .await
+        };
+        let by_text = |text: TextQuery, filter: TextFilter, limit: usize| async move {
+            Ok(self.store.search_thoughts(&text, &filter, limit).await?)
+        };
+        self.search_by_mode(query, by_meaning, by_text, |t: &Thought| &t.id)
             .await
+    }
+
+    /// Run `query` in its mode: by meaning, by text, or both fused by
+    /// reciprocal rank (each side asked for the limit, so a document found
+    /// by both is not crowded out).
+    async fn search_by_mode<T, M, MFut, X, XFut>(
+        &self,
+        query: SimilarQuery,
+        by_meaning: M,
+        by_text: X,
+        id: fn(&T) -> &String,
+    ) -> Result<Vec<Scored<T>>>
+    where
+        M: FnOnce(SimilarQuery) -> MFut,
+        MFut: std::future::Future<Output = Result<Vec<Scored<T>>>>,
+        X: FnOnce(TextQuery, TextFilter, usize) -> XFut,
+        XFut: std::future::Future<Output = Result<crate::text::Found<T>>>,
+    {
+        if query.mode == SearchMode::Semantic {
+            return by_meaning(query).await;
+        }
+        if query.mode == SearchMode::Text && query.threshold.is_some() {
+            return Err(ValidationError::new(
+                "threshold",
+                "applies to semantic and hybrid search only",
+            )
+            .into());
+        }
+        let limit = self.checked_limit(&query)?;
+        let text =
+            TextQuery::parse(&query.query).map_err(|e| ValidationError::new("query", e.0))?;
+        let filter = text_filter(&query.filter)?;
+        let unscored = |found: crate::text::Found<T>| {
+            found
+                .into_iter()
+                .map(|(document, similarity)| Scored {
+                    document,
+                    similarity,
+                })
+                .collect::<Vec<_>>()
+        };
+        if query.mode == SearchMode::Text {
+            return Ok(unscored(by_text(text, filter, limit).await?));
+        }
+        let (meaning, words) =
+            tokio::try_join!(by_meaning(query.clone()), by_text(text, filter, limit))?;
+        let rankings = vec![
+            meaning.into_iter().map(|s| s.document).collect(),
+            words.into_iter().map(|(d, _)| d).collect(),
+        ];
+        Ok(unscored(crate::text::fuse(
+            rankings,
+            |d: &T| id(d).as_str(),
+            limit,
+        )))
     }
 
     /// Search a collection, then fetch the hits' documents and return them
@@ -732,12 +820,8 @@ impl VectaRouter {
         Ok(merge(hits, documents, id))
     }
 
-    async fn search(&self, collection: Collection, query: &SimilarQuery) -> Result<Vec<ScoredId>> {
-        validate::required_text("query", &query.query)?;
-        let threshold = query.threshold.unwrap_or(self.defaults.threshold);
-        if !(-1.0..=1.0).contains(&threshold) {
-            return Err(ValidationError::new("threshold", "must be between -1 and 1").into());
-        }
+    /// The query's limit (or the default), checked.
+    fn checked_limit(&self, query: &SimilarQuery) -> Result<usize> {
         let limit = query.limit.unwrap_or(self.defaults.limit);
         if limit == 0 || limit > self.limits.max_similar {
             return Err(ValidationError::new(
@@ -746,6 +830,16 @@ impl VectaRouter {
             )
             .into());
         }
+        Ok(limit)
+    }
+
+    async fn search(&self, collection: Collection, query: &SimilarQuery) -> Result<Vec<ScoredId>> {
+        validate::required_text("query", &query.query)?;
+        let threshold = query.threshold.unwrap_or(self.defaults.threshold);
+        if !(-1.0..=1.0).contains(&threshold) {
+            return Err(ValidationError::new("threshold", "must be between -1 and 1").into());
+        }
+        let limit = self.checked_limit(query)?;
         if let Some(status) = &query.filter.status {
             if !TaskStatus::ALL.iter().any(|s| s.as_str() == status) {
                 return Err(ValidationError::new(
@@ -920,6 +1014,30 @@ fn same_log(stored: &Log, resent: &Log) -> bool {
         && stored.level == resent.level
         && stored.message == resent.message
         && stored.metadata == resent.metadata
+}
+
+/// A vector filter as a text search's filter (levels by name, times in
+/// milliseconds); an inverted time range is refused as for vectors.
+fn text_filter(filter: &VectorFilter) -> Result<TextFilter> {
+    if let (Some(since), Some(until)) = (filter.since, filter.until) {
+        if since >= until {
+            return Err(
+                ValidationError::new("filter.until", "must be later than filter.since").into(),
+            );
+        }
+    }
+    let time = |ms: Option<i64>| ms.and_then(chrono::DateTime::from_timestamp_millis);
+    Ok(TextFilter {
+        agent_id: filter.agent_id.clone(),
+        task_id: filter.task_id.clone(),
+        levels: filter
+            .levels
+            .as_ref()
+            .map(|levels| levels.iter().filter_map(|l| LogLevel::parse(l)).collect()),
+        kind: filter.kind.clone(),
+        since: time(filter.since),
+        until: time(filter.until),
+    })
 }
 
 /// Documents in hit order with their similarity; hits whose document is

@@ -53,6 +53,7 @@ mod servers;
 mod similar;
 mod startup;
 mod tasks;
+mod text_search;
 mod thoughts;
 mod timeouts;
 mod traces;

@@ -15,6 +15,7 @@ use vectadb::otlp::model::Item;
 use vectadb::otlp::stash::{InboxEntry, OtelWrite};
 use vectadb::store::credentials::{CredentialStore, StoredKey, StoredUser};
 use vectadb::store::{DocumentStore, EmbedJob, Expired, Expiring, StoreError, Table};
+use vectadb::text::{Found, TextFilter, TextQuery};
 use vectadb::vectors::{
     Collection, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex, VectorPoint,
 };
@@ -263,6 +264,33 @@ impl DocumentStore for FailingStore {
     }
     async fn release_embed_leases(&self) -> Result<(), StoreError> {
         self.inner.release_embed_leases().await
+    }
+    async fn search_logs(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Log>, StoreError> {
+        self.inner.search_logs(query, filter, limit).await
+    }
+    async fn search_thoughts(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Thought>, StoreError> {
+        self.inner.search_thoughts(query, filter, limit).await
+    }
+    async fn index_text(
+        &self,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<usize, StoreError> {
+        self.check()?;
+        self.inner.index_text(limit, lease).await
+    }
+    async fn text_backlog(&self) -> Result<u64, StoreError> {
+        self.inner.text_backlog().await
     }
     async fn embed_backlog(&self) -> Result<u64, StoreError> {
         self.inner.embed_backlog().await

@@ -48,6 +48,8 @@ pub struct AppState {
     pub otlp: Arc<crate::otlp::worker::OtlpWorker>,
     /// Removes expired documents (its loop runs as a background task).
     pub retention: Arc<crate::retention::Retention>,
+    /// Indexes stored logs and thoughts for text search (a background task).
+    pub text_indexer: Arc<crate::text::indexer::TextIndexer>,
     /// Credentials and sessions.
     pub auth: Arc<crate::auth::Auth>,
     /// How much one request may carry.

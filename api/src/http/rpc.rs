@@ -17,6 +17,8 @@ use super::similar::{Results, SimilarAgentsRequest, SimilarTasksRequest};
 use super::{AppState, DEFAULT_PAGE};
 use crate::auth::{Principal, Scope};
 use crate::domain::{NewAgent, NewTask, TaskFilter, TaskStatus};
+use crate::error::Error;
+use crate::router::SimilarQuery;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -291,7 +293,9 @@ async fn agents_method(state: &AppState, method: &str, params: Value) -> Result<
         "similar" => {
             let request: SimilarAgentsRequest = from_value(params)?;
             to_json(Results {
-                results: router.similar_agents(request.into()).await?,
+                results: router
+                    .similar_agents(SimilarQuery::try_from(request).map_err(Error::from)?)
+                    .await?,
             })
         }
         other => return Err(RpcError::MethodNotFound(other.to_string())),
@@ -322,7 +326,9 @@ async fn tasks_method(state: &AppState, method: &str, params: Value) -> Result<V
         "similar" => {
             let request: SimilarTasksRequest = from_value(params)?;
             to_json(Results {
-                results: router.similar_tasks(request.into()).await?,
+                results: router
+                    .similar_tasks(SimilarQuery::try_from(request).map_err(Error::from)?)
+                    .await?,
             })
         }
         other => return Err(RpcError::MethodNotFound(other.to_string())),

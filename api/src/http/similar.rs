@@ -1,6 +1,7 @@
 //! `/api/v1/similar/{agents,tasks,logs,thoughts}`: search by meaning, with
 //! threshold, limit and filters, answered with full documents and their
-//! similarity. Logs and thoughts are found once the indexer embedded them.
+//! similarity. Logs and thoughts are found once the indexer embedded them;
+//! they can also be searched by text, or both ways at once (`mode`).
 
 use axum::extract::State;
 use axum::Json;
@@ -12,7 +13,7 @@ use super::error::{ApiError, ErrorResponses};
 use super::extract::JsonBody;
 use super::AppState;
 use crate::domain::{validate, Agent, Log, LogLevel, Task, TaskStatus, Thought, ValidationError};
-use crate::router::{Scored, SimilarQuery};
+use crate::router::{Scored, SearchMode, SimilarQuery};
 use crate::vectors::VectorFilter;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,10 +30,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct SimilarRequest<F> {
     pub query: String,
+    /// Least similarity (semantic and hybrid modes: the semantic side).
     pub threshold: Option<f32>,
     pub limit: Option<usize>,
     #[serde(default)]
     pub filter: F,
+    /// Logs and thoughts: `semantic` (default), `text` (words, `"phrases"`
+    /// and `prefixes*`, ranked by BM25) or `hybrid` (both, fused by
+    /// reciprocal rank). Agents and tasks: `semantic` only.
+    #[serde(default)]
+    pub mode: SearchMode,
 }
 
 pub type SimilarAgentsRequest = SimilarRequest<NoFilter>;
@@ -90,24 +97,43 @@ impl<F> SimilarRequest<F> {
             threshold: self.threshold,
             limit: self.limit,
             filter,
+            mode: self.mode,
+        }
+    }
+
+    /// Agents and tasks are searched by meaning only.
+    fn semantic_only(&self) -> Result<(), ValidationError> {
+        if self.mode == SearchMode::Semantic {
+            Ok(())
+        } else {
+            Err(ValidationError::new(
+                "mode",
+                "agents and tasks are searched by meaning only (semantic)",
+            ))
         }
     }
 }
 
-impl From<SimilarAgentsRequest> for SimilarQuery {
-    fn from(r: SimilarAgentsRequest) -> Self {
-        r.with(VectorFilter::default())
+impl TryFrom<SimilarAgentsRequest> for SimilarQuery {
+    type Error = ValidationError;
+
+    fn try_from(r: SimilarAgentsRequest) -> Result<Self, ValidationError> {
+        r.semantic_only()?;
+        Ok(r.with(VectorFilter::default()))
     }
 }
 
-impl From<SimilarTasksRequest> for SimilarQuery {
-    fn from(r: SimilarTasksRequest) -> Self {
+impl TryFrom<SimilarTasksRequest> for SimilarQuery {
+    type Error = ValidationError;
+
+    fn try_from(r: SimilarTasksRequest) -> Result<Self, ValidationError> {
+        r.semantic_only()?;
         let filter = VectorFilter {
             agent_id: r.filter.agent_id.clone(),
             status: r.filter.status.map(|s| s.as_str().to_string()),
             ..VectorFilter::default()
         };
-        r.with(filter)
+        Ok(r.with(filter))
     }
 }
 
@@ -180,7 +206,8 @@ async fn agents(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<SimilarAgentsRequest>,
 ) -> Result<Json<Results<Agent>>, ApiError> {
-    let results = state.router.similar_agents(request.into()).await?;
+    let query = SimilarQuery::try_from(request).map_err(crate::error::Error::from)?;
+    let results = state.router.similar_agents(query).await?;
     Ok(Json(Results { results }))
 }
 
@@ -191,11 +218,14 @@ async fn tasks(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<SimilarTasksRequest>,
 ) -> Result<Json<Results<Task>>, ApiError> {
-    let results = state.router.similar_tasks(request.into()).await?;
+    let query = SimilarQuery::try_from(request).map_err(crate::error::Error::from)?;
+    let results = state.router.similar_tasks(query).await?;
     Ok(Json(Results { results }))
 }
 
-/// Logs similar in meaning (once embedded), by agent, task, level and time.
+/// Logs by meaning (once embedded), by text (once indexed, within a
+/// second or so of being stored) or both (`mode`), by agent, task, level
+/// and time.
 #[utoipa::path(post, path = "/similar/logs", tag = "similarity", request_body = SimilarRequest<LogSearchFilter>,
     responses((status = 200, description = "Best first", body = Results<Log>), ErrorResponses))]
 async fn logs(
@@ -207,7 +237,8 @@ async fn logs(
     Ok(Json(Results { results }))
 }
 
-/// Thoughts similar in meaning (once embedded), by agent, task, kind and time.
+/// Thoughts by meaning, by text or both (`mode`), by agent, task, kind and
+/// time.
 #[utoipa::path(post, path = "/similar/thoughts", tag = "similarity", request_body = SimilarRequest<ThoughtSearchFilter>,
     responses((status = 200, description = "Best first", body = Results<Thought>), ErrorResponses))]
 async fn thoughts(

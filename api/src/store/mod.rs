@@ -15,6 +15,7 @@ use crate::domain::{
 };
 use crate::otlp::model::Item;
 use crate::otlp::stash::{InboxEntry, OtelWrite};
+use crate::text::{Found, TextFilter, TextQuery};
 
 /// What an embedding job holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -231,6 +232,32 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
     async fn release_embed_leases(&self) -> Result<(), StoreError>;
     /// Documents waiting to be embedded.
     async fn embed_backlog(&self) -> Result<u64, StoreError>;
+
+    /// Logs whose message matches a text query, best first (BM25), at
+    /// most `limit`; only logs already indexed (`index_text`) are found.
+    async fn search_logs(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Log>, StoreError>;
+    /// Thoughts whose content matches a text query, best first.
+    async fn search_thoughts(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Thought>, StoreError>;
+    /// One round of text indexing: up to `limit` queued writes leased for
+    /// `lease` and indexed. Returns the blocks and thoughts handled (0: none
+    /// waiting).
+    async fn index_text(
+        &self,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<usize, StoreError>;
+    /// Log blocks and thoughts waiting to be indexed for text search.
+    async fn text_backlog(&self) -> Result<u64, StoreError>;
 
     /// OpenTelemetry ingest: what was remembered about these span keys.
     async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError>;

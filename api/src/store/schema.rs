@@ -21,8 +21,9 @@ pub const SCHEMA: &str = include_str!("schema.surql");
 /// journaled) and agents and tasks in the embedding queue. 9: an inbox
 /// entry's items kept apart from it (`otel_inbox_body`). 10: indexes for
 /// retention (thoughts by creation, tasks by last update) and for a
-/// trace's logs outside tasks (`log_block_agent_task`).
-pub const SCHEMA_VERSION: u64 = 10;
+/// trace's logs outside tasks (`log_block_agent_task`). 11: full-text
+/// search (`log_text`, `thought_text`, written from `text_queue`).
+pub const SCHEMA_VERSION: u64 = 11;
 
 /// Names that may be used as namespace/database identifiers.
 pub fn is_identifier(name: &str) -> bool {

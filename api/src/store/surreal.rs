@@ -20,11 +20,13 @@ use crate::domain::{
 use crate::otlp::model::Item;
 use crate::otlp::stash::{InboxEntry, OtelWrite};
 use crate::retry;
+use crate::text::{Found, TextFilter, TextQuery};
 
 mod credentials;
 mod logs;
 mod otel;
 mod retention;
+mod text;
 mod trace;
 
 /// How to reach SurrealDB.
@@ -256,6 +258,8 @@ impl SurrealStore {
                          RELATE $from->leads_to->$thought RETURN NONE;
                      };
                      CREATE embed_queue:ulid() SET kind = 'thought', ids = [$id],
+                         enqueued_at = time::now() RETURN NONE;
+                     CREATE text_queue:ulid() SET kind = 'thought', ids = [$id],
                          enqueued_at = time::now() RETURN NONE;
                      RETURN { step: $step, parent_id: $parent };
                      COMMIT TRANSACTION;",
@@ -795,6 +799,7 @@ impl DocumentStore for SurrealStore {
              LET $existed = record::exists($agent);
              {logs}
              DELETE thought WHERE agent_id = $id;
+             DELETE thought_text WHERE agent_id = $id;
              DELETE task WHERE agent_id = $id;
              DELETE $agent;
              RETURN $existed;
@@ -1021,24 +1026,7 @@ impl DocumentStore for SurrealStore {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<EmbedJob>, StoreError> {
-        // One transaction: two workers that pick the same entries conflict
-        // and one of them runs again (and then skips what the other took).
-        let mut response = self
-            .run(
-                "BEGIN TRANSACTION;
-                 LET $free = (SELECT VALUE id FROM embed_queue
-                     WHERE leased_until IS NONE OR leased_until < time::now() LIMIT $limit);
-                 RETURN (UPDATE $free SET leased_until = time::now() + <duration>$lease
-                     RETURN record::id(id) AS id, kind, ids);
-                 COMMIT TRANSACTION;",
-                json!({ "limit": limit, "lease": format!("{}ms", lease.as_millis()) }),
-            )
-            .await?;
-        let rows = take_last(&mut response)?;
-        let rows = rows.as_array().cloned().unwrap_or_default();
-        rows.into_iter()
-            .map(|row| decode("embed_queue", row))
-            .collect()
+        self.lease_queue("embed_queue", limit, lease).await
     }
 
     async fn settle_embed_job(
@@ -1063,7 +1051,8 @@ impl DocumentStore for SurrealStore {
 
     async fn release_embed_leases(&self) -> Result<(), StoreError> {
         self.run(
-            "UPDATE embed_queue SET leased_until = NONE WHERE leased_until IS NOT NONE RETURN NONE;",
+            "UPDATE embed_queue SET leased_until = NONE WHERE leased_until IS NOT NONE RETURN NONE;
+             UPDATE text_queue SET leased_until = NONE WHERE leased_until IS NOT NONE RETURN NONE;",
             json!({}),
         )
         .await
@@ -1100,6 +1089,32 @@ impl DocumentStore for SurrealStore {
 
     async fn otel_apply(&self, write: &OtelWrite) -> Result<(), StoreError> {
         self.otel_apply_round(write).await
+    }
+
+    async fn search_logs(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Log>, StoreError> {
+        self.search_log_text(query, filter, limit).await
+    }
+
+    async fn search_thoughts(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Thought>, StoreError> {
+        self.search_thought_text(query, filter, limit).await
+    }
+
+    async fn index_text(&self, limit: usize, lease: Duration) -> Result<usize, StoreError> {
+        self.index_text_round(limit, lease).await
+    }
+
+    async fn text_backlog(&self) -> Result<u64, StoreError> {
+        self.text_queue_size().await
     }
 
     async fn embed_backlog(&self) -> Result<u64, StoreError> {

@@ -51,7 +51,7 @@ const EXACT_COUNT_BUDGET: u64 = 20_000;
 /// the total is what those hold, marked as an estimate.
 const BLOCK_COUNT_CAP: usize = 1_000;
 
-const BLOCK_FIELDS: &str =
+pub(super) const BLOCK_FIELDS: &str =
     "record::id(id) AS id, key, agent_id, task_id, level, first_at, last_at, size, thoughts";
 
 /// A block's summary, as `log_block` holds it.
@@ -71,14 +71,14 @@ struct BlockRecord {
 
 /// A block's summary as listings read it.
 #[derive(SurrealValue, Clone)]
-struct BlockRow {
-    id: String,
+pub(super) struct BlockRow {
+    pub(super) id: String,
     key: String,
-    agent_id: String,
-    task_id: Option<String>,
-    level: String,
-    first_at: DateTime<Utc>,
-    last_at: DateTime<Utc>,
+    pub(super) agent_id: String,
+    pub(super) task_id: Option<String>,
+    pub(super) level: String,
+    pub(super) first_at: DateTime<Utc>,
+    pub(super) last_at: DateTime<Utc>,
     size: i64,
     thoughts: Vec<String>,
 }
@@ -149,7 +149,8 @@ struct BodyLogIn {
     t: i64,
 }
 
-/// Delete the logs of agent `$id`: blocks, bodies, aliases and scores (for
+/// Delete the logs of agent `$id`: blocks, bodies, aliases, scores and
+/// text index documents (for
 /// the agent's deletion, inside its transaction).
 pub(super) const DELETE_AGENT_LOGS: &str =
     "LET $blocks = (SELECT record::id(id) AS id, key, aliases FROM log_block WHERE agent_id = $id);
@@ -158,6 +159,7 @@ pub(super) const DELETE_AGENT_LOGS: &str =
      DELETE $bodies;
      DELETE $aliases;
      DELETE log_block WHERE agent_id = $id;
+     DELETE log_text WHERE agent_id = $id;
      DELETE log_score WHERE agent_id = $id;
      FOR $key IN array::distinct($blocks.key) {
          IF array::len((SELECT VALUE id FROM log_block WHERE key = $key LIMIT 1)) = 0 {
@@ -339,6 +341,15 @@ pub(super) fn log_block_statements(
         sql.push_str("INSERT INTO log_alias $aliases RETURN NONE;");
         vars.insert("aliases", aliases);
     }
+    // Every block is indexed for text search, off the request path.
+    sql.push_str(
+        "CREATE text_queue:ulid() SET kind = 'log', ids = $text_blocks, enqueued_at = time::now()
+             RETURN NONE;",
+    );
+    vars.insert(
+        "text_blocks",
+        summaries.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
+    );
     if queue {
         sql.push_str(
             "CREATE embed_queue:ulid() SET kind = 'log', ids = $log_ids, enqueued_at = time::now()
@@ -412,7 +423,10 @@ impl SurrealStore {
     }
 
     /// The bodies of `blocks`, by block id.
-    async fn bodies(&self, blocks: &[&BlockRow]) -> Result<HashMap<String, String>, StoreError> {
+    pub(super) async fn bodies(
+        &self,
+        blocks: &[&BlockRow],
+    ) -> Result<HashMap<String, String>, StoreError> {
         if blocks.is_empty() {
             return Ok(HashMap::new());
         }
@@ -461,7 +475,7 @@ impl SurrealStore {
     }
 
     /// The logs of `blocks`, with their scores.
-    async fn read_blocks(&self, blocks: &[&BlockRow]) -> Result<Vec<Log>, StoreError> {
+    pub(super) async fn read_blocks(&self, blocks: &[&BlockRow]) -> Result<Vec<Log>, StoreError> {
         let (bodies, scores) = tokio::try_join!(
             self.bodies(blocks),
             self.scores(blocks.iter().map(|b| b.key.as_str()))

@@ -282,6 +282,8 @@ impl SurrealStore {
             sql.push_str(
                 "INSERT INTO thought $thoughts RETURN NONE;
                  CREATE embed_queue:ulid() SET kind = 'thought', ids = $thought_ids,
+                     enqueued_at = time::now() RETURN NONE;
+                 CREATE text_queue:ulid() SET kind = 'thought', ids = $thought_ids,
                      enqueued_at = time::now() RETURN NONE;",
             );
             sql.push_str("INSERT RELATION INTO thinks $thinks RETURN NONE;");

@@ -66,6 +66,8 @@ impl SurrealStore {
                      LET $gone = (SELECT VALUE id FROM thought
                          WHERE created_at < <datetime>$cutoff LIMIT {limit});
                      DELETE $gone RETURN NONE;
+                     DELETE array::map($gone, |$t| type::record('thought_text', record::id($t)))
+                         RETURN NONE;
                      RETURN array::len($gone);
                      COMMIT TRANSACTION;"
                 );
@@ -123,6 +125,8 @@ impl SurrealStore {
             .run_write(
                 "BEGIN TRANSACTION;
                  LET $thoughts = (DELETE thought WHERE task_id IN $tasks RETURN BEFORE);
+                 DELETE array::map($thoughts, |$t| type::record('thought_text', record::id($t.id)))
+                     RETURN NONE;
                  DELETE array::map($tasks, |$t| type::record('task', $t)) RETURN NONE;
                  RETURN array::len($thoughts);
                  COMMIT TRANSACTION;",
@@ -198,6 +202,7 @@ impl SurrealStore {
              LET $bodies = array::map($ids, |$i| type::record('log_body', $i));
              LET $aliases = array::map($aliases, |$a| type::record('log_alias', $a));
              LET $scored = array::map($logs, |$l| type::record('log_score', $l));
+             DELETE array::map($ids, |$i| type::record('log_text', $i)) RETURN NONE;
              DELETE $blocks RETURN NONE;
              DELETE $bodies RETURN NONE;
              DELETE $aliases RETURN NONE;
