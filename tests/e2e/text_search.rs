@@ -320,14 +320,14 @@ async fn text_search_ranks_filters_and_fuses_with_meaning(backends: Backends) {
 async fn text_search_of_common_words_reads_the_newest_logs(backends: Backends) {
     let t = TestApp::on(backends).await;
     let a = t.agent("monitor", "watch services").await;
-    // 80 batches: 80 blocks that all hold the word, more than the index
-    // candidates a search reads.
-    for i in 0..80 {
+    // 300 batches: 300 blocks that all hold the word, more than the index
+    // candidates a search reads (256).
+    for i in 0..300 {
         post_logs(
             &t,
             vec![json!({
                 "agent_id": a, "message": format!("heartbeat ok seq{i}"),
-                "timestamp": format!("2026-03-01T00:{:02}:{:02}Z", i / 60, i % 60),
+                "timestamp": format!("2026-03-01T{:02}:{:02}:{:02}Z", i / 3600, (i / 60) % 60, i % 60),
             })],
         )
         .await;

@@ -35,6 +35,8 @@ struct Options {
     only_otlp: bool,
     /// Only the indexer rows (issue 22).
     only_indexer: bool,
+    /// Only the full-text search rows (issue 21), over this many logs.
+    only_text: Option<usize>,
     backends: Vec<Backends>,
     out: Option<std::path::PathBuf>,
 }
@@ -46,6 +48,7 @@ fn options() -> anyhow::Result<Options> {
         only_profile: false,
         only_otlp: false,
         only_indexer: false,
+        only_text: None,
         backends: vec![Backends::Embedded, Backends::Servers],
         out: None,
     };
@@ -57,6 +60,14 @@ fn options() -> anyhow::Result<Options> {
             "--only-profile" => options.only_profile = true,
             "--only-otlp" => options.only_otlp = true,
             "--only-indexer" => options.only_indexer = true,
+            "--only-text" => {
+                options.only_text = Some(
+                    args.next()
+                        .context("--only-text LOGS")?
+                        .parse()
+                        .context("--only-text takes a number of logs")?,
+                )
+            }
             "--backends" => {
                 options.backends = match args.next().as_deref() {
                     Some("both") => vec![Backends::Embedded, Backends::Servers],
@@ -67,7 +78,7 @@ fn options() -> anyhow::Result<Options> {
             }
             "--out" => options.out = Some(args.next().context("--out FILE")?.into()),
             other => {
-                bail!("unknown argument {other:?} (--quick, --backends, --out, --only-migration, --only-profile, --only-otlp, --only-indexer)")
+                bail!("unknown argument {other:?} (--quick, --backends, --out, --only-migration, --only-profile, --only-otlp, --only-indexer, --only-text LOGS)")
             }
         }
     }
@@ -93,6 +104,8 @@ struct Plan {
     rate: u64,
     only_migration: bool,
     only_otlp: bool,
+    /// Only the text search rows, over `listing_logs` logs.
+    only_text: bool,
 }
 
 impl Plan {
@@ -112,6 +125,7 @@ impl Plan {
                 rate: 100,
                 only_migration: false,
                 only_otlp: false,
+                only_text: false,
             }
         } else {
             Plan {
@@ -128,6 +142,7 @@ impl Plan {
                 rate: 100,
                 only_migration: false,
                 only_otlp: false,
+                only_text: false,
             }
         }
     }
@@ -228,7 +243,7 @@ async fn run_backend(backends: Backends, plan: &Plan, report: &mut Report) -> an
     } else {
         measure_all(&t, port, plan, report, backends).await
     };
-    if result.is_ok() && !plan.only_otlp {
+    if result.is_ok() && !plan.only_otlp && !plan.only_text {
         result = migration(backends, plan, report).await;
     }
     // The server's copy of the app goes first: Qdrant Edge flushes on drop,
@@ -344,6 +359,11 @@ async fn measure_all(
     report.text("|---|---|---|---|---|---|---|---|".into());
     if plan.only_otlp {
         return otlp_ingest(t, port, plan, report).await;
+    }
+    if plan.only_text {
+        let loaded =
+            vectadb_tests::log_scale::load(&*t.store, "scale", 4, 10, plan.listing_logs).await?;
+        return text_search_rows(t, port, plan, report, &loaded.agent).await;
     }
     let n = plan.samples;
 
@@ -551,7 +571,8 @@ async fn measure_all(
     );
 
     sustained_ingest(port, plan, report).await?;
-    log_listings(t, port, plan, report).await?;
+    let agent = log_listings(t, port, plan, report).await?;
+    text_search_rows(t, port, plan, report, &agent).await?;
     // OTLP ingest runs alone (`--only-otlp`): its sustained row drains
     // everything it acknowledged, which takes minutes at today's rate.
 
@@ -822,7 +843,7 @@ async fn log_listings(
     port: u16,
     plan: &Plan,
     report: &mut Report,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let started = Instant::now();
     let loaded =
         vectadb_tests::log_scale::load(&*t.store, "scale", 4, 10, plan.listing_logs).await?;
@@ -922,6 +943,126 @@ async fn log_listings(
         plan.samples.min(100),
     )
     .await?;
+    Ok(loaded.agent)
+}
+
+/// Full-text search (issue 21): the text indexer drains what the rows
+/// before stored (timed, for at most `TEXT_INDEX_SECONDS`), then searches
+/// of each kind run over HTTP, with the logs indexed so far.
+async fn text_search_rows(
+    t: &TestApp,
+    port: u16,
+    plan: &Plan,
+    report: &mut Report,
+    agent: &str,
+) -> anyhow::Result<()> {
+    const TEXT_INDEX_SECONDS: u64 = 300;
+    // A rare message among them, to find.
+    let rare = json!([{"agent_id": agent, "level": "error",
+        "message": "payment gateway returned ZX-4471 for order 18"}]);
+    call(port, "POST", "/api/v1/logs", Some(&rare)).await?;
+    let indexer = &t.state.text_indexer;
+    let waiting = indexer.backlog().await?;
+    let started = Instant::now();
+    let mut handled = 0usize;
+    while started.elapsed() < Duration::from_secs(TEXT_INDEX_SECONDS) {
+        let n = indexer.run_once().await?;
+        if n == 0 {
+            break;
+        }
+        handled += n;
+    }
+    let took = started.elapsed().as_secs_f64();
+    let left = indexer.backlog().await?;
+    let stored = t.store.count(vectadb::store::Table::Log).await?;
+    report.text(format!(
+        "| *text indexer: {} of {} queued blocks and thoughts indexed in {took:.1} s ({:.0} a second); {} left; {} logs stored* | | | | | | | |",
+        thousands(handled as u64),
+        thousands(waiting),
+        handled as f64 / took.max(1e-9),
+        thousands(left),
+        thousands(stored),
+    ));
+    let searches = [
+        (
+            "logs",
+            "a rare code (phrase `ZX-4471`)",
+            json!({"query": "ZX-4471"}),
+        ),
+        (
+            "logs",
+            "a common word (`timeout`)",
+            json!({"query": "timeout"}),
+        ),
+        (
+            "logs",
+            "a phrase (`\"rate limited by upstream\"`)",
+            json!({"query": "\"rate limited by upstream\""}),
+        ),
+        ("logs", "a prefix (`guardr*`)", json!({"query": "guardr*"})),
+        (
+            "logs",
+            "a word by agent",
+            json!({"query": "timeout", "filter": {"agent_id": agent}}),
+        ),
+        (
+            "logs",
+            "a word by level (error)",
+            json!({"query": "validation", "filter": {"level": "error"}}),
+        ),
+        (
+            "logs",
+            "a word found nowhere",
+            json!({"query": "kubernetes"}),
+        ),
+        ("thoughts", "a word", json!({"query": "plan"})),
+    ];
+    for (kind, what, mut body) in searches {
+        body["mode"] = json!("text");
+        body["limit"] = json!(10);
+        let path = format!("/api/v1/similar/{kind}");
+        let found = call(port, "POST", &path, Some(&body)).await?;
+        let stats = measure(plan.samples.min(100), |_| {
+            let (path, body) = (path.clone(), body.clone());
+            async move { call(port, "POST", &path, Some(&body)).await.map(|_| ()) }
+        })
+        .await?;
+        report.row(
+            &format!(
+                "POST /similar/{kind}, text mode, {what} ({} stored)",
+                thousands(stored)
+            ),
+            "≤ 20 (issue 21)",
+            &stats,
+            &format!(
+                "{} results",
+                found["results"].as_array().map_or(0, Vec::len)
+            ),
+        );
+    }
+    let body = json!({"query": "retrying after a timeout", "mode": "hybrid", "limit": 10});
+    let found = call(port, "POST", "/api/v1/similar/logs", Some(&body)).await?;
+    let stats = measure(plan.samples.min(100), |_| {
+        let body = body.clone();
+        async move {
+            call(port, "POST", "/api/v1/similar/logs", Some(&body))
+                .await
+                .map(|_| ())
+        }
+    })
+    .await?;
+    report.row(
+        &format!(
+            "POST /similar/logs, hybrid mode ({} stored)",
+            thousands(stored)
+        ),
+        "—",
+        &stats,
+        &format!(
+            "{} results",
+            found["results"].as_array().map_or(0, Vec::len)
+        ),
+    );
     Ok(())
 }
 
@@ -1456,6 +1597,10 @@ async fn main() -> anyhow::Result<()> {
     let mut plan = Plan::new(options.quick);
     plan.only_migration = options.only_migration;
     plan.only_otlp = options.only_otlp;
+    if let Some(logs) = options.only_text {
+        plan.only_text = true;
+        plan.listing_logs = logs;
+    }
     let mut report = Report { lines: Vec::new() };
     report.text(format!(
         "## Run of {} ({})\n",
@@ -1479,7 +1624,7 @@ async fn main() -> anyhow::Result<()> {
             indexer_rows(*backends, &plan, &mut report).await?;
         } else {
             run_backend(*backends, &plan, &mut report).await?;
-            if !plan.only_migration && !plan.only_otlp {
+            if !plan.only_migration && !plan.only_otlp && !plan.only_text {
                 indexer_rows(*backends, &plan, &mut report).await?;
             }
         }

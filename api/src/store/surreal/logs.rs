@@ -79,7 +79,7 @@ pub(super) struct BlockRow {
     pub(super) level: String,
     pub(super) first_at: DateTime<Utc>,
     pub(super) last_at: DateTime<Utc>,
-    size: i64,
+    pub(super) size: i64,
     thoughts: Vec<String>,
 }
 

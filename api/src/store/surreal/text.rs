@@ -3,12 +3,13 @@
 //! `text_queue`), and searches that select candidates by them and rank the
 //! candidates' text in Rust ([`crate::text`]).
 //!
-//! A log search reads at most [`LOG_BLOCK_BUDGET`] blocks: the newest that
-//! the index says hold every term. When the terms are common (more than
+//! A log search decodes at most [`LOG_BUDGET`] logs (in at most
+//! [`LOG_BLOCKS`] blocks): those of the newest blocks that the index says
+//! hold every term. When the terms are common (more than
 //! [`LOG_CANDIDATES`] blocks match), the newest blocks under the filter
-//! are read instead, and the oldest candidates fill the budget if those
-//! hold too few matches. Results then come from the newest matching logs,
-//! ranked by BM25 among them.
+//! are read instead, and candidates fill the budget if those hold too few
+//! matches. Results then come from the newest matching logs, ranked by
+//! BM25 among them.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -25,9 +26,11 @@ use crate::text::{index_terms, rank, Found, TextFilter, TextQuery};
 
 /// Candidate blocks read from the index per log search (one more tells
 /// that the terms are common).
-const LOG_CANDIDATES: usize = 64;
-/// Blocks whose logs a log search decodes and ranks.
-const LOG_BLOCK_BUDGET: usize = 16;
+const LOG_CANDIDATES: usize = 256;
+/// Logs a log search decodes and ranks at most ...
+const LOG_BUDGET: i64 = 2_000;
+/// ... in at most this many blocks.
+const LOG_BLOCKS: usize = 64;
 /// Candidate thoughts a thought search ranks.
 const THOUGHT_CANDIDATES: usize = 500;
 
@@ -40,6 +43,7 @@ struct LogText {
     level: String,
     first_at: DateTime<Utc>,
     last_at: DateTime<Utc>,
+    size: i64,
     terms: String,
 }
 
@@ -54,11 +58,12 @@ struct ThoughtText {
     terms: String,
 }
 
-/// A candidate block: its id and when its last log was.
+/// A candidate block: its id, when its last log was and how many it holds.
 #[derive(SurrealValue)]
 struct Candidate {
     id: String,
     last_at: DateTime<Utc>,
+    size: i64,
 }
 
 rows_as_values!(Candidate);
@@ -107,6 +112,28 @@ fn matching(conditions: &[String]) -> String {
         .join(" AND ")
 }
 
+/// The blocks a log search decodes: at most [`LOG_BUDGET`] logs in at most
+/// [`LOG_BLOCKS`] blocks, each block once.
+#[derive(Default)]
+struct Budget {
+    blocks: HashSet<String>,
+    logs: i64,
+}
+
+impl Budget {
+    /// Take a block if it is new and fits (the first always does).
+    fn take(&mut self, id: &str, size: i64) -> bool {
+        let fits = self.blocks.is_empty()
+            || (self.blocks.len() < LOG_BLOCKS && self.logs + size <= LOG_BUDGET);
+        if !fits || self.blocks.contains(id) {
+            return false;
+        }
+        self.blocks.insert(id.to_string());
+        self.logs += size;
+        true
+    }
+}
+
 /// Whether a log of a selected block is within the filter's time bounds
 /// (the block's agent, task and level were matched by the index).
 fn in_window(filter: &TextFilter, log: &Log) -> bool {
@@ -124,7 +151,7 @@ impl SurrealStore {
     ) -> Result<Found<Log>, StoreError> {
         let (filters, vars) = conditions(filter, &query.index_terms(), None);
         let sql = format!(
-            "SELECT record::id(id) AS id, last_at FROM log_text WHERE {} LIMIT {};",
+            "SELECT record::id(id) AS id, last_at, size FROM log_text WHERE {} LIMIT {};",
             matching(&filters),
             LOG_CANDIDATES + 1
         );
@@ -132,7 +159,8 @@ impl SurrealStore {
         let mut candidates: Vec<Candidate> = take_rows(&mut response, 0, "log_text")?;
         candidates.sort_by_key(|c| std::cmp::Reverse(c.last_at));
         let common = candidates.len() > LOG_CANDIDATES;
-        let mut blocks: Vec<BlockRow> = Vec::new();
+        let mut budget = Budget::default();
+        let mut logs = Vec::new();
         if common {
             // Common terms: the newest blocks under the filter (the index
             // scan above yields the oldest first).
@@ -142,20 +170,21 @@ impl SurrealStore {
                 format!("WHERE {}", filters.join(" AND "))
             };
             let sql = format!(
-                "SELECT {BLOCK_FIELDS} FROM log_block {listing} \
-                 ORDER BY newest LIMIT {LOG_BLOCK_BUDGET};"
+                "SELECT {BLOCK_FIELDS} FROM log_block {listing} ORDER BY newest LIMIT {LOG_BLOCKS};"
             );
             let mut response = self.run(&sql, vars).await?;
-            blocks = take_rows(&mut response, 0, "log_block")?;
+            let newest: Vec<BlockRow> = take_rows(&mut response, 0, "log_block")?;
+            let newest: Vec<BlockRow> = newest
+                .into_iter()
+                .filter(|b| budget.take(&b.id, b.size))
+                .collect();
+            logs = self.read_text_blocks(&newest, filter).await?;
         }
-        let mut logs = self.read_text_blocks(&blocks, filter).await?;
         let mut ranked = rank(query, logs.iter().map(|l| l.message.as_str()), limit);
         if !common || ranked.len() < limit {
-            let seen: HashSet<&str> = blocks.iter().map(|b| b.id.as_str()).collect();
             let more: Vec<String> = candidates
                 .iter()
-                .filter(|c| !seen.contains(c.id.as_str()))
-                .take(LOG_BLOCK_BUDGET)
+                .filter(|c| budget.take(&c.id, c.size))
                 .map(|c| c.id.clone())
                 .collect();
             let sql = format!(
@@ -293,6 +322,7 @@ impl SurrealStore {
                 level: block.level,
                 first_at: block.first_at,
                 last_at: block.last_at,
+                size: block.size,
             });
         }
         Ok(docs)
