@@ -14,6 +14,7 @@ pub struct Metrics {
     pub documents: IntGaugeVec,
     pub vectors: IntGaugeVec,
     pub embed_backlog: IntGauge,
+    pub text_backlog: IntGauge,
     /// A counter in meaning (it only grows), sampled from the indexer at scrape.
     pub embedded: IntGauge,
     /// Cache lookups by the indexer (`hit`, `miss`), sampled at scrape.
@@ -84,6 +85,11 @@ impl Metrics {
             "Logs and thoughts stored but not yet embedded (sampled at scrape)",
         )
         .expect("static metric definition");
+        let text_backlog = IntGauge::new(
+            "text_backlog",
+            "Log blocks and thoughts stored but not yet indexed for text search (sampled at scrape)",
+        )
+        .expect("static metric definition");
         let embedded = IntGauge::new(
             "embedded_documents",
             "Logs and thoughts this process has embedded since it started",
@@ -149,6 +155,7 @@ impl Metrics {
             Box::new(documents.clone()),
             Box::new(vectors.clone()),
             Box::new(embed_backlog.clone()),
+            Box::new(text_backlog.clone()),
             Box::new(embedded.clone()),
             Box::new(embed_cache_lookups.clone()),
             Box::new(indexer_paused.clone()),
@@ -171,6 +178,7 @@ impl Metrics {
             documents,
             vectors,
             embed_backlog,
+            text_backlog,
             embedded,
             embed_cache_lookups,
             indexer_paused,

@@ -820,25 +820,38 @@ function logItem(log, thoughtsById) {
 /* --------------------------------------------------------------- search */
 
 const KINDS = { agents: 'Agents', tasks: 'Tasks', logs: 'Logs', thoughts: 'Thoughts' };
+// How logs and thoughts are searched; agents and tasks by meaning only.
+const MODES = { semantic: 'Meaning', text: 'Words', hybrid: 'Both' };
+const TEXT_KINDS = new Set(['logs', 'thoughts']);
+const SCORE_NAMES = { semantic: 'Cosine similarity', text: 'BM25 score', hybrid: 'Reciprocal rank fusion score' };
 
 async function viewSearch(ctx) {
   document.title = 'Search · VectaDB';
   const state = {
     q: ctx.query.get('q') || '',
     kind: KINDS[ctx.query.get('kind')] ? ctx.query.get('kind') : 'agents',
+    mode: MODES[ctx.query.get('mode')] ? ctx.query.get('mode') : 'semantic',
     threshold: Math.min(1, Math.max(0, Number.parseFloat(ctx.query.get('threshold')) || 0.3)),
     limit: intParam(ctx.query, 'limit', 10, 1, 100),
   };
   const input = h('input', {
     type: 'search', class: 'input input-lg', id: 'search-query', value: state.q, 'data-hotkey': true, autocomplete: 'off',
-    placeholder: 'Describe what you are looking for, e.g. “agent that reviews pull requests”', 'aria-label': 'Search query',
+    placeholder: 'Describe what you are looking for, or type words, "a phrase" or a prefix*', 'aria-label': 'Search query',
   });
   const kinds = h('fieldset', { class: 'segmented' }, h('legend', { class: 'sr-only' }, 'Search in'),
     Object.entries(KINDS).map(([k, label]) => h('label', null,
       h('input', { type: 'radio', name: 'kind', value: k, checked: k === state.kind }), h('span', null, label))));
+  const mode = h('select', { class: 'input', id: 'search-mode', value: state.mode, title: 'Logs and thoughts: by meaning, by words (full text) or both' },
+    Object.entries(MODES).map(([m, label]) => h('option', { value: m, selected: m === state.mode }, label)));
   const threshold = h('input', { type: 'number', class: 'input input-num', id: 'search-threshold', min: 0, max: 1, step: 0.05, value: String(state.threshold) });
   const limit = h('select', { class: 'input', id: 'search-limit', value: String(state.limit) }, [5, 10, 25, 50, 100].map((n) => h('option', { value: String(n) }, String(n))));
   const results = h('div', { class: 'results', id: 'search-results', 'aria-live': 'polite' });
+  // The mode applies to logs and thoughts; the threshold to meaning.
+  const sync = () => {
+    const kind = new FormData(form).get('kind');
+    mode.disabled = !TEXT_KINDS.has(kind);
+    threshold.disabled = TEXT_KINDS.has(kind) && mode.value === 'text';
+  };
 
   const form = h('form', {
     class: 'card search-form', role: 'search',
@@ -846,53 +859,62 @@ async function viewSearch(ctx) {
       ev.preventDefault();
       state.q = input.value.trim();
       state.kind = new FormData(form).get('kind');
+      state.mode = TEXT_KINDS.has(state.kind) ? mode.value : 'semantic';
       state.threshold = Math.min(1, Math.max(0, Number.parseFloat(threshold.value) || 0));
       state.limit = Number(limit.value);
-      setQuery({ kind: state.kind, q: state.q, threshold: state.threshold, limit: state.limit }, { push: true });
+      setQuery({ kind: state.kind, q: state.q, mode: state.mode === 'semantic' ? '' : state.mode, threshold: state.threshold, limit: state.limit }, { push: true });
       run();
     },
   },
   h('div', { class: 'search-row' }, h('div', { class: 'search-box search-box-lg' }, icon('search'), input), h('button', { type: 'submit', class: 'btn btn-primary' }, 'Search')),
-  h('div', { class: 'search-opts' }, kinds, field('Min. similarity', threshold), field('Results', limit)));
+  h('div', { class: 'search-opts' }, kinds, field('Match by', mode), field('Min. similarity', threshold), field('Results', limit)));
 
-  kinds.addEventListener('change', () => { if (input.value.trim()) form.requestSubmit(); });
+  kinds.addEventListener('change', () => { sync(); if (input.value.trim()) form.requestSubmit(); });
+  mode.addEventListener('change', () => { sync(); if (input.value.trim()) form.requestSubmit(); });
+  sync();
 
   ctx.view.replaceChildren(
-    pageHeader({ title: 'Semantic search', subtitle: 'Find agents, tasks, logs and thoughts by meaning rather than exact words.' }),
+    pageHeader({ title: 'Search', subtitle: 'Find agents, tasks, logs and thoughts by meaning; logs and thoughts also by words, phrases and prefixes.' }),
     form, results);
 
   const run = async () => {
     const alive = ctx.latest('search');
     if (!state.q) {
-      results.replaceChildren(emptyState('Search by meaning', 'Type a description and pick what to search. Results are ranked by cosine similarity of their embeddings.'));
+      results.replaceChildren(emptyState('Search by meaning or by words', 'Type a description and pick what to search. Meaning ranks by cosine similarity of embeddings; Words (logs and thoughts) ranks exact words, "phrases" and prefixes* by BM25; Both fuses the two.'));
       return;
     }
     results.replaceChildren(loadingBlock('Searching…'));
+    const body = { query: state.q, limit: state.limit };
+    if (state.mode !== 'text') body.threshold = state.threshold;
+    if (state.mode !== 'semantic') body.mode = state.mode;
     let res;
     try {
-      res = await post(`/similar/${state.kind}`, { query: state.q, threshold: state.threshold, limit: state.limit });
+      res = await post(`/similar/${state.kind}`, body);
     } catch (e) {
       if (alive() && !e.redirected) results.replaceChildren(errorState(e, run));
       return;
     }
     if (!alive()) return;
     const items = res.results || [];
-    const lazy = state.kind === 'logs' || state.kind === 'thoughts';
+    const lazy = TEXT_KINDS.has(state.kind);
+    const top = Math.max(...items.map((r) => r.similarity || 0), 1e-9);
+    const scale = state.mode === 'semantic' ? 1 : top;
     results.replaceChildren(items.length
       ? h('div', null,
-        h('p', { class: 'results-info muted' }, `${plural(items.length, 'result')} for “${state.q}” in ${KINDS[state.kind].toLowerCase()}`),
-        h('ol', { class: 'result-list' }, items.map((r) => resultItem(state.kind, r))))
-      : emptyState(`No ${state.kind} with similarity ≥ ${state.threshold}`,
-        `Try lowering the minimum similarity or rephrasing.${lazy ? ' Logs and thoughts are indexed in the background, so very recent ones may not be searchable yet.' : ''}`));
+        h('p', { class: 'results-info muted' }, `${plural(items.length, 'result')} for “${state.q}” in ${KINDS[state.kind].toLowerCase()}${state.mode === 'semantic' ? '' : ` (${MODES[state.mode].toLowerCase()})`}`),
+        h('ol', { class: 'result-list' }, items.map((r) => resultItem(state.kind, r, state.mode, scale))))
+      : emptyState(state.mode === 'text' ? `No ${state.kind} contain “${state.q}”` : `No ${state.kind} with similarity ≥ ${state.threshold}`,
+        `${state.mode === 'text' ? 'Every word must occur; try fewer words or a prefix*.' : 'Try lowering the minimum similarity or rephrasing.'}${lazy ? ' Logs and thoughts are indexed in the background, so very recent ones may not be searchable yet.' : ''}`));
   };
   await run();
 }
 
-function resultItem(kind, r) {
+/** A result card; `scale` is the score shown as a full bar (1 for cosine). */
+function resultItem(kind, r, mode = 'semantic', scale = 1) {
   const score = r.similarity;
-  const scoreEl = h('div', { class: 'result-score', title: `Cosine similarity ${score?.toFixed(4)}` },
-    h('span', { class: 'score-value' }, Number.isFinite(score) ? score.toFixed(3) : '—'),
-    h('span', { class: 'score-track' }, h('span', { class: 'score-fill', style: { width: `${Math.max(0, Math.min(1, score || 0)) * 100}%` } })));
+  const scoreEl = h('div', { class: 'result-score', title: `${SCORE_NAMES[mode]} ${score?.toFixed(4)}` },
+    h('span', { class: 'score-value' }, Number.isFinite(score) ? score.toFixed(mode === 'hybrid' ? 4 : 3) : '—'),
+    h('span', { class: 'score-track' }, h('span', { class: 'score-fill', style: { width: `${Math.max(0, Math.min(1, (score || 0) / scale)) * 100}%` } })));
   let title; let sub; let meta;
   const agentId = kind === 'agents' ? r.id : r.agent_id;
   const anchor = { tasks: `#task-${r.id}`, logs: `#log-${r.id}`, thoughts: `#thought-${r.id}` }[kind] || '';

@@ -106,8 +106,17 @@ async fn seed(t: &TestApp) -> Seeded {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
+    // Indexed in the background: /health and /metrics say how many wait.
+    let (_, health) = t.get("/health").await;
+    assert!(health["text_backlog"].as_u64().unwrap() > 0, "{health}");
     t.state.text_indexer.drain().await.unwrap();
-    assert_eq!(t.state.text_indexer.backlog().await.unwrap(), 0);
+    let (_, health) = t.get("/health").await;
+    assert_eq!(health["text_backlog"], 0, "{health}");
+    let (_, metrics) = t.get("/metrics").await;
+    assert!(
+        metrics.as_str().unwrap().contains("vectadb_text_backlog 0"),
+        "{metrics}"
+    );
     Seeded { agent, other, task }
 }
 
@@ -321,7 +330,7 @@ async fn text_search_of_common_words_reads_the_newest_logs(backends: Backends) {
     let t = TestApp::on(backends).await;
     let a = t.agent("monitor", "watch services").await;
     // 300 batches: 300 blocks that all hold the word, more than the index
-    // candidates a search reads (256).
+    // candidates a search reads (64).
     for i in 0..300 {
         post_logs(
             &t,

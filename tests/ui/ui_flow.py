@@ -399,6 +399,23 @@ class Flow:
         self.wait("the error log in semantic log search", log_found, timeout=INDEX_WAIT, poll=1.5)
         self.check(True, "semantic log search finds the error log")
 
+        # By words: a phrase, a prefix and this run's tag, ranked by BM25
+        # (logs are indexed for text in the background too).
+        self.step = "text search"
+        Select(self.one("#search-mode")).select_by_value("text")
+        self.check(not self.one("#search-threshold").is_enabled(), "text mode has no minimum similarity")
+        q = self.one("#search-query")
+        q.send_keys(Keys.CONTROL, "a")
+        q.send_keys(f'"timed out" extract* {tag}' + Keys.ENTER)
+        self.wait("the error log in text log search", log_found, timeout=INDEX_WAIT, poll=1.5)
+        found = self.css("#search-results .result")
+        self.check(len(found) == 1, f"only the error log has the phrase, the prefix and the tag ({len(found)} results)")
+        self.check("BM25" in self.one(".result-score", found[0]).get_attribute("title"), "the score shown is BM25")
+        self.check("mode=text" in self.driver.current_url, "the mode is kept in the URL")
+        self.one("input[name='kind'][value='agents']").find_element(By.XPATH, "..").click()
+        self.wait("agents search", lambda: self.settled() and not self.one("#search-mode").is_enabled())
+        self.check(True, "agents are searched by meaning only: the mode is disabled")
+
         self.step = "logs view"
         self.go("Logs")
         self.wait("logs page", lambda: self.path() == "/ui/logs")

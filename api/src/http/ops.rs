@@ -71,15 +71,18 @@ fn component(result: &Result<(), String>) -> serde_json::Value {
     }
 }
 
-/// Each backend and the model, and the embedding backlog; open (no
+/// Each backend and the model, and the embedding and text backlogs; open (no
 /// credentials), for load balancers and probes.
 #[utoipa::path(get, path = "/health", tag = "operations", security(()),
     responses(
         (status = 200, description = "Every component is up", body = serde_json::Value),
         (status = 503, description = "A component is down (named, with its error)", body = serde_json::Value)))]
 async fn health(State(state): State<AppState>) -> Response {
-    let ((checked_at, health), backlog) =
-        tokio::join!(checked_health(&state), state.indexer.backlog());
+    let ((checked_at, health), backlog, text_backlog) = tokio::join!(
+        checked_health(&state),
+        state.indexer.backlog(),
+        state.text_indexer.backlog()
+    );
     let status = if health.is_ok() {
         StatusCode::OK
     } else {
@@ -97,6 +100,8 @@ async fn health(State(state): State<AppState>) -> Response {
         "checked_at": checked_at,
         // Logs and thoughts stored but not yet searchable by meaning.
         "embedding_backlog": backlog.ok(),
+        // Log blocks and thoughts stored but not yet searchable by words.
+        "text_backlog": text_backlog.ok(),
         // Windows, what was removed since start and the last pass.
         "retention": state.retention.report(),
     });
@@ -191,6 +196,12 @@ pub async fn refresh_gauges(state: &AppState) {
         state
             .metrics
             .embed_backlog
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    if let Ok(n) = state.text_indexer.backlog().await {
+        state
+            .metrics
+            .text_backlog
             .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 }

@@ -32,23 +32,23 @@ pub(super) fn is_unspaced(c: char) -> bool {
         | 0x20000..=0x2FA1F) // CJK extensions B-F, compatibility supplement
 }
 
-/// Characters of `text` as search sees them: scripts with spaces are
+/// Appends `c` as search sees it: scripts with spaces are
 /// compatibility-decomposed with their combining marks dropped (`é` → `e`,
 /// full-width `Ａ` → `a`) and lower-cased; the unspaced scripts are kept
 /// as written (decomposing Hangul or kana would split their letters).
-fn folded(text: &str) -> impl Iterator<Item = char> + '_ {
-    text.chars().flat_map(|c| {
-        let chars: Vec<char> = if is_unspaced(c) {
-            vec![c]
-        } else {
-            std::iter::once(c)
-                .nfkd()
-                .filter(|d| !is_combining_mark(*d))
-                .flat_map(char::to_lowercase)
-                .collect()
-        };
-        chars
-    })
+/// ASCII, most of what logs hold, takes the short way.
+fn fold(c: char, out: &mut Vec<char>) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+    } else if is_unspaced(c) {
+        out.push(c);
+    } else {
+        for d in std::iter::once(c).nfkd() {
+            if !is_combining_mark(d) {
+                out.extend(d.to_lowercase());
+            }
+        }
+    }
 }
 
 /// The tokens of `text`, in order: each run of letters and digits is one
@@ -58,34 +58,41 @@ pub fn tokens(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut word = String::new();
     let mut run: Vec<char> = Vec::new();
-    let flush_word = |word: &mut String, out: &mut Vec<String>| {
-        if !word.is_empty() {
-            out.push(std::mem::take(word));
-        }
-    };
-    let flush_run = |run: &mut Vec<char>, out: &mut Vec<String>| {
-        match run.len() {
-            0 => {}
-            1 => out.push(run[0].to_string()),
-            _ => out.extend(run.windows(2).map(|w| w.iter().collect::<String>())),
-        }
-        run.clear();
-    };
-    for c in folded(text) {
-        if is_unspaced(c) {
-            flush_word(&mut word, &mut out);
-            run.push(c);
-        } else if c.is_alphanumeric() {
-            flush_run(&mut run, &mut out);
-            word.push(c);
-        } else {
-            flush_word(&mut word, &mut out);
-            flush_run(&mut run, &mut out);
+    let mut folded: Vec<char> = Vec::with_capacity(4);
+    for c in text.chars() {
+        folded.clear();
+        fold(c, &mut folded);
+        for &c in &folded {
+            if is_unspaced(c) {
+                flush_word(&mut word, &mut out);
+                run.push(c);
+            } else if c.is_alphanumeric() {
+                flush_run(&mut run, &mut out);
+                word.push(c);
+            } else {
+                flush_word(&mut word, &mut out);
+                flush_run(&mut run, &mut out);
+            }
         }
     }
     flush_word(&mut word, &mut out);
     flush_run(&mut run, &mut out);
     out
+}
+
+fn flush_word(word: &mut String, out: &mut Vec<String>) {
+    if !word.is_empty() {
+        out.push(std::mem::take(word));
+    }
+}
+
+fn flush_run(run: &mut Vec<char>, out: &mut Vec<String>) {
+    match run.len() {
+        0 => {}
+        1 => out.push(run[0].to_string()),
+        _ => out.extend(run.windows(2).map(|w| w.iter().collect::<String>())),
+    }
+    run.clear();
 }
 
 /// The first `n` characters of `s`.

@@ -1012,9 +1012,10 @@ async fn text_search_rows(
         ),
         (
             "logs",
-            "a word found nowhere",
+            "a word in about 1 log of 300 (`kubernetes`)",
             json!({"query": "kubernetes"}),
         ),
+        ("logs", "a word found nowhere", json!({"query": "zeppelin"})),
         ("thoughts", "a word", json!({"query": "plan"})),
     ];
     for (kind, what, mut body) in searches {

@@ -7,9 +7,9 @@
 //! [`LOG_BLOCKS`] blocks): those of the newest blocks that the index says
 //! hold every term. When the terms are common (more than
 //! [`LOG_CANDIDATES`] blocks match), the newest blocks under the filter
-//! are read instead, and candidates fill the budget if those hold too few
-//! matches. Results then come from the newest matching logs, ranked by
-//! BM25 among them.
+//! are read instead, and if those hold too few matches, the candidates the
+//! index gave (the first indexed) are read too, within a second budget.
+//! Results are ranked by BM25 among the logs read.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -26,11 +26,11 @@ use crate::text::{index_terms, rank, Found, TextFilter, TextQuery};
 
 /// Candidate blocks read from the index per log search (one more tells
 /// that the terms are common).
-const LOG_CANDIDATES: usize = 256;
+const LOG_CANDIDATES: usize = 64;
 /// Logs a log search decodes and ranks at most ...
-const LOG_BUDGET: i64 = 2_000;
+const LOG_BUDGET: i64 = 1_000;
 /// ... in at most this many blocks.
-const LOG_BLOCKS: usize = 64;
+const LOG_BLOCKS: usize = 32;
 /// Candidate thoughts a thought search ranks.
 const THOUGHT_CANDIDATES: usize = 500;
 
@@ -155,8 +155,10 @@ impl SurrealStore {
             matching(&filters),
             LOG_CANDIDATES + 1
         );
+        let started = std::time::Instant::now();
         let mut response = self.run(&sql, vars.clone()).await?;
         let mut candidates: Vec<Candidate> = take_rows(&mut response, 0, "log_text")?;
+        let index_ms = started.elapsed().as_secs_f64() * 1e3;
         candidates.sort_by_key(|c| std::cmp::Reverse(c.last_at));
         let common = candidates.len() > LOG_CANDIDATES;
         let mut budget = Budget::default();
@@ -174,17 +176,29 @@ impl SurrealStore {
             );
             let mut response = self.run(&sql, vars).await?;
             let newest: Vec<BlockRow> = take_rows(&mut response, 0, "log_block")?;
+            tracing::debug!(
+                listed_ms = started.elapsed().as_secs_f64() * 1e3,
+                blocks = newest.len(),
+                "newest blocks listed"
+            );
             let newest: Vec<BlockRow> = newest
                 .into_iter()
                 .filter(|b| budget.take(&b.id, b.size))
                 .collect();
             logs = self.read_text_blocks(&newest, filter).await?;
         }
+        let newest_ms = started.elapsed().as_secs_f64() * 1e3;
         let mut ranked = rank(query, logs.iter().map(|l| l.message.as_str()), limit);
+        let ranked_ms = started.elapsed().as_secs_f64() * 1e3;
         if !common || ranked.len() < limit {
+            // Rare terms: the newest candidates. Common ones sparse among
+            // the newest blocks: the candidates the index gave too, within
+            // a budget of their own.
+            let read = std::mem::take(&mut budget.blocks);
+            let mut budget = Budget::default();
             let more: Vec<String> = candidates
                 .iter()
-                .filter(|c| budget.take(&c.id, c.size))
+                .filter(|c| !read.contains(&c.id) && budget.take(&c.id, c.size))
                 .map(|c| c.id.clone())
                 .collect();
             let sql = format!(
@@ -195,6 +209,16 @@ impl SurrealStore {
             logs.extend(self.read_text_blocks(&extra, filter).await?);
             ranked = rank(query, logs.iter().map(|l| l.message.as_str()), limit);
         }
+        tracing::debug!(
+            candidates = candidates.len(),
+            common,
+            logs = logs.len(),
+            index_ms,
+            newest_ms,
+            ranked_ms,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            "log text search"
+        );
         let mut logs: Vec<Option<Log>> = logs.into_iter().map(Some).collect();
         Ok(ranked
             .into_iter()
