@@ -106,6 +106,8 @@ struct Plan {
     only_otlp: bool,
     /// Only the text search rows, over `listing_logs` logs.
     only_text: bool,
+    /// Longest the text indexer drains before the text search rows.
+    text_index_seconds: u64,
 }
 
 impl Plan {
@@ -117,6 +119,7 @@ impl Plan {
                 log_batches: 5,
                 indexer_logs: 1_000,
                 listing_logs: 100_000,
+                text_index_seconds: 60,
                 backlog_logs: 10_000,
                 foreground_seconds: 5,
                 load_seconds: 10,
@@ -134,6 +137,7 @@ impl Plan {
                 log_batches: 30,
                 indexer_logs: 5_000,
                 listing_logs: 1_000_000,
+                text_index_seconds: 600,
                 backlog_logs: 100_000,
                 foreground_seconds: 30,
                 load_seconds: 60,
@@ -363,7 +367,8 @@ async fn measure_all(
     if plan.only_text {
         let loaded =
             vectadb_tests::log_scale::load(&*t.store, "scale", 4, 10, plan.listing_logs).await?;
-        return text_search_rows(t, port, plan, report, &loaded.agent).await;
+        text_search_rows(t, port, plan, report, &loaded.agent).await?;
+        return retention_row(t, port, report, &loaded).await;
     }
     let n = plan.samples;
 
@@ -947,8 +952,8 @@ async fn log_listings(
 }
 
 /// Full-text search (issue 21): the text indexer drains what the rows
-/// before stored (timed, for at most `TEXT_INDEX_SECONDS`), then searches
-/// of each kind run over HTTP, with the logs indexed so far.
+/// before stored (timed, for at most `plan.text_index_seconds`), then
+/// searches of each kind run over HTTP, with the logs indexed so far.
 async fn text_search_rows(
     t: &TestApp,
     port: u16,
@@ -956,7 +961,6 @@ async fn text_search_rows(
     report: &mut Report,
     agent: &str,
 ) -> anyhow::Result<()> {
-    const TEXT_INDEX_SECONDS: u64 = 300;
     // A rare message among them, to find.
     let rare = json!([{"agent_id": agent, "level": "error",
         "message": "payment gateway returned ZX-4471 for order 18"}]);
@@ -965,7 +969,7 @@ async fn text_search_rows(
     let waiting = indexer.backlog().await?;
     let started = Instant::now();
     let mut handled = 0usize;
-    while started.elapsed() < Duration::from_secs(TEXT_INDEX_SECONDS) {
+    while started.elapsed() < Duration::from_secs(plan.text_index_seconds) {
         let n = indexer.run_once().await?;
         if n == 0 {
             break;
@@ -1064,6 +1068,91 @@ async fn text_search_rows(
             found["results"].as_array().map_or(0, Vec::len)
         ),
     );
+    Ok(())
+}
+
+/// Retention (issue 21): a pass that expires the older half of `loaded`
+/// (a moved clock), timed, with 1,000-log batches posted meanwhile and
+/// their latency against the same batches before it.
+async fn retention_row(
+    t: &TestApp,
+    port: u16,
+    report: &mut Report,
+    loaded: &vectadb_tests::log_scale::Loaded,
+) -> anyhow::Result<()> {
+    let agent = "retention-writer";
+    call(
+        port,
+        "POST",
+        "/api/v1/agents",
+        Some(&json!({"id": agent, "role": "writer", "goal": "write while retention runs"})),
+    )
+    .await?;
+    let batch = |n: u64| -> Value {
+        Value::from(
+            (0..1000u64)
+                .map(|j| datagen::log(agent, None, 7_000_000 + n * 1000 + j))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let mut before = Vec::new();
+    for n in 0..20 {
+        let body = batch(n);
+        let at = Instant::now();
+        call(port, "POST", "/api/v1/logs", Some(&body)).await?;
+        before.push(at.elapsed());
+    }
+    let window = chrono::Duration::days(1);
+    let retention = t
+        .state
+        .router
+        .retention(vectadb::retention::RetentionSettings {
+            logs: Some(window),
+            ..Default::default()
+        });
+    let middle = loaded.start + (loaded.end - loaded.start) / 2;
+    let stored = t.store.count(vectadb::store::Table::Log).await?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writing = stop.clone();
+    let writer = tokio::spawn(async move {
+        let mut during = Vec::new();
+        for n in 100.. {
+            if writing.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            let body = batch(n);
+            let at = Instant::now();
+            if call(port, "POST", "/api/v1/logs", Some(&body))
+                .await
+                .is_err()
+            {
+                break;
+            }
+            during.push(at.elapsed());
+            if during.len() >= 10_000 {
+                break;
+            }
+        }
+        during
+    });
+    let started = Instant::now();
+    let removed = retention.run_once(middle + window).await?;
+    let took = started.elapsed().as_secs_f64();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let during = writer.await?;
+    let p50 = |mut v: Vec<Duration>| {
+        v.sort();
+        v.get(v.len() / 2).copied().unwrap_or_default()
+    };
+    report.text(format!(
+        "| *retention: one pass removed {} of {} logs (the older half of the listing load and everything before it) in {took:.1} s = {:.0} logs/s; 1,000-log batches posted meanwhile: p50 {} ms over {} batches (before: {} ms)* | | | | | | | |",
+        thousands(removed.logs),
+        thousands(stored),
+        removed.logs as f64 / took.max(1e-9),
+        ms(p50(during.clone())),
+        during.len(),
+        ms(p50(before)),
+    ));
     Ok(())
 }
 
@@ -1601,6 +1690,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(logs) = options.only_text {
         plan.only_text = true;
         plan.listing_logs = logs;
+        plan.text_index_seconds = 600;
     }
     let mut report = Report { lines: Vec::new() };
     report.text(format!(
