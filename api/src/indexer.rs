@@ -177,14 +177,7 @@ impl Indexer {
     /// Embed until nothing is queued (tests, benchmarks, tools). Jobs
     /// another worker holds are waited for.
     pub async fn drain(&self) -> Result<()> {
-        loop {
-            if self.run_once().await? == 0 {
-                if self.backlog().await? == 0 {
-                    return Ok(());
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
+        crate::retry::drain(|| self.run_once(), || self.backlog()).await
     }
 
     async fn process(&self, job: EmbedJob, mut pacer: Pacer<'_>) -> Result<usize> {

@@ -38,6 +38,26 @@ pub async fn rounds<F, Fut>(
     }
 }
 
+/// Run `round` until a round does nothing and `backlog` is empty (tests,
+/// benchmarks, tools): a queue's work done, including entries another
+/// worker held (waited for).
+pub async fn drain<R, RFut, B, BFut>(mut round: R, mut backlog: B) -> crate::error::Result<()>
+where
+    R: FnMut() -> RFut,
+    RFut: Future<Output = crate::error::Result<usize>>,
+    B: FnMut() -> BFut,
+    BFut: Future<Output = crate::error::Result<u64>>,
+{
+    loop {
+        if round().await? == 0 {
+            if backlog().await? == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 /// The wait before retry number `attempt` (1-based): `first`, doubling each
 /// time, never more than `max`.
 pub fn backoff(attempt: u32, first: Duration, max: Duration) -> Duration {

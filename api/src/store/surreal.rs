@@ -1118,13 +1118,7 @@ impl DocumentStore for SurrealStore {
     }
 
     async fn embed_backlog(&self) -> Result<u64, StoreError> {
-        let mut response = self
-            .run(
-                "RETURN math::sum((SELECT VALUE array::len(ids) FROM embed_queue));",
-                json!({}),
-            )
-            .await?;
-        Ok(take_json(&mut response, 0)?.as_u64().unwrap_or(0))
+        self.queue_size("embed_queue").await
     }
 }
 

@@ -62,14 +62,7 @@ impl TextIndexer {
     /// Index until nothing is queued (tests, benchmarks). Entries another
     /// worker holds are waited for.
     pub async fn drain(&self) -> Result<()> {
-        loop {
-            if self.run_once().await? == 0 {
-                if self.backlog().await? == 0 {
-                    return Ok(());
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
+        crate::retry::drain(|| self.run_once(), || self.backlog()).await
     }
 
     /// Work until the task is dropped, giving way to requests.

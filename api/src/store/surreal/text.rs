@@ -406,12 +406,13 @@ impl SurrealStore {
 
     /// Blocks and thoughts waiting to be indexed for text search.
     pub(super) async fn text_queue_size(&self) -> Result<u64, StoreError> {
-        let mut response = self
-            .run(
-                "RETURN math::sum((SELECT VALUE array::len(ids) FROM text_queue));",
-                json!({}),
-            )
-            .await?;
+        self.queue_size("text_queue").await
+    }
+
+    /// The documents a queue table's entries name.
+    pub(super) async fn queue_size(&self, table: &'static str) -> Result<u64, StoreError> {
+        let sql = format!("RETURN math::sum((SELECT VALUE array::len(ids) FROM {table}));");
+        let mut response = self.run(&sql, json!({})).await?;
         Ok(take_json(&mut response, 0)?.as_u64().unwrap_or(0))
     }
 
