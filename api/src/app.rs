@@ -304,6 +304,7 @@ pub fn state(
         otlp,
         retention,
         text_indexer,
+        reclaimer: crate::memory::Reclaimer::new(foreground.clone()),
         limits: crate::http::Limits {
             body_bytes: config.max_body_bytes,
             document_bytes: config.max_document_bytes,
@@ -326,14 +327,15 @@ pub fn state(
 /// Run the background workers (until the runtime stops or the handles
 /// are aborted): the indexer embeds queued documents, the OTLP worker
 /// places accepted exports, including a backlog left by an earlier run,
-/// retention removes what has expired and the text indexer indexes what
-/// was stored for full-text search.
+/// retention removes what has expired, the text indexer indexes what
+/// was stored for full-text search and the reclaimer returns freed memory.
 pub fn start_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     vec![
         tokio::spawn(state.indexer.clone().run()),
         tokio::spawn(state.otlp.clone().run()),
         tokio::spawn(state.retention.clone().run()),
         tokio::spawn(state.text_indexer.clone().run()),
+        tokio::spawn(state.reclaimer.clone().run()),
     ]
 }
 

@@ -81,6 +81,17 @@ impl MiniLm {
         };
 
         let fingerprint = fingerprint(&onnx_file, &tokenizer_files);
+        // The same vectors from less memory (47 MB less for this model): see `int8_lookup`.
+        let onnx_file = match super::int8_lookup::rewrite(&onnx_file) {
+            Ok((rewritten, moved)) => {
+                tracing::debug!(moved, "embedding lookups kept int8");
+                rewritten
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the model is loaded as published");
+                onnx_file
+            }
+        };
         let environment = ort_environment(ort_dylib)?;
         let intra_threads = default_intra_threads();
         let mut options = InitOptionsUserDefined::new()

@@ -1,8 +1,10 @@
 //! Text embeddings: the trait the router uses, the MiniLM adapter, the
 //! texts built from documents, log templates and the cache of vectors
-//! already computed.
+//! already computed; `int8_lookup` keeps the model's embedding table int8
+//! in memory.
 
 pub mod cache;
+pub mod int8_lookup;
 pub mod minilm;
 pub mod template;
 pub mod text;

@@ -50,6 +50,8 @@ pub struct AppState {
     pub retention: Arc<crate::retention::Retention>,
     /// Indexes stored logs and thoughts for text search (a background task).
     pub text_indexer: Arc<crate::text::indexer::TextIndexer>,
+    /// Returns freed heap memory to the system when requests pause.
+    pub reclaimer: crate::memory::Reclaimer,
     /// Credentials and sessions.
     pub auth: Arc<crate::auth::Auth>,
     /// How much one request may carry.
