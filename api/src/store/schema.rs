@@ -22,8 +22,10 @@ pub const SCHEMA: &str = include_str!("schema.surql");
 /// entry's items kept apart from it (`otel_inbox_body`). 10: indexes for
 /// retention (thoughts by creation, tasks by last update) and for a
 /// trace's logs outside tasks (`log_block_agent_task`). 11: full-text
-/// search (`log_text`, `thought_text`, written from `text_queue`).
-pub const SCHEMA_VERSION: u64 = 11;
+/// search (`log_text`, `thought_text`, written from `text_queue`). 12:
+/// `log_block.shard`, a constant leading the time indexes of listings with
+/// no agent, task or level.
+pub const SCHEMA_VERSION: u64 = 12;
 
 /// Names that may be used as namespace/database identifiers.
 pub fn is_identifier(name: &str) -> bool {

@@ -755,6 +755,18 @@ impl SurrealStore {
         if filter.until.is_some() {
             conditions.push("first_at < <datetime>$until");
         }
+        // No agent, task or level to lead an index: every block's constant
+        // `shard` does, so the scan in time order reads the compound
+        // (shard, newest) or (shard, first_at) index, not a single-field
+        // one (schema.surql, version 12).
+        let keyed = filter.agent_id.is_some()
+            || thought_agent.is_some()
+            || filter.task_id.is_some()
+            || filter.outside_tasks
+            || filter.level.is_some();
+        if !keyed {
+            conditions.insert(0, "shard = 0");
+        }
         BlockQuery {
             conditions,
             vars: json!({
