@@ -39,12 +39,19 @@ pub fn release_free_memory() -> bool {
     }
 }
 
-/// This process's resident memory in bytes (`/proc/self/statm`), where the
-/// platform has it.
+/// This process's resident memory in bytes (`VmRSS` in `/proc/self/status`,
+/// which is in kB whatever the page size), where the platform has it.
 pub fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 /// Releases free memory at start-up and then every [`RECLAIM_EVERY`] in
@@ -72,12 +79,11 @@ impl Reclaimer {
         }
     }
 
-    /// Runs until the task is dropped.
+    /// Runs until the task is dropped. The first tick comes at once, so
+    /// start-up's temporaries are returned first.
     pub async fn run(self) {
-        self.reclaim();
         let mut tick = tokio::time::interval(RECLAIM_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
         loop {
             tick.tick().await;
             if !self.foreground.busy() {
