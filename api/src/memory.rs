@@ -39,16 +39,21 @@ pub fn release_free_memory() -> bool {
     }
 }
 
-/// This process's resident memory in bytes (`VmRSS` in `/proc/self/status`,
-/// which is in kB whatever the page size), where the platform has it.
+/// This process's resident memory in bytes, where the platform has it.
 pub fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    resident_bytes_of("self")
+}
+
+/// The resident memory of process `pid` (a number, or `self`) in bytes:
+/// `VmRSS` in `/proc/<pid>/status`, which is in kB whatever the page size.
+/// `None` where there is no `/proc` or once the process has exited.
+pub fn resident_bytes_of(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: u64 = status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
+        .split_whitespace()
+        .next()?
         .parse()
         .ok()?;
     Some(kb * 1024)

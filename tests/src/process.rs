@@ -161,15 +161,7 @@ pub async fn http_request(
 /// The resident memory of process `pid`, in MiB (`VmRSS` in `/proc`);
 /// `None` once it has exited.
 pub fn rss_mb(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
+    vectadb::memory::resident_bytes_of(&pid.to_string()).map(|b| b as f64 / (1 << 20) as f64)
 }
 
 /// A running server on its own port and data directory.
