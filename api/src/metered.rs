@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use crate::embed::{EmbedError, Embedder};
 use crate::metrics::Metrics;
-use crate::otlp::model::Item;
+use crate::otlp::model::{Item, SpanRef};
 use crate::otlp::stash::{InboxEntry, OtelWrite};
 use crate::store::credentials::{CredentialStore, StoredKey, StoredUser};
 use crate::store::{DocumentStore, EmbedJob, Expired, Expiring, StoreError, Table};
@@ -145,7 +145,7 @@ metered!(DocumentStore for DocumentStore, "surrealdb", {
     ) -> Result<Found<Thought>, StoreError>;
     async fn index_text(&self, limit: usize, lease: std::time::Duration) -> Result<usize, StoreError>;
     async fn text_backlog(&self) -> Result<u64, StoreError>;
-    async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError>;
+    async fn otel_lookup(&self, spans: &[SpanRef]) -> Result<Vec<(String, Value)>, StoreError>;
     async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError>;
     async fn otel_expired(
         &self,

@@ -90,14 +90,6 @@ async fn a_10k_document_export_migrates_exactly_and_idempotently(backends: Backe
         report.task_vectors, report.tasks.target,
         "a vector per task"
     );
-    // Edges: one per task, one per thought, one per thought after the first of its chain.
-    let chains = export.tasks.len() as u64;
-    let thoughts = export.thoughts.len() as u64;
-    assert_eq!(
-        report.edges,
-        [chains, thoughts, thoughts - chains],
-        "{text}"
-    );
     // Every reject is in the file with its reason.
     let lines: Vec<Value> = std::fs::read_to_string(&rejects)
         .unwrap()

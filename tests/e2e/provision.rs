@@ -36,14 +36,17 @@ async fn provision_twice_changes_nothing() {
         "log_body",
         "log_alias",
         "log_scores",
-        "runs",
-        "thinks",
-        "leads_to",
+        "otel_trace",
     ] {
         assert!(
             first["tables"][table].is_object(),
             "{table} missing: {first}"
         );
+    }
+    // Tables nothing reads any more: graph edges (traces follow indexed
+    // fields) and the per-span OTLP bookkeeping (kept per trace now).
+    for table in ["runs", "thinks", "leads_to", "otel_span"] {
+        assert!(first["tables"][table].is_null(), "{table} defined: {first}");
     }
     assert!(
         first["tables"]["thought"]

@@ -685,3 +685,50 @@ async fn provision_moves_a_version_8_inbox_entrys_items_apart() {
     assert_eq!(entries[0].size, items.len() as u64);
     assert_eq!(entries[0].items, text, "the items, moved whole");
 }
+
+/// Version 12 kept one `otel_span` record per placed span (keyed by the
+/// trace id's hex then the span id's) and wrote graph edges; provisioning
+/// moves the spans' owners into `otel_trace` and removes the edge tables,
+/// and a later child still finds its parent's owner.
+#[tokio::test]
+async fn provision_moves_a_version_12_databases_span_owners_per_trace() {
+    use vectadb::otlp::model::SpanRef;
+    use vectadb::store::DocumentStore;
+    let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let (parent, sibling) = ("b7ad6b7169203331", "00f067aa0ba902b7");
+    as_version(
+        &store,
+        &raw,
+        12,
+        &format!(
+            "DEFINE TABLE otel_span SCHEMAFULL;
+             DEFINE FIELD owner ON otel_span TYPE object FLEXIBLE;
+             CREATE otel_span:⟨{trace}{parent}⟩ SET owner = {{ agent_id: 'a1', task_id: 't1', service: false }};
+             CREATE otel_span:⟨{trace}{sibling}⟩ SET owner = {{ agent_id: 'a1', thought_id: 'h1', service: false }};
+             DEFINE TABLE runs TYPE RELATION FROM agent TO task ENFORCED;
+             DEFINE TABLE thinks TYPE RELATION FROM agent | task TO thought ENFORCED;
+             DEFINE TABLE leads_to TYPE RELATION FROM thought TO thought ENFORCED;"
+        ),
+    )
+    .await;
+
+    store.provision().await.unwrap();
+    let tables = store.describe().await.unwrap()["tables"].clone();
+    for gone in ["otel_span", "runs", "thinks", "leads_to"] {
+        assert!(tables[gone].is_null(), "{gone}: {}", tables[gone]);
+    }
+    let found: std::collections::HashMap<String, serde_json::Value> = store
+        .otel_lookup(&[
+            SpanRef::new(trace, parent),
+            SpanRef::new(trace, sibling),
+            SpanRef::new(trace, "1111111111111111"),
+        ])
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[&format!("{trace}{parent}")]["task_id"], "t1");
+    assert_eq!(found[&format!("{trace}{sibling}")]["thought_id"], "h1");
+}

@@ -11,7 +11,7 @@ use vectadb::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
     TraceShape,
 };
-use vectadb::otlp::model::Item;
+use vectadb::otlp::model::{Item, SpanRef};
 use vectadb::otlp::stash::{InboxEntry, OtelWrite};
 use vectadb::store::credentials::{CredentialStore, StoredKey, StoredUser};
 use vectadb::store::{DocumentStore, EmbedJob, Expired, Expiring, StoreError, Table};
@@ -295,8 +295,8 @@ impl DocumentStore for FailingStore {
     async fn embed_backlog(&self) -> Result<u64, StoreError> {
         self.inner.embed_backlog().await
     }
-    async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError> {
-        self.inner.otel_lookup(keys).await
+    async fn otel_lookup(&self, spans: &[SpanRef]) -> Result<Vec<(String, Value)>, StoreError> {
+        self.inner.otel_lookup(spans).await
     }
     async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError> {
         self.inner.otel_waiting(trace_ids).await

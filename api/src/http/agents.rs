@@ -74,7 +74,7 @@ async fn show(
     Ok(Json(state.router.get_agent(&id).await?))
 }
 
-/// Delete an agent with its tasks, thoughts, logs, edges and vectors.
+/// Delete an agent with its tasks, thoughts, logs and vectors.
 #[utoipa::path(delete, path = "/agents/{id}", tag = "agents", params(("id" = String, Path)),
     responses((status = 204, description = "Deleted"), ErrorResponses))]
 async fn remove(

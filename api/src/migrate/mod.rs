@@ -115,8 +115,6 @@ pub struct Report {
     pub unclassified_rejected: u64,
     pub agent_vectors: u64,
     pub task_vectors: u64,
-    /// Graph edges in the target: agent → task, → thought, thought → thought.
-    pub edges: [u64; 3],
     pub rejects: Vec<Rejected>,
     pub dry_run: bool,
 }
@@ -181,10 +179,6 @@ impl Report {
             "vectors: {} agents / {} agent documents, {} tasks / {} task documents \
              (logs and thoughts are embedded by the server's indexer)\n",
             self.agent_vectors, self.agents.target, self.task_vectors, self.tasks.target
-        ));
-        out.push_str(&format!(
-            "graph: {} agent→task, {} agent/task→thought, {} thought→next-thought edges\n",
-            self.edges[0], self.edges[1], self.edges[2]
         ));
         if self.agent_vectors < self.agents.target || self.task_vectors < self.tasks.target {
             out.push_str(
@@ -320,12 +314,6 @@ pub async fn migrate(
     report.tasks.target = router.store.count(Table::Task).await?;
     report.thoughts.target = router.store.count(Table::Thought).await?;
     report.logs.target = router.store.count(Table::Log).await?;
-    for (i, table) in [Table::Runs, Table::Thinks, Table::LeadsTo]
-        .into_iter()
-        .enumerate()
-    {
-        report.edges[i] = router.store.count(table).await?;
-    }
     report.agent_vectors = router
         .vectors
         .count(Collection::Agents)

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use super::mapping::{self, Owner};
-use super::model::{span_key, Item};
+use super::model::{Item, SpanRef};
 use super::stash::{InboxEntry, OtelWrite};
 use crate::domain::{LogLevel, TaskPatch};
 use crate::error::{Error, Result};
@@ -474,32 +474,32 @@ impl VectaRouter {
     /// spans) that earlier rounds placed. Spans of this round are placed
     /// from the round itself, so they are not looked up.
     async fn known_owners(&self, items: &[Item]) -> Result<HashMap<String, Owner>> {
-        let here: HashSet<String> = items
+        let here: HashSet<SpanRef> = items
             .iter()
             .filter_map(|item| match item {
-                Item::Span(span) => Some(span_key(&span.trace_id, &span.span_id)),
+                Item::Span(span) => Some(SpanRef::new(&span.trace_id, &span.span_id)),
                 Item::Log(_) => None,
             })
             .collect();
-        let keys: Vec<String> = items
+        let wanted: Vec<SpanRef> = items
             .iter()
             .filter_map(|item| match item {
                 Item::Span(span) => span
                     .parent_span_id
                     .as_ref()
-                    .map(|p| span_key(&span.trace_id, p)),
+                    .map(|p| SpanRef::new(&span.trace_id, p)),
                 Item::Log(log) => match (&log.trace_id, &log.span_id) {
-                    (Some(t), Some(s)) => Some(span_key(t, s)),
+                    (Some(t), Some(s)) => Some(SpanRef::new(t, s)),
                     _ => None,
                 },
             })
-            .filter(|key| !here.contains(key))
+            .filter(|span| !here.contains(span))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
         Ok(self
             .store
-            .otel_lookup(&keys)
+            .otel_lookup(&wanted)
             .await?
             .into_iter()
             .filter_map(|(key, value)| serde_json::from_value(value).ok().map(|o| (key, o)))

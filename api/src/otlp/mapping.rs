@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::model::{span_key, truncate, Item, LogItem, SpanItem};
+use super::model::{span_key, truncate, Item, LogItem, SpanItem, SpanRef};
 use crate::domain::validate::MAX_TEXT_BYTES;
 use crate::domain::{ids, LogLevel, NewAgent, NewLog, NewTask, NewThought, TaskStatus};
 
@@ -48,8 +48,8 @@ pub struct Plan {
     pub tasks: Vec<NewTask>,
     pub thoughts: Vec<NewThought>,
     pub logs: Vec<NewLog>,
-    /// Every placed span by its key.
-    pub owners: Vec<(String, Owner)>,
+    /// Every placed span, with where it went.
+    pub owners: Vec<(SpanRef, Owner)>,
     /// Keys of the items placed (to take out of the waiting room).
     pub placed: Vec<String>,
     /// Items whose agent is not known yet.
@@ -188,7 +188,9 @@ impl Planner<'_> {
             service: context.service,
         };
         self.placed_spans.insert(key.clone(), owner.clone());
-        self.plan.owners.push((key.clone(), owner));
+        self.plan
+            .owners
+            .push((SpanRef::new(&span.trace_id, &span.span_id), owner));
         self.plan.placed.push(key);
     }
 

@@ -83,6 +83,26 @@ pub fn span_key(trace_id: &str, span_id: &str) -> String {
     format!("{trace_id}{span_id}")
 }
 
+/// A span by its trace and span ids (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SpanRef {
+    pub trace_id: String,
+    pub span_id: String,
+}
+
+impl SpanRef {
+    pub fn new(trace_id: &str, span_id: &str) -> Self {
+        Self {
+            trace_id: trace_id.to_string(),
+            span_id: span_id.to_string(),
+        }
+    }
+
+    pub fn key(&self) -> String {
+        span_key(&self.trace_id, &self.span_id)
+    }
+}
+
 impl SpanItem {
     pub fn attribute_str(&self, key: &str) -> Option<&str> {
         self.attributes.get(key).and_then(Value::as_str)

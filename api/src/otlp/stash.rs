@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::mapping::Owner;
-use super::model::Item;
+use super::model::{Item, SpanRef};
 use crate::domain::{Agent, Log, NewThought, Task};
 
 /// An acknowledged export waiting in the inbox.
@@ -26,7 +26,7 @@ pub struct InboxEntry {
 pub struct OtelWrite {
     /// New agents (each queued for embedding).
     pub agents: Vec<Agent>,
-    /// New tasks, with their agent→task edges (queued for embedding).
+    /// New tasks (queued for embedding).
     pub tasks: Vec<Task>,
     /// Stored tasks whose status or output changed (queued again, so their
     /// vector's status follows).
@@ -38,8 +38,8 @@ pub struct OtelWrite {
     pub thoughts_at: DateTime<Utc>,
     /// New logs (queued for embedding).
     pub logs: Vec<Log>,
-    /// Where each placed span went, by span key.
-    pub owners: Vec<(String, Owner)>,
+    /// Where each placed span went.
+    pub owners: Vec<(SpanRef, Owner)>,
     /// Waiting items placed now, by key.
     pub unpark: Vec<String>,
     /// Items to keep until their agent span arrives.

@@ -13,7 +13,7 @@ use crate::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
     TraceShape,
 };
-use crate::otlp::model::Item;
+use crate::otlp::model::{Item, SpanRef};
 use crate::otlp::stash::{InboxEntry, OtelWrite};
 use crate::text::{Found, TextFilter, TextQuery};
 
@@ -83,12 +83,6 @@ pub enum Table {
     Task,
     Thought,
     Log,
-    /// Graph edges: agent → task.
-    Runs,
-    /// Graph edges: agent or task → thought.
-    Thinks,
-    /// Graph edges: thought → its next step.
-    LeadsTo,
 }
 
 impl Table {
@@ -98,9 +92,6 @@ impl Table {
             Table::Task => "task",
             Table::Thought => "thought",
             Table::Log => "log",
-            Table::Runs => "runs",
-            Table::Thinks => "thinks",
-            Table::LeadsTo => "leads_to",
         }
     }
 }
@@ -141,11 +132,11 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
         limit: usize,
         offset: usize,
     ) -> Result<Page<Agent>, StoreError>;
-    /// Delete an agent with its tasks, thoughts, logs and edges, atomically.
+    /// Delete an agent with its tasks, thoughts and logs, atomically.
     /// Returns whether it existed.
     async fn delete_agent(&self, id: &str) -> Result<bool, StoreError>;
 
-    /// Create a task and its agent→task edge.
+    /// Create a task.
     async fn create_task(&self, task: &Task) -> Result<(), StoreError>;
     async fn get_task(&self, id: &str) -> Result<Option<Task>, StoreError>;
     async fn get_tasks(&self, ids: &[String]) -> Result<Vec<Task>, StoreError>;
@@ -161,8 +152,8 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
     async fn delete_task(&self, id: &str) -> Result<(), StoreError>;
 
     /// Create a thought: settle its step and parent (the previous step of its
-    /// chain unless given) and write it with its edges and its embedding
-    /// queue entry, in one transaction.
+    /// chain unless given) and write it with its embedding and text queue
+    /// entries, in one transaction.
     async fn create_thought(&self, request: NewThought) -> Result<Thought, StoreError>;
     /// Like `create_thought`, keeping the time it was created (migrations).
     async fn import_thought(
@@ -259,8 +250,9 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
     /// Log blocks and thoughts waiting to be indexed for text search.
     async fn text_backlog(&self) -> Result<u64, StoreError>;
 
-    /// OpenTelemetry ingest: what was remembered about these span keys.
-    async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError>;
+    /// OpenTelemetry ingest: where these spans went, by span key, for the
+    /// ones placed.
+    async fn otel_lookup(&self, spans: &[SpanRef]) -> Result<Vec<(String, Value)>, StoreError>;
     /// Items waiting in these traces.
     async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError>;
     /// Up to `limit` items that have waited longer than `age`.

@@ -24,8 +24,10 @@ pub const SCHEMA: &str = include_str!("schema.surql");
 /// trace's logs outside tasks (`log_block_agent_task`). 11: full-text
 /// search (`log_text`, `thought_text`, written from `text_queue`). 12:
 /// `log_block.shard`, a constant leading the time indexes of listings with
-/// no agent, task or level.
-pub const SCHEMA_VERSION: u64 = 12;
+/// no agent, task or level. 13: no graph edge tables (`runs`, `thinks`,
+/// `leads_to`; traces follow indexed fields), and OTLP span bookkeeping
+/// per trace per round (`otel_trace`) instead of per span (`otel_span`).
+pub const SCHEMA_VERSION: u64 = 13;
 
 /// Names that may be used as namespace/database identifiers.
 pub fn is_identifier(name: &str) -> bool {

@@ -17,7 +17,7 @@ use crate::domain::{
     Agent, Log, LogFilter, LogLevel, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter,
     Trace, TraceShape,
 };
-use crate::otlp::model::Item;
+use crate::otlp::model::{Item, SpanRef};
 use crate::otlp::stash::{InboxEntry, OtelWrite};
 use crate::retry;
 use crate::text::{Found, TextFilter, TextQuery};
@@ -221,8 +221,8 @@ impl SurrealStore {
         Ok(json!({ "db": db, "tables": tables }))
     }
 
-    /// Write a thought created at `now`: its step and parent settled, its
-    /// edges and its embedding queue entry, in one transaction.
+    /// Write a thought created at `now`: its step and parent settled, and
+    /// its embedding and text queue entries, in one transaction.
     async fn write_thought(
         &self,
         request: NewThought,
@@ -250,13 +250,6 @@ impl SurrealStore {
                          step: $step, kind: $kind, content: $content, metadata: $metadata,
                          created_at: <datetime>$created_at
                      } RETURN NONE;
-                     LET $owner = IF $task_id THEN type::record('task', $task_id)
-                         ELSE type::record('agent', $agent_id) END;
-                     RELATE $owner->thinks->$thought RETURN NONE;
-                     IF $parent {
-                         LET $from = type::record('thought', $parent);
-                         RELATE $from->leads_to->$thought RETURN NONE;
-                     };
                      CREATE embed_queue:ulid() SET kind = 'thought', ids = [$id],
                          enqueued_at = time::now() RETURN NONE;
                      CREATE text_queue:ulid() SET kind = 'thought', ids = [$id],
@@ -814,10 +807,7 @@ impl DocumentStore for SurrealStore {
     async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
         let sql = format!(
             "BEGIN TRANSACTION;
-             LET $task = type::record('task', $id);
-             CREATE $task CONTENT {TASK_CONTENT} RETURN NONE;
-             LET $agent = type::record('agent', $content.agent_id);
-             RELATE $agent->runs->$task RETURN NONE;
+             CREATE type::record('task', $id) CONTENT {TASK_CONTENT} RETURN NONE;
              COMMIT TRANSACTION;"
         );
         self.run_write(
@@ -1059,8 +1049,8 @@ impl DocumentStore for SurrealStore {
         .map(|_| ())
     }
 
-    async fn otel_lookup(&self, keys: &[String]) -> Result<Vec<(String, Value)>, StoreError> {
-        self.otel_lookup_owners(keys).await
+    async fn otel_lookup(&self, spans: &[SpanRef]) -> Result<Vec<(String, Value)>, StoreError> {
+        self.otel_lookup_owners(spans).await
     }
 
     async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError> {

@@ -1,20 +1,21 @@
-//! OTLP ingest's tables on SurrealDB (schema versions 3, 8 and 9): the
+//! OTLP ingest's tables on SurrealDB (schema versions 3, 8, 9 and 13): the
 //! inbox of acknowledged exports (`otel_inbox`, each entry's items in
-//! `otel_inbox_body`), where each placed span went
-//! (`otel_span`), items waiting for their agent span (`otel_pending`), and
-//! the one transaction that turns a round of inbox entries into documents.
+//! `otel_inbox_body`), where each placed span went (`otel_trace`, a record
+//! per trace per round), items waiting for their agent span
+//! (`otel_pending`), and the one transaction that turns a round of inbox
+//! entries into documents.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use surrealdb::types::{RecordId, SurrealValue};
+use surrealdb::types::SurrealValue;
 
 use super::logs::{log_block_statements, log_exists};
 use super::{bound, chain_key, take_json, take_last, SurrealStore};
 use crate::domain::{Agent, Task, Thought};
-use crate::otlp::model::Item;
+use crate::otlp::model::{Item, SpanRef};
 use crate::otlp::stash::{InboxEntry, OtelWrite};
 use crate::store::StoreError;
 
@@ -33,24 +34,44 @@ fn rows(value: Value) -> Vec<Value> {
 }
 
 impl SurrealStore {
+    /// Owners of these spans, by span key, oldest round first (a span
+    /// placed again, by a resent export, answers with its latest owner).
+    /// Each trace's records are read with only the wanted span ids kept,
+    /// so a long trace's bookkeeping is filtered where it is stored
+    /// instead of sent whole.
     pub(super) async fn otel_lookup_owners(
         &self,
-        keys: &[String],
+        spans: &[SpanRef],
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        if keys.is_empty() {
+        if spans.is_empty() {
             return Ok(Vec::new());
         }
+        let wanted: HashSet<&SpanRef> = spans.iter().collect();
+        let traces: HashSet<&str> = spans.iter().map(|s| s.trace_id.as_str()).collect();
+        let span_ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
         let mut response = self
             .run(
-                "LET $records = array::map($keys, |$k| type::record('otel_span', $k));
-                 SELECT record::id(id) AS key, owner FROM $records;",
-                json!({ "keys": keys }),
+                "SELECT trace_id, object::from_entries(array::filter(object::entries(owners),
+                         |$e| $e[0] IN $spans)) AS owners
+                     FROM otel_trace WHERE trace_id IN $traces ORDER BY id;",
+                json!({ "traces": traces, "spans": span_ids }),
             )
             .await?;
-        Ok(rows(take_json(&mut response, 1)?)
-            .into_iter()
-            .filter_map(|row| Some((row["key"].as_str()?.to_string(), row["owner"].clone())))
-            .collect())
+        let mut found = Vec::new();
+        for row in rows(take_json(&mut response, 0)?) {
+            let (Some(trace_id), Value::Object(owners)) =
+                (row["trace_id"].as_str(), &row["owners"])
+            else {
+                continue;
+            };
+            for (span_id, owner) in owners {
+                let span = SpanRef::new(trace_id, span_id);
+                if wanted.contains(&span) {
+                    found.push((span.key(), owner.clone()));
+                }
+            }
+        }
+        Ok(found)
     }
 
     pub(super) async fn otel_waiting_items(
@@ -215,10 +236,9 @@ impl SurrealStore {
     }
 
     /// One round of OTLP ingest in one transaction: logs as blocks, agents,
-    /// tasks (with their `runs` edges), task updates, thoughts (steps
-    /// following their chain's last one, with `thinks` and `leads_to`
-    /// edges), the embedding queue entries, the span bookkeeping, and the
-    /// inbox entries consumed, removed. Each table is written by one bulk
+    /// tasks, task updates, thoughts (steps following their chain's last
+    /// one), the embedding and text queue entries, the span bookkeeping,
+    /// and the inbox entries consumed, removed. Each table is written by one bulk
     /// `INSERT`. A thought of another writer taking one of these steps
     /// meanwhile fails the round (the chain index is unique); it runs again.
     pub(super) async fn otel_apply_round(&self, write: &OtelWrite) -> Result<(), StoreError> {
@@ -239,18 +259,9 @@ impl SurrealStore {
             );
         }
         if !write.tasks.is_empty() {
-            sql.push_str(
-                "INSERT INTO task $tasks RETURN NONE;
-                 INSERT RELATION INTO runs $runs RETURN NONE;",
-            );
+            sql.push_str("INSERT INTO task $tasks RETURN NONE;");
             let rows: Vec<TaskRow> = write.tasks.iter().map(TaskRow::from).collect();
-            let runs: Vec<EdgeRow> = write
-                .tasks
-                .iter()
-                .map(|t| EdgeRow::new(("agent", &t.agent_id), ("task", &t.id)))
-                .collect();
             vars.insert("tasks", rows);
-            vars.insert("runs", runs);
         }
         if !write.task_updates.is_empty() {
             sql.push_str(
@@ -278,7 +289,7 @@ impl SurrealStore {
             json_vars.insert("task_ids".into(), json!(ids));
         }
         if !write.thoughts.is_empty() {
-            let (thoughts, thinks, leads_to) = self.thought_rows(write).await?;
+            let thoughts = self.thought_rows(write).await?;
             sql.push_str(
                 "INSERT INTO thought $thoughts RETURN NONE;
                  CREATE embed_queue:ulid() SET kind = 'thought', ids = $thought_ids,
@@ -286,27 +297,28 @@ impl SurrealStore {
                  CREATE text_queue:ulid() SET kind = 'thought', ids = $thought_ids,
                      enqueued_at = time::now() RETURN NONE;",
             );
-            sql.push_str("INSERT RELATION INTO thinks $thinks RETURN NONE;");
-            if !leads_to.is_empty() {
-                sql.push_str("INSERT RELATION INTO leads_to $leads_to RETURN NONE;");
-                vars.insert("leads_to", leads_to);
-            }
             json_vars.insert(
                 "thought_ids".into(),
                 json!(thoughts.iter().map(|t| &t.id).collect::<Vec<_>>()),
             );
             vars.insert("thoughts", thoughts);
-            vars.insert("thinks", thinks);
         }
         if !write.owners.is_empty() {
+            // ULID ids: a later round's record sorts after an earlier one's.
             sql.push_str(
-                "INSERT INTO otel_span $owners ON DUPLICATE KEY UPDATE owner = $input.owner
-                     RETURN NONE;",
+                "INSERT INTO otel_trace array::map($owners, |$o| $o.{ id: rand::ulid(),
+                     trace_id, owners }) RETURN NONE;",
             );
-            let owners: Vec<Value> = write
-                .owners
-                .iter()
-                .map(|(key, owner)| json!({ "id": key, "owner": owner }))
+            let mut by_trace: HashMap<&str, serde_json::Map<String, Value>> = HashMap::new();
+            for (span, owner) in &write.owners {
+                by_trace
+                    .entry(&span.trace_id)
+                    .or_default()
+                    .insert(span.span_id.clone(), json!(owner));
+            }
+            let owners: Vec<Value> = by_trace
+                .into_iter()
+                .map(|(trace_id, owners)| json!({ "trace_id": trace_id, "owners": owners }))
                 .collect();
             json_vars.insert("owners".into(), Value::Array(owners));
         }
@@ -348,11 +360,8 @@ impl SurrealStore {
 
     /// The round's thoughts with their steps and parents settled (each
     /// chain continues after its last stored thought, in the round's
-    /// order), and their `thinks` and `leads_to` edges.
-    async fn thought_rows(
-        &self,
-        write: &OtelWrite,
-    ) -> Result<(Vec<ThoughtRow>, Vec<EdgeRow>, Vec<EdgeRow>), StoreError> {
+    /// order).
+    async fn thought_rows(&self, write: &OtelWrite) -> Result<Vec<ThoughtRow>, StoreError> {
         let chains: Vec<String> = write
             .thoughts
             .iter()
@@ -366,8 +375,6 @@ impl SurrealStore {
             .collect();
         let mut heads = self.chain_heads(&distinct).await?;
         let mut thoughts = Vec::with_capacity(write.thoughts.len());
-        let mut thinks = Vec::with_capacity(write.thoughts.len());
-        let mut leads_to = Vec::new();
         for (new, chain) in write.thoughts.iter().zip(chains) {
             let head = heads
                 .entry(chain.clone())
@@ -377,20 +384,13 @@ impl SurrealStore {
                 head.id.clone(),
                 write.thoughts_at,
             );
-            thinks.push(match &thought.task_id {
-                Some(task) => EdgeRow::new(("task", task), ("thought", &thought.id)),
-                None => EdgeRow::new(("agent", &thought.agent_id), ("thought", &thought.id)),
-            });
-            if let Some(parent) = &head.id {
-                leads_to.push(EdgeRow::new(("thought", parent), ("thought", &thought.id)));
-            }
             *head = Head {
                 id: Some(thought.id.clone()),
                 step: head.step + 1,
             };
             thoughts.push(ThoughtRow::new(thought, chain));
         }
-        Ok((thoughts, thinks, leads_to))
+        Ok(thoughts)
     }
 }
 
@@ -486,24 +486,6 @@ impl ThoughtRow {
             content: thought.content,
             metadata: Value::Object(thought.metadata),
             created_at: thought.created_at,
-        }
-    }
-}
-
-/// A graph edge for `INSERT RELATION`.
-#[derive(SurrealValue)]
-struct EdgeRow {
-    #[surreal(rename = "in")]
-    from: RecordId,
-    #[surreal(rename = "out")]
-    to: RecordId,
-}
-
-impl EdgeRow {
-    fn new(from: (&str, &str), to: (&str, &str)) -> Self {
-        Self {
-            from: RecordId::new(from.0, from.1.to_string()),
-            to: RecordId::new(to.0, to.1.to_string()),
         }
     }
 }
