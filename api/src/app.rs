@@ -330,13 +330,14 @@ pub fn state(
 /// retention removes what has expired, the text indexer indexes what
 /// was stored for full-text search and the reclaimer returns freed memory.
 pub fn start_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![
+    let mut handles = vec![
         tokio::spawn(state.indexer.clone().run()),
-        tokio::spawn(state.otlp.clone().run()),
         tokio::spawn(state.retention.clone().run()),
         tokio::spawn(state.text_indexer.clone().run()),
         tokio::spawn(state.reclaimer.clone().run()),
-    ]
+    ];
+    handles.extend(state.otlp.spawn());
+    handles
 }
 
 /// Everything the config names, opened and checked.

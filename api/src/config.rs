@@ -177,6 +177,9 @@ pub struct Config {
     /// About how many OTLP items the worker places per transaction.
     #[arg(long, env = "OTLP_ROUND_ITEMS", default_value_t = 512)]
     pub otlp_round_items: u64,
+    /// OTLP rounds placed at once by this process.
+    #[arg(long, env = "OTLP_WORKERS", default_value_t = 2)]
+    pub otlp_workers: usize,
 
     /// `auto`: authentication is required once an API key or user exists;
     /// until then the API is open and `serve` listens on 127.0.0.1 only.
@@ -390,6 +393,7 @@ impl Config {
     pub fn otlp_worker(&self) -> crate::otlp::worker::WorkerSettings {
         crate::otlp::worker::WorkerSettings {
             round_items: self.otlp_round_items.max(1),
+            workers: self.otlp_workers.max(1),
             ..crate::otlp::worker::WorkerSettings::default()
         }
     }

@@ -50,6 +50,28 @@ async fn create_get_list_tasks_with_filters(backends: Backends) {
     assert_eq!(both["total"], 1);
     assert_eq!(both["items"][0]["description"], "second");
     assert!(both["items"][0]["started_at"].is_string());
+
+    // Work timed by the client keeps its own start and end.
+    let (status, timed) = t
+        .post(
+            "/api/v1/tasks",
+            json!({"agent_id": b, "description": "timed elsewhere", "status": "completed",
+                   "started_at": "2026-03-01T10:00:00Z", "completed_at": "2026-03-01T10:00:02.5Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{timed}");
+    let (_, fetched) = t
+        .get(&format!("/api/v1/tasks/{}", timed["id"].as_str().unwrap()))
+        .await;
+    let at = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(fetched[field].as_str().unwrap()).unwrap()
+    };
+    assert_eq!(
+        (at("completed_at") - at("started_at")).num_milliseconds(),
+        2_500,
+        "{fetched}"
+    );
+    assert_eq!(at("started_at").to_rfc3339(), "2026-03-01T10:00:00+00:00");
 }
 
 async fn task_for_unknown_agent_is_422(backends: Backends) {

@@ -75,6 +75,15 @@ pub struct NewTask {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub metadata: Metadata,
+    /// When the work began, if it was recorded elsewhere (an OTLP span's
+    /// start, a client's own clock). Default: when the task's status
+    /// first left `pending`.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the work ended, for a `completed` or `failed` task. Default:
+    /// when it reached that status.
+    #[serde(default)]
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 impl NewTask {
@@ -82,7 +91,28 @@ impl NewTask {
         validate::optional_id("id", self.id.as_deref())?;
         validate::id("agent_id", &self.agent_id)?;
         validate::required_text("description", &self.description)?;
-        validate::metadata("metadata", &self.metadata)
+        validate::metadata("metadata", &self.metadata)?;
+        if self.started_at.is_some() && self.status == TaskStatus::Pending {
+            return Err(ValidationError::new(
+                "started_at",
+                "a pending task has not started",
+            ));
+        }
+        if let Some(end) = self.completed_at {
+            if !self.status.is_finished() {
+                return Err(ValidationError::new(
+                    "completed_at",
+                    "only a completed or failed task has one",
+                ));
+            }
+            if self.started_at.is_some_and(|start| end < start) {
+                return Err(ValidationError::new(
+                    "completed_at",
+                    "must not be before started_at",
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn into_task(self, now: DateTime<Utc>) -> Task {
@@ -100,6 +130,8 @@ impl NewTask {
             completed_at: None,
         };
         task.set_status(self.status, now);
+        task.started_at = self.started_at.or(task.started_at);
+        task.completed_at = self.completed_at.or(task.completed_at);
         task
     }
 }

@@ -242,6 +242,8 @@ fn task(doc: &Value) -> Result<Task, String> {
         input: doc.get("input").filter(|v| !v.is_null()).cloned(),
         output: doc.get("output").filter(|v| !v.is_null()).cloned(),
         metadata: metadata(doc, &read)?,
+        started_at: None,
+        completed_at: None,
     };
     request.validate().map_err(|e| e.to_string())?;
     let created = time_of(doc, &["created_at"])?.unwrap_or_else(Utc::now);

@@ -328,6 +328,7 @@ impl VectaRouter {
                     if existing.status != task.status || existing.output != task.output =>
                 {
                     let mut updated = existing.clone();
+                    let ended = task.completed_at;
                     updated.apply(
                         TaskPatch {
                             description: None,
@@ -337,6 +338,10 @@ impl VectaRouter {
                         },
                         Utc::now(),
                     );
+                    // The later turn's span says when it ended.
+                    if updated.status.is_finished() {
+                        updated.completed_at = ended.or(updated.completed_at);
+                    }
                     write.task_updates.push(updated);
                 }
                 Some(_) => {}

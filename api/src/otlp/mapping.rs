@@ -503,6 +503,12 @@ fn task_of(definer: &SpanItem, task_id: &str, agent_id: &str) -> NewTask {
         input: input.map(|i| Value::String(text(&i))),
         output: output.map(|o| Value::String(text(&o))),
         metadata,
+        // The span's own times, so a task lasts as long as the agent ran
+        // (not the instant it was placed); an exporter that sent none
+        // leaves them to the status stamps.
+        started_at: (definer.start_ns > 0).then(|| time(definer.start_ns)),
+        completed_at: (definer.end_ns >= definer.start_ns && definer.start_ns > 0)
+            .then(|| time(definer.end_ns)),
     }
 }
 

@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::ingest::Ingested;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::router::VectaRouter;
+use crate::store::StoreError;
 
 /// How the worker paces itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,6 +26,12 @@ pub struct WorkerSettings {
     pub lease: Duration,
     /// How often an idle worker looks for work.
     pub idle_poll: Duration,
+    /// Rounds run at once in this process. A round spends part of its time
+    /// waiting for its commit to reach the disk; a second one uses that
+    /// time. Rounds lease disjoint inbox entries; two that extend the same
+    /// chain of thoughts collide on its unique step and the later one runs
+    /// again.
+    pub workers: usize,
 }
 
 impl Default for WorkerSettings {
@@ -33,6 +40,7 @@ impl Default for WorkerSettings {
             round_items: 512,
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_secs(1),
+            workers: 2,
         }
     }
 }
@@ -71,6 +79,13 @@ impl OtlpWorker {
         self
     }
 
+    /// Start `workers` loops of [`Self::run`].
+    pub fn spawn(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        (0..self.settings.workers.max(1))
+            .map(|_| tokio::spawn(self.clone().run()))
+            .collect()
+    }
+
     /// Work until the task is dropped. Errors are logged and retried with
     /// backoff; the inbox keeps the work.
     pub async fn run(self: Arc<Self>) {
@@ -79,7 +94,15 @@ impl OtlpWorker {
             &self.router.wake_otlp,
             self.settings.idle_poll,
             (Duration::from_millis(100), Duration::from_secs(10)),
-            || async { self.run_once().await.map(|report| !report.is_empty()) },
+            || async {
+                match self.run_once().await {
+                    Err(error) if lost_race(&error) => {
+                        tracing::debug!(%error, "OTLP round collided with another; running again");
+                        Ok(true)
+                    }
+                    other => other.map(|report| !report.is_empty()),
+                }
+            },
         )
         .await;
     }
@@ -94,8 +117,10 @@ impl OtlpWorker {
                 report
             }
             Err(error) => {
-                let floor = MIN_ROUND.min(self.settings.round_items.max(1));
-                self.round.store((round / 2).max(floor), Ordering::Relaxed);
+                if !lost_race(&error) {
+                    let floor = MIN_ROUND.min(self.settings.round_items.max(1));
+                    self.round.store((round / 2).max(floor), Ordering::Relaxed);
+                }
                 return Err(error);
             }
         };
@@ -143,4 +168,15 @@ impl OtlpWorker {
             }
         }
     }
+}
+
+/// A round that collided with a concurrent writer (another round creating
+/// the same agent, or taking the same next step of a chain): it wrote
+/// nothing, gave its entries back, and runs again at its size; the next
+/// attempt sees what the other wrote.
+fn lost_race(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Store(StoreError::AlreadyExists { .. } | StoreError::Conflict(_))
+    )
 }

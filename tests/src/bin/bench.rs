@@ -1184,7 +1184,7 @@ async fn otlp_ingest(
 ) -> anyhow::Result<()> {
     use vectadb_tests::otlp_load;
     const SPANS: u64 = 512;
-    let worker = tokio::spawn(t.state.otlp.clone().run());
+    let workers = t.state.otlp.spawn();
     let result = async {
         let sequential = otlp_load::sequential_exports(
             &t.state.router,
@@ -1239,8 +1239,12 @@ async fn otlp_ingest(
     .await;
     // Awaited, so the worker's hold on the vectors ends before the test
     // app's directory goes (Qdrant Edge flushes when dropped).
-    worker.abort();
-    let _ = worker.await;
+    for worker in &workers {
+        worker.abort();
+    }
+    for worker in workers {
+        let _ = worker.await;
+    }
     result
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use surrealdb::types::SurrealValue;
 
-use super::logs::{log_block_statements, log_exists};
+use super::logs::log_block_statements;
 use super::{bound, chain_key, take_json, take_last, SurrealStore};
 use crate::domain::{Agent, Task, Thought};
 use crate::otlp::model::{Item, SpanRef};
@@ -354,7 +354,7 @@ impl SurrealStore {
         }
         sql.push_str("COMMIT TRANSACTION;");
         vars.extend(bound(Value::Object(json_vars)));
-        self.run_write_bound(&sql, vars).await.map_err(log_exists)?;
+        self.run_write_bound(&sql, vars).await?;
         Ok(())
     }
 
