@@ -7,7 +7,7 @@
 //! agent span. Each round leases entries and writes what they become in
 //! one transaction ([`VectaRouter::place_otlp`]).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,9 @@ impl Default for WorkerSettings {
 const RECOUNT_EVERY: Duration = Duration::from_secs(1);
 /// The smallest round a failing worker shrinks to.
 const MIN_ROUND: u64 = 16;
+/// Collisions with another round run again at once this many times in a
+/// row; after that they are errors like any other.
+const QUIET_RACES: u32 = 3;
 
 pub struct OtlpWorker {
     router: Arc<VectaRouter>,
@@ -89,6 +92,10 @@ impl OtlpWorker {
     /// Work until the task is dropped. Errors are logged and retried with
     /// backoff; the inbox keeps the work.
     pub async fn run(self: Arc<Self>) {
+        // Collisions in a row run again at once; past a few, the error is
+        // reported and backed off like any other (a write that can never
+        // succeed must not spin quietly).
+        let races = AtomicU32::new(0);
         crate::retry::rounds(
             "OTLP",
             &self.router.wake_otlp,
@@ -96,11 +103,17 @@ impl OtlpWorker {
             (Duration::from_millis(100), Duration::from_secs(10)),
             || async {
                 match self.run_once().await {
-                    Err(error) if lost_race(&error) => {
+                    Err(error)
+                        if lost_race(&error)
+                            && races.fetch_add(1, Ordering::Relaxed) < QUIET_RACES =>
+                    {
                         tracing::debug!(%error, "OTLP round collided with another; running again");
                         Ok(true)
                     }
-                    other => other.map(|report| !report.is_empty()),
+                    other => {
+                        races.store(0, Ordering::Relaxed);
+                        other.map(|report| !report.is_empty())
+                    }
                 }
             },
         )
