@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::background::Workers;
 use crate::config::Config;
 use crate::embed::{minilm::MiniLm, EmbedError, Embedder};
 use crate::http::AppState;
@@ -324,20 +325,19 @@ pub fn state(
     })
 }
 
-/// Run the background workers (until the runtime stops or the handles
-/// are aborted): the indexer embeds queued documents, the OTLP worker
+/// Run the background workers (until the runtime stops or they are
+/// stopped): the indexer embeds queued documents, the OTLP worker
 /// places accepted exports, including a backlog left by an earlier run,
 /// retention removes what has expired, the text indexer indexes what
 /// was stored for full-text search and the reclaimer returns freed memory.
-pub fn start_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut handles = vec![
-        tokio::spawn(state.indexer.clone().run()),
-        tokio::spawn(state.retention.clone().run()),
-        tokio::spawn(state.text_indexer.clone().run()),
-        tokio::spawn(state.reclaimer.clone().run()),
-    ];
-    handles.extend(state.otlp.spawn());
-    handles
+pub fn start_workers(state: &AppState) -> std::io::Result<Workers> {
+    let mut workers = Workers::default();
+    workers.task(state.indexer.clone().run());
+    workers.task(state.retention.clone().run());
+    workers.task(state.text_indexer.clone().run());
+    workers.task(state.reclaimer.clone().run());
+    state.otlp.spawn(&mut workers)?;
+    Ok(workers)
 }
 
 /// Everything the config names, opened and checked.

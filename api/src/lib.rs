@@ -27,13 +27,17 @@
 //! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus
 //!   (`metered` times every backend call);
 //!   `provisioned`: what `vectadb provision` reports; `memory` returns
-//!   freed heap memory to the system when requests pause.
-// Denied, not forbidden: `memory` makes the one allowed call (malloc_trim).
+//!   freed heap memory to the system when requests pause; `background`
+//!   runs the background loops (some on threads below requests) and
+//!   stops them.
+// Denied, not forbidden: `memory` (malloc_trim) and `background`
+// (setpriority on its own threads) make the allowed calls.
 #![deny(unsafe_code)]
 
 pub mod anomaly;
 pub mod app;
 pub mod auth;
+pub mod background;
 pub mod config;
 pub mod domain;
 pub mod embed;

@@ -382,7 +382,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "reconciled"
         );
     }
-    let workers = vectadb::app::start_workers(&state);
+    let workers = vectadb::app::start_workers(&state).context("starting background workers")?;
     let address = listen_address(&config, &state.auth).await?;
     let listener = TcpListener::bind(&address)
         .await
@@ -429,9 +429,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         grpc.await.context("the OTLP/gRPC listener")??;
     }
     // Whatever they were embedding or placing stays queued for the next start.
-    for worker in workers {
-        worker.abort();
-    }
+    workers.stop().await;
     router.flush().await.context("flushing vectors")?;
     if let Some(path) = &cache_file {
         if let Err(e) = indexer.cache().save(path) {

@@ -147,7 +147,7 @@ async fn the_indexer_gives_way_to_requests_and_drains_when_they_stop() {
     let agent = t.agent("analyst", "summarise reports").await;
     let (status, body) = t.post("/api/v1/logs", unique(&agent, 200, 0)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let workers = vectadb::app::start_workers(&t.state);
+    let workers = vectadb::app::start_workers(&t.state).unwrap();
     // A request in flight the whole time: the server is busy.
     let busy = t.state.shedder.foreground.enter();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -167,10 +167,7 @@ async fn the_indexer_gives_way_to_requests_and_drains_when_they_stop() {
     }
     assert_eq!(t.state.indexer.embedded(), 200);
     // Stopped before the app's directory goes (Qdrant Edge flushes on drop).
-    for worker in workers {
-        worker.abort();
-        let _ = worker.await;
-    }
+    workers.stop().await;
 }
 
 #[tokio::test]

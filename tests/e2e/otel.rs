@@ -159,10 +159,7 @@ pub(crate) async fn check_run(t: &TestApp, run: &Value, agent_id: &str) {
     assert_eq!(task["metadata"]["conversation_id"], run["conversation_id"]);
     // Its times are the agent span's: it took a while, and ended before
     // VectaDB placed it.
-    let at = |field: &str| {
-        chrono::DateTime::parse_from_rfc3339(task[field].as_str().unwrap())
-            .unwrap_or_else(|e| panic!("{field}: {e}: {task}"))
-    };
+    let at = |field: &str| vectadb_tests::time_field(task, field);
     assert!(at("completed_at") > at("started_at"), "{task}");
     assert!(at("completed_at") <= at("created_at"), "{task}");
     // An attribute VectaDB knows nothing about is kept, not dropped.
@@ -486,10 +483,7 @@ async fn protobuf_json_gzip_partial_success_and_idempotency() {
     assert_eq!(task["status"], "failed", "the agent span's error status");
     // The task lasted as long as its agent span (1,000 ns to 9,000 ns),
     // not the instant it was placed.
-    let at = |field: &str| {
-        chrono::DateTime::parse_from_rfc3339(task[field].as_str().unwrap())
-            .unwrap_or_else(|e| panic!("{field}: {e}: {task}"))
-    };
+    let at = |field: &str| vectadb_tests::time_field(task, field);
     assert_eq!(
         at("started_at").timestamp_nanos_opt(),
         Some(1_000),

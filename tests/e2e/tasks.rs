@@ -63,9 +63,7 @@ async fn create_get_list_tasks_with_filters(backends: Backends) {
     let (_, fetched) = t
         .get(&format!("/api/v1/tasks/{}", timed["id"].as_str().unwrap()))
         .await;
-    let at = |field: &str| {
-        chrono::DateTime::parse_from_rfc3339(fetched[field].as_str().unwrap()).unwrap()
-    };
+    let at = |field: &str| vectadb_tests::time_field(&fetched, field);
     assert_eq!(
         (at("completed_at") - at("started_at")).num_milliseconds(),
         2_500,

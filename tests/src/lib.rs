@@ -385,6 +385,15 @@ impl TestApp {
     }
 }
 
+/// The RFC 3339 time in `doc[field]`; panics naming the field and the
+/// document when it is missing or not a time.
+pub fn time_field(doc: &serde_json::Value, field: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    let text = doc[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} is not a string: {doc}"));
+    chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("{field}: {e}: {doc}"))
+}
+
 /// `text` as a query-string value: everything but ASCII letters and digits
 /// percent-encoded.
 pub fn urlencode(text: &str) -> String {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::ingest::Ingested;
+use crate::background::Workers;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::router::VectaRouter;
@@ -82,11 +83,16 @@ impl OtlpWorker {
         self
     }
 
-    /// Start `workers` loops of [`Self::run`].
-    pub fn spawn(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
-        (0..self.settings.workers.max(1))
-            .map(|_| tokio::spawn(self.clone().run()))
-            .collect()
+    /// Start `workers` loops of [`Self::run`], each on a thread of its own:
+    /// a round holds the CPU for its whole transaction in the embedded
+    /// engine, and on the request runtime it would hold up the exports
+    /// being acknowledged meanwhile (see [`crate::background`]).
+    pub fn spawn(self: &Arc<Self>, workers: &mut Workers) -> std::io::Result<()> {
+        for n in 0..self.settings.workers.max(1) {
+            let worker = self.clone();
+            workers.thread(&format!("otlp-place-{n}"), move || worker.run())?;
+        }
+        Ok(())
     }
 
     /// Work until the task is dropped. Errors are logged and retried with

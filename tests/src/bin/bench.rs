@@ -1184,7 +1184,8 @@ async fn otlp_ingest(
 ) -> anyhow::Result<()> {
     use vectadb_tests::otlp_load;
     const SPANS: u64 = 512;
-    let workers = t.state.otlp.spawn();
+    let mut workers = vectadb::background::Workers::default();
+    t.state.otlp.spawn(&mut workers)?;
     let result = async {
         let sequential = otlp_load::sequential_exports(
             &t.state.router,
@@ -1239,12 +1240,7 @@ async fn otlp_ingest(
     .await;
     // Awaited, so the worker's hold on the vectors ends before the test
     // app's directory goes (Qdrant Edge flushes when dropped).
-    for worker in &workers {
-        worker.abort();
-    }
-    for worker in workers {
-        let _ = worker.await;
-    }
+    workers.stop().await;
     result
 }
 
@@ -1553,14 +1549,11 @@ async fn indexer_rows(backends: Backends, plan: &Plan, report: &mut Report) -> a
     }
     // Each app's workers run only during its own run: the backlog waits
     // for the second.
-    let mut workers = vectadb::app::start_workers(&quiet.state);
+    let workers = vectadb::app::start_workers(&quiet.state)?;
     let seconds = plan.foreground_seconds;
     let none = mixed_load::closed_loop(quiet_port, agents, 8, seconds, 20_000_000).await;
-    for worker in workers.drain(..) {
-        worker.abort();
-        let _ = worker.await;
-    }
-    workers.extend(vectadb::app::start_workers(&busy.state));
+    workers.stop().await;
+    let workers = vectadb::app::start_workers(&busy.state)?;
     let waiting_before = busy.state.indexer.backlog().await?;
     let embedded_before = busy.state.indexer.embedded();
     let draining = mixed_load::closed_loop(busy_port, agents, 8, seconds, 30_000_000).await;
@@ -1616,10 +1609,7 @@ async fn indexer_rows(backends: Backends, plan: &Plan, report: &mut Report) -> a
         hits as f64 * 100.0 / (hits + misses).max(1) as f64,
         thousands(misses),
     ));
-    for worker in workers {
-        worker.abort();
-        let _ = worker.await;
-    }
+    workers.stop().await;
     for server in servers {
         server.abort();
         let _ = server.await;

@@ -67,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
     // accepted OTLP exports placed between and during invocations (a
     // frozen environment resumes them; other replicas' workers take over
     // entries whose lease expired).
-    vectadb::app::start_workers(&state);
+    let _workers = vectadb::app::start_workers(&state)?;
     lambda::run(state, &cli.lambda)
         .await
         .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
