@@ -49,7 +49,12 @@ pub enum StartupError {
 /// Load the embedding model named by the config and check its dimension.
 pub fn load_model(config: &Config) -> Result<Arc<dyn Embedder>, StartupError> {
     let model_dir = config.model_dir();
-    let model = MiniLm::load(&model_dir, &config.ort_dylib(), config.embedding_batch_size)?;
+    let model = MiniLm::load(
+        &model_dir,
+        &config.ort_dylib(),
+        config.embedding_batch_size,
+        config.embed_precision,
+    )?;
     if model.dimension() != config.embedding_dim {
         return Err(StartupError::ModelDimension {
             configured: config.embedding_dim,

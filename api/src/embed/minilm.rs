@@ -29,6 +29,30 @@ const TOKENIZER_CONFIG_FILE: &str = "tokenizer_config.json";
 
 const FETCH_HINT: &str = "run python3 scripts/fetch-models.py";
 
+/// How the model multiplies by its weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// The model as published, in batches (the Python proof of concept's
+    /// vectors). The default.
+    F32,
+    /// Integer kernels ([`super::int8_matmul`]): faster and smaller, vectors
+    /// within a few percent (cosine) of f32; one text per inference call,
+    /// so a text's vector does not depend on its batch.
+    Int8,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "int8" => Ok(Precision::Int8),
+            "f32" => Ok(Precision::F32),
+            _ => Err("expected int8 or f32".into()),
+        }
+    }
+}
+
 /// The all-MiniLM-L6-v2 embedder. Cheap to share behind an `Arc`; inference runs on the
 /// blocking thread pool, one batch at a time (the ONNX session needs `&mut`).
 pub struct MiniLm {
@@ -37,6 +61,7 @@ pub struct MiniLm {
     fingerprint: String,
     batch_size: usize,
     intra_threads: usize,
+    precision: Precision,
 }
 
 impl std::fmt::Debug for MiniLm {
@@ -45,6 +70,7 @@ impl std::fmt::Debug for MiniLm {
             .field("dimension", &self.dimension)
             .field("batch_size", &self.batch_size)
             .field("intra_threads", &self.intra_threads)
+            .field("precision", &self.precision)
             .finish_non_exhaustive()
     }
 }
@@ -56,11 +82,13 @@ impl MiniLm {
     /// and builds the session): call it at startup or from `spawn_blocking`.
     ///
     /// ONNX Runtime is loaded once per process: a later call with a different `ort_dylib`
-    /// keeps using the library loaded first.
+    /// keeps using the library loaded first. With [`Precision::Int8`] texts run through the
+    /// model one at a time whatever `batch_size` says.
     pub fn load(
         model_dir: &Path,
         ort_dylib: &Path,
         batch_size: usize,
+        precision: Precision,
     ) -> Result<MiniLm, EmbedError> {
         if batch_size == 0 {
             return Err(EmbedError::Load("batch_size must be at least 1".into()));
@@ -80,7 +108,7 @@ impl MiniLm {
             tokenizer_config_file: read_model_file(&model_dir.join(TOKENIZER_CONFIG_FILE))?,
         };
 
-        let fingerprint = fingerprint(&onnx_file, &tokenizer_files);
+        let fingerprint = fingerprint(&onnx_file, &tokenizer_files, precision);
         // The same vectors from less memory (47 MB less for this model): see `int8_lookup`.
         let onnx_file = match super::int8_lookup::rewrite(&onnx_file) {
             Ok((rewritten, moved)) => {
@@ -88,9 +116,25 @@ impl MiniLm {
                 rewritten
             }
             Err(e) => {
-                tracing::warn!(error = %e, "the model is loaded as published");
+                tracing::warn!(error = %e, "the model's lookups are loaded as published");
                 onnx_file
             }
+        };
+        let (onnx_file, batch_size) = match precision {
+            Precision::F32 => (onnx_file, batch_size),
+            Precision::Int8 => match super::int8_matmul::rewrite(&onnx_file) {
+                Ok((rewritten, handed)) => {
+                    tracing::debug!(handed, "weight products on integer kernels");
+                    (rewritten, 1)
+                }
+                Err(e) => {
+                    // The vectors would then not be the ones the fingerprint names.
+                    return Err(EmbedError::Load(format!(
+                        "{} could not be prepared for EMBED_PRECISION=int8 ({e}); EMBED_PRECISION=f32 loads it as published",
+                        model_path.display()
+                    )));
+                }
+            },
         };
         let environment = ort_environment(ort_dylib)?;
         let intra_threads = default_intra_threads();
@@ -105,9 +149,10 @@ impl MiniLm {
         if let Some(environment) = environment {
             options = options.with_environment(environment);
         }
-        // The model stores int8 weights that are cast back to f32 inside the graph (no
-        // DynamicQuantizeLinear), so batches of any size give the same vectors:
-        // QuantizationMode::None, the default, is right.
+        // As published, the model casts its int8 weights back to f32 inside the graph, so
+        // batches of any size give the same vectors; with the int8 rewrite, texts run one at
+        // a time. Either way QuantizationMode::None, the default, is right: fastembed's
+        // Dynamic mode only changes how it splits batches.
         let user_model =
             UserDefinedEmbeddingModel::new(onnx_file, tokenizer_files).with_pooling(Pooling::Mean);
         let mut model =
@@ -132,6 +177,7 @@ impl MiniLm {
             fingerprint,
             batch_size,
             intra_threads,
+            precision,
         })
     }
 
@@ -143,6 +189,11 @@ impl MiniLm {
     /// The largest number of texts run through the model in one call.
     pub fn batch_size(&self) -> usize {
         self.batch_size
+    }
+
+    /// How the model multiplies by its weights.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 }
 
@@ -204,8 +255,9 @@ impl Embedder for MiniLm {
     }
 }
 
-/// SHA-256 of the model, its tokenizer files and the truncation length.
-fn fingerprint(onnx: &[u8], tokenizer: &TokenizerFiles) -> String {
+/// SHA-256 of the model, its tokenizer files and the truncation length,
+/// and the precision when it changes the vectors (int8).
+fn fingerprint(onnx: &[u8], tokenizer: &TokenizerFiles, precision: Precision) -> String {
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
     for part in [
@@ -219,6 +271,9 @@ fn fingerprint(onnx: &[u8], tokenizer: &TokenizerFiles) -> String {
         hash.update(part);
     }
     hash.update((MAX_TOKENS as u64).to_le_bytes());
+    if precision == Precision::Int8 {
+        hash.update(b"int8 products, one text per call");
+    }
     format!("minilm-{:x}", hash.finalize())
 }
 

@@ -1,15 +1,20 @@
 //! Text embeddings: the trait the router uses, the MiniLM adapter, the
 //! texts built from documents, log templates and the cache of vectors
 //! already computed; `int8_lookup` keeps the model's embedding table int8
-//! in memory.
+//! in memory and `int8_matmul` runs its products on integer kernels, both
+//! by rewriting the model's graph (`onnx_proto`) when it loads.
 
 pub mod cache;
 pub mod int8_lookup;
+pub mod int8_matmul;
 pub mod minilm;
+mod onnx_proto;
 pub mod template;
 pub mod text;
 
 use async_trait::async_trait;
+
+pub use onnx_proto::GraphError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {

@@ -1494,8 +1494,31 @@ async fn indexer_rows(backends: Backends, plan: &Plan, report: &mut Report) -> a
         model.embed(batch.to_vec()).await?;
     }
     let small_batches = unique.len() as f64 / started.elapsed().as_secs_f64();
+    // The same texts on integer kernels (`EMBED_PRECISION=int8`, one text
+    // per inference call).
+    let int8 = {
+        let config = vectadb_tests::test_config(std::path::Path::new("."));
+        let (dir, dylib, batch) = (
+            config.model_dir(),
+            config.ort_dylib(),
+            config.embedding_batch_size,
+        );
+        tokio::task::spawn_blocking(move || {
+            vectadb::embed::minilm::MiniLm::load(
+                &dir,
+                &dylib,
+                batch,
+                vectadb::embed::minilm::Precision::Int8,
+            )
+        })
+        .await??
+    };
+    let started = Instant::now();
+    vectadb::embed::Embedder::embed(&int8, unique.clone()).await?;
+    let int8_call = unique.len() as f64 / started.elapsed().as_secs_f64();
+    drop(int8);
     report.text(format!(
-        "Model on {} unique task descriptions: **{one_call:.0} texts/s** in one call (batches of the model's `EMBEDDING_BATCH_SIZE`, sorted by length), {small_batches:.0} texts/s in the indexer's batches of {}.\n",
+        "Model on {} unique task descriptions: **{one_call:.0} texts/s** in one call (the default `EMBED_PRECISION=f32`: batches of `EMBEDDING_BATCH_SIZE` sorted by length), {small_batches:.0} texts/s in the indexer's calls of {}; on integer kernels (`EMBED_PRECISION=int8`, one text per inference): {int8_call:.0} texts/s.\n",
         unique.len(),
         IndexerSettings::default().model_batch
     ));
@@ -1631,8 +1654,17 @@ async fn footprint(report: &mut Report) -> anyhow::Result<()> {
     let server = vectadb_tests::process::Server::start(dir.path()).await;
     let restart = started.elapsed();
     server.stop();
+    let int8_dir = tempfile::tempdir()?;
+    let server = vectadb_tests::process::Server::start_with(
+        int8_dir.path(),
+        &[("EMBED_PRECISION", "int8".to_string())],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_int8 = server.rss_mb();
+    server.stop();
     report.text(format!(
-        "`vectadb serve` (this build's binary, embedded default): first answer (`/health` 200) {:.2} s after the process starts on a new data directory, {:.2} s on an existing one; **idle RSS {idle:.0} MB**.\n",
+        "`vectadb serve` (this build's binary, embedded default): first answer (`/health` 200) {:.2} s after the process starts on a new data directory, {:.2} s on an existing one; **idle RSS {idle:.0} MB** ({idle_int8:.0} MB with `EMBED_PRECISION=int8`).\n",
         first_answer.as_secs_f64(),
         restart.as_secs_f64()
     ));
