@@ -46,20 +46,11 @@ fn find_lookups(graph: &Graph) -> Result<Vec<Lookup>, GraphError> {
         if node.int_attribute("axis")?.unwrap_or(0) != 0 {
             continue;
         }
-        let Some((mul, mul_node)) = graph.made_by(&node.inputs[0], "Mul") else {
+        let Some(table) = graph.rebuilt(&node.inputs[0])? else {
             continue;
         };
-        if mul_node.inputs.len() != 2 || !graph.only_use(&node.inputs[0]) {
-            continue;
-        }
-        let Some((cast, cast_node)) = graph.made_by(&mul_node.inputs[0], "Cast") else {
-            continue;
-        };
-        if cast_node.inputs.len() != 1 || !graph.only_use(&mul_node.inputs[0]) {
-            continue;
-        }
-        let (table_q, scale) = (&cast_node.inputs[0], &mul_node.inputs[1]);
-        let (Some(table_dims), Some(scale_dims)) = (graph.dims.get(table_q), graph.dims.get(scale))
+        let (Some(table_dims), Some(scale_dims)) =
+            (graph.dims.get(&table.q), graph.dims.get(&table.scale))
         else {
             continue;
         };
@@ -68,10 +59,10 @@ fn find_lookups(graph: &Graph) -> Result<Vec<Lookup>, GraphError> {
         }
         found.push(Lookup {
             gather,
-            mul,
-            cast,
-            table_q: table_q.clone(),
-            scale: scale.clone(),
+            mul: table.mul,
+            cast: table.cast,
+            table_q: table.q,
+            scale: table.scale,
             ids: node.inputs[1].clone(),
             output: node.outputs[0].clone(),
         });

@@ -57,22 +57,13 @@ fn find_products(graph: &Graph) -> Result<Vec<Product>, GraphError> {
         if node.op != "MatMul" || node.inputs.len() != 2 || node.outputs.len() != 1 {
             continue;
         }
-        let Some((mul, mul_node)) = graph.made_by(&node.inputs[1], "Mul") else {
+        let Some(weights) = graph.rebuilt(&node.inputs[1])? else {
             continue;
         };
-        if mul_node.inputs.len() != 2 || !graph.only_use(&node.inputs[1]) {
+        if weights.cast_to != Some(FLOAT) {
             continue;
         }
-        let Some((cast, cast_node)) = graph.made_by(&mul_node.inputs[0], "Cast") else {
-            continue;
-        };
-        if cast_node.inputs.len() != 1
-            || !graph.only_use(&mul_node.inputs[0])
-            || cast_node.int_attribute("to")? != Some(FLOAT)
-        {
-            continue;
-        }
-        let (weights_q, scale) = (&cast_node.inputs[0], &mul_node.inputs[1]);
+        let (weights_q, scale) = (&weights.q, &weights.scale);
         let (Some(q_dims), Some(scale_dims)) = (graph.dims.get(weights_q), graph.dims.get(scale))
         else {
             continue;
@@ -90,8 +81,8 @@ fn find_products(graph: &Graph) -> Result<Vec<Product>, GraphError> {
         }
         found.push(Product {
             matmul,
-            mul,
-            cast,
+            mul: weights.mul,
+            cast: weights.cast,
             input: node.inputs[0].clone(),
             weights_q: weights_q.clone(),
             scale: scale.clone(),

@@ -240,6 +240,16 @@ pub(super) struct Graph {
     graph_outputs: HashSet<String>,
 }
 
+/// A weight rebuilt in the graph as `Mul(Cast(q), s)`: the two nodes'
+/// indexes, the names of `q` and `s`, and the type the cast makes.
+pub(super) struct Rebuilt {
+    pub(super) mul: usize,
+    pub(super) cast: usize,
+    pub(super) q: String,
+    pub(super) scale: String,
+    pub(super) cast_to: Option<i64>,
+}
+
 /// What a rewrite changes: nodes replaced (by index, possibly by several
 /// placed where the one was), nodes dropped, value names gone (their shape
 /// hints go too), initializers replaced by name, an operator set added.
@@ -309,6 +319,30 @@ impl Graph {
         let &i = self.producer.get(name)?;
         let node = &self.nodes[i];
         (node.op == op).then_some((i, node))
+    }
+
+    /// How value `name` is made, if it is a weight rebuilt as
+    /// `Mul(Cast(q), s)` that feeds one node only (both steps used once).
+    pub(super) fn rebuilt(&self, name: &str) -> Result<Option<Rebuilt>, GraphError> {
+        let Some((mul, mul_node)) = self.made_by(name, "Mul") else {
+            return Ok(None);
+        };
+        if mul_node.inputs.len() != 2 || !self.only_use(name) {
+            return Ok(None);
+        }
+        let Some((cast, cast_node)) = self.made_by(&mul_node.inputs[0], "Cast") else {
+            return Ok(None);
+        };
+        if cast_node.inputs.len() != 1 || !self.only_use(&mul_node.inputs[0]) {
+            return Ok(None);
+        }
+        Ok(Some(Rebuilt {
+            mul,
+            cast,
+            q: cast_node.inputs[0].clone(),
+            scale: mul_node.inputs[1].clone(),
+            cast_to: cast_node.int_attribute("to")?,
+        }))
     }
 
     /// Initializer `name` as a message, if there is one.
