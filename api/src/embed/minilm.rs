@@ -152,7 +152,7 @@ impl MiniLm {
         // As published, the model casts its int8 weights back to f32 inside the graph, so
         // batches of any size give the same vectors; with the int8 rewrite, texts run one at
         // a time. Either way QuantizationMode::None, the default, is right: fastembed's
-        // Dynamic mode only changes how it splits batches.
+        // Dynamic mode would put every text of a call into one batch instead.
         let user_model =
             UserDefinedEmbeddingModel::new(onnx_file, tokenizer_files).with_pooling(Pooling::Mean);
         let mut model =
