@@ -137,32 +137,22 @@ mod tests {
     use super::super::onnx_proto::*;
     use super::*;
 
+    /// The testing module's initializer, with an element type and data.
     fn typed_tensor(name: &str, dims: &[i64], data_type: i64) -> Field {
-        let mut packed = Vec::new();
-        for d in dims {
-            write_varint(*d as u64, &mut packed);
-        }
+        let mut tensor = Message::decode(&tensor(name, dims).value).unwrap();
         let mut data_type_bytes = Vec::new();
         write_varint(data_type as u64, &mut data_type_bytes);
-        let tensor = Message(vec![
-            Field {
-                number: TENSOR_DIMS,
-                wire: LEN,
-                value: packed,
-            },
-            Field {
-                number: TENSOR_DATA_TYPE,
-                wire: VARINT,
-                value: data_type_bytes,
-            },
-            string_field(TENSOR_NAME, name),
-            // The scale's four floats, so the test can see they are kept.
-            Field {
-                number: 9,
-                wire: LEN,
-                value: vec![7; 16],
-            },
-        ]);
+        tensor.0.push(Field {
+            number: TENSOR_DATA_TYPE,
+            wire: VARINT,
+            value: data_type_bytes,
+        });
+        // The scale's four floats, so the test can see they are kept.
+        tensor.0.push(Field {
+            number: 9,
+            wire: LEN,
+            value: vec![7; 16],
+        });
         message_field(GRAPH_INITIALIZER, &tensor)
     }
 
