@@ -9,11 +9,12 @@ use crate::embed::{minilm::MiniLm, EmbedError, Embedder};
 use crate::http::AppState;
 use crate::metered::Metered;
 use crate::metrics::Metrics;
+use crate::otlp::stash::OtelStash;
 use crate::provisioned::Provisioned;
-use crate::router::VectaRouter;
+use crate::service::Service;
 use crate::store::schema::{self, SchemaAction};
 use crate::store::surreal::{SurrealConfig, SurrealStore};
-use crate::store::{DocumentStore, StoreError};
+use crate::store::{EmbedQueue, StoreError, Stores};
 use crate::vectors::edge::EdgeVectors;
 use crate::vectors::remote::RemoteQdrant;
 use crate::vectors::{Collection, CollectionNames};
@@ -68,7 +69,7 @@ pub fn load_model(config: &Config) -> Result<Arc<dyn Embedder>, StartupError> {
 /// Open SurrealDB (embedded or remote, by URL). An embedded store is
 /// provisioned on the spot; a remote one must already carry this server's
 /// schema version (`vectadb provision`).
-pub async fn open_store(config: &Config) -> Result<Arc<dyn DocumentStore>, StartupError> {
+pub async fn open_store(config: &Config) -> Result<Arc<SurrealStore>, StartupError> {
     let store = SurrealStore::connect(&config.surreal()).await?;
     prepare_store(&store, config.surreal_is_embedded()).await?;
     Ok(Arc::new(store))
@@ -252,7 +253,7 @@ impl RunMarker {
 /// Assemble the state from already-opened parts.
 pub fn state(
     config: &Config,
-    store: Arc<dyn DocumentStore>,
+    stores: Stores,
     vectors: Arc<dyn VectorIndex>,
     embedder: Arc<dyn Embedder>,
 ) -> Result<AppState, StartupError> {
@@ -264,12 +265,15 @@ pub fn state(
         return Err(StartupError::JwtSecret);
     }
     let metrics = Arc::new(Metrics::new());
-    let store: Arc<dyn DocumentStore> = Arc::new(Metered::new(store, metrics.clone()));
+    let stores = stores.metered(&metrics);
     let vectors: Arc<dyn VectorIndex> = Arc::new(Metered::new(vectors, metrics.clone()));
     let embedder: Arc<dyn Embedder> = Arc::new(Metered::new(embedder, metrics.clone()));
-    let auth = Arc::new(crate::auth::Auth::new(store.clone(), config.auth()));
-    let router = VectaRouter::new(
-        store,
+    let auth = Arc::new(crate::auth::Auth::new(
+        stores.credentials.clone(),
+        config.auth(),
+    ));
+    let service = Service::new(
+        &stores,
         vectors,
         embedder,
         config.search_defaults(),
@@ -279,32 +283,36 @@ pub fn state(
         config.indexer_share_when_busy,
     ));
     let cache = Arc::new(crate::embed::cache::EmbedCache::new(
-        router.embedder().fingerprint(),
+        service.embedder().fingerprint(),
         config.embed_cache_mb.saturating_mul(1 << 20),
     ));
-    let router = router.with_cache(cache);
+    let service = service.with_cache(cache);
     let indexer = Arc::new(
-        router
-            .indexer(config.indexer(), foreground.clone())
+        service
+            .indexer(
+                stores.embed_queue.clone(),
+                config.indexer(),
+                foreground.clone(),
+            )
             .with_metrics(metrics.clone()),
     );
     let retention = Arc::new(
-        router
+        service
             .retention(config.retention())
             .with_foreground(foreground.clone()),
     );
     let text_indexer = Arc::new(crate::text::indexer::TextIndexer::new(
-        router.store.clone(),
+        stores.text_queue.clone(),
         Some(foreground.clone()),
     ));
-    let router = Arc::new(router);
+    let service = Arc::new(service);
     let otlp = Arc::new(
-        crate::otlp::worker::OtlpWorker::new(router.clone(), config.otlp_worker())
+        crate::otlp::worker::OtlpWorker::new(service.clone(), config.otlp_worker())
             .with_metrics(metrics.clone()),
     );
     Ok(AppState {
         auth,
-        router,
+        service,
         metrics,
         indexer,
         otlp,
@@ -359,9 +367,9 @@ pub async fn build(config: &Config) -> Result<AppState, StartupError> {
         // This process owns the store: leases left by a previous run of it
         // (killed mid-job) are void, so its backlog resumes at once.
         store.release_embed_leases().await?;
-        store.otel_release(None).await?;
+        OtelStash::release(store.as_ref(), None).await?;
     }
-    let state = state(config, store, vectors, embedder)?;
+    let state = state(config, Stores::of(store), vectors, embedder)?;
     bootstrap_admin(&state, config).await?;
     Ok(state)
 }

@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::auth::{AuthMode, AuthSettings};
 use crate::domain::LogLevel;
-use crate::router::{Limits, SearchDefaults};
+use crate::service::{Limits, SearchDefaults};
 use crate::store::surreal::SurrealConfig;
 use crate::vectors::CollectionNames;
 

@@ -28,8 +28,8 @@ use crate::embed::{text, Embedder};
 use crate::error::Result;
 use crate::foreground::{Foreground, Pacer};
 use crate::metrics::Metrics;
-use crate::router::VectaRouter;
-use crate::store::{DocumentStore, EmbedJob, EmbedKind, Table};
+use crate::service::Service;
+use crate::store::{Documents, EmbedJob, EmbedKind, EmbedQueue, Table};
 use crate::vectors::{Collection, VectorFilter, VectorIndex, VectorPoint};
 
 /// How the indexer paces itself.
@@ -64,7 +64,8 @@ impl Default for IndexerSettings {
 }
 
 pub struct Indexer {
-    store: Arc<dyn DocumentStore>,
+    documents: Arc<dyn Documents>,
+    queue: Arc<dyn EmbedQueue>,
     vectors: Arc<dyn VectorIndex>,
     embedder: Arc<dyn Embedder>,
     wake: Arc<Notify>,
@@ -78,7 +79,8 @@ pub struct Indexer {
 
 impl Indexer {
     pub(crate) fn new(
-        store: Arc<dyn DocumentStore>,
+        documents: Arc<dyn Documents>,
+        queue: Arc<dyn EmbedQueue>,
         vectors: Arc<dyn VectorIndex>,
         embedder: Arc<dyn Embedder>,
         wake: Arc<Notify>,
@@ -86,7 +88,8 @@ impl Indexer {
     ) -> Self {
         let cache = Arc::new(EmbedCache::new(embedder.fingerprint(), 0));
         Self {
-            store,
+            documents,
+            queue,
             vectors,
             embedder,
             wake,
@@ -133,7 +136,7 @@ impl Indexer {
 
     /// Documents waiting to be embedded (all processes).
     pub async fn backlog(&self) -> Result<u64> {
-        Ok(self.store.embed_backlog().await?)
+        Ok(self.queue.embed_backlog().await?)
     }
 
     /// Work until the task is dropped: a round whenever something was
@@ -159,7 +162,7 @@ impl Indexer {
     /// One round, giving way to requests when `paced`.
     async fn round(&self, paced: bool) -> Result<usize> {
         let jobs = self
-            .store
+            .queue
             .lease_embed_jobs(self.settings.jobs_per_round, self.settings.lease)
             .await?;
         let mut done = 0;
@@ -187,7 +190,7 @@ impl Indexer {
             let take = remaining.len().min(self.settings.chunk.max(1));
             let (chunk, rest) = remaining.split_at(take);
             done += self.embed_chunk(job.kind, chunk, &mut pacer).await?;
-            self.store
+            self.queue
                 .settle_embed_job(&job.id, rest, self.settings.lease)
                 .await?;
             pacer.step_done().await;
@@ -247,7 +250,7 @@ impl Indexer {
                     let Some(from) = self.settings.embed_logs_from else {
                         return Ok(0);
                     };
-                    logs = self.store.get_logs(ids).await?;
+                    logs = self.documents.get_logs(ids).await?;
                     logs.retain(|log| log.level >= from);
                     // In the queue's order (the order they were written):
                     // each is scored against those before it.
@@ -262,27 +265,27 @@ impl Indexer {
                     (Collection::Logs, Table::Log, texts, points)
                 }
                 EmbedKind::Thought => {
-                    let thoughts = self.store.get_thoughts(ids).await?;
+                    let thoughts = self.documents.get_thoughts(ids).await?;
                     let texts = thoughts.iter().map(text::thought).collect();
                     let points = thoughts.iter().map(thought_point).collect();
                     (Collection::Thoughts, Table::Thought, texts, points)
                 }
                 // Created by OTLP ingest, which does not wait for the model.
                 EmbedKind::Agent => {
-                    let agents = self.store.get_agents(ids).await?;
+                    let agents = self.documents.get_agents(ids).await?;
                     let texts = agents.iter().map(text::agent).collect();
                     let points = agents
                         .iter()
-                        .map(|a| VectaRouter::agent_point(a, Vec::new()))
+                        .map(|a| Service::agent_point(a, Vec::new()))
                         .collect();
                     (Collection::Agents, Table::Agent, texts, points)
                 }
                 EmbedKind::Task => {
-                    let tasks = self.store.get_tasks(ids).await?;
+                    let tasks = self.documents.get_tasks(ids).await?;
                     let texts = tasks.iter().map(text::task).collect();
                     let points = tasks
                         .iter()
-                        .map(|t| VectaRouter::task_point(t, Vec::new()))
+                        .map(|t| Service::task_point(t, Vec::new()))
                         .collect();
                     (Collection::Tasks, Table::Task, texts, points)
                 }
@@ -307,7 +310,7 @@ impl Indexer {
         };
         self.vectors.upsert(collection, points).await?;
         if !scores.is_empty() {
-            self.store.set_anomaly_scores(&scores).await?;
+            self.documents.set_anomaly_scores(&scores).await?;
             if let Some(metrics) = &self.metrics {
                 for (_, score) in &scores {
                     metrics.anomaly_scores.observe(f64::from(*score));
@@ -316,7 +319,7 @@ impl Indexer {
         }
         // An agent deleted meanwhile took its documents (and vectors) with
         // it: do not leave vectors of documents that are gone.
-        let present = self.store.existing(table, &written).await?;
+        let present = self.documents.existing(table, &written).await?;
         if present.len() < written.len() {
             let gone: Vec<String> = written
                 .into_iter()

@@ -9,7 +9,7 @@
 //! - every request is logged in a span carrying the Lambda and API Gateway
 //!   request ids, and answered with `x-request-id`.
 //!
-//! The binary (`src/bin/lambda.rs`) builds the state once per execution
+//! The binary (`src/bin/lambda/main.rs`) builds the state once per execution
 //! environment; warm invocations reuse the clients and the model.
 
 use axum::body::Body;

@@ -2,21 +2,28 @@
 //!
 //! Where things live:
 //! - `domain`: agents, tasks, thoughts, logs, traces and their validation.
-//! - `store`: the document/graph store trait and its SurrealDB adapter;
-//!   `store/schema.surql` is the one schema definition.
+//! - `service`: what VectaDB does, one file per resource (agents, tasks,
+//!   thoughts, logs, search, traces, OTLP placement, repair): every write
+//!   goes to both stores, reads are merged. HTTP, RPC, OTLP and migration
+//!   all call it.
+//! - `store`: the store's roles (`Documents`, `EmbedQueue`, `TextQueue`,
+//!   `credentials::CredentialStore`; OTLP's `OtelStash` is in
+//!   `otlp::stash`), bundled as `Stores`, and their SurrealDB adapter, one
+//!   file per role under `store/surreal/`; `store/schema.surql` is the one
+//!   schema definition.
 //! - `vectors`: the vector index trait and its adapters (Qdrant Edge in
 //!   process, a Qdrant server over gRPC).
 //! - `embed`: the embedder trait, the MiniLM adapter, the embedded texts,
 //!   log templates and the cache of vectors already computed.
-//! - `router`: fans writes out to both stores and merges reads;
-//!   `indexer` embeds logs and thoughts from the durable queue, off the
-//!   request path (and scores logs' anomalies: `anomaly`), giving way to
-//!   requests (`foreground`);
-//!   `repair` reconciles the two after the fact; `retry` is the backoff
-//!   both backend adapters use for transient errors; `retention` removes
-//!   expired logs, thoughts and tasks in the background.
+//! - Background work: `indexer` embeds logs and thoughts from the durable
+//!   queue, off the request path (and scores logs' anomalies: `anomaly`),
+//!   giving way to requests (`foreground`); `text::indexer` indexes them
+//!   for full-text search; `retention` removes expired logs, thoughts and
+//!   tasks; `background` runs these loops (some on threads below requests)
+//!   and stops them; `retry` is the backoff both backend adapters use for
+//!   transient errors.
 //! - `otlp`: OpenTelemetry ingest (GenAI spans and log records → agents,
-//!   tasks, thoughts, logs).
+//!   tasks, thoughts, logs): decoding, mapping, the inbox, the worker.
 //! - `http`: the axum Router (one module per resource) and its error mapping;
 //!   `server`: the accept loop serving it (timeouts, graceful stop);
 //!   `lambda` (feature `lambda`): the same Router under `lambda_http`.
@@ -27,9 +34,10 @@
 //! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus
 //!   (`metered` times every backend call);
 //!   `provisioned`: what `vectadb provision` reports; `memory` returns
-//!   freed heap memory to the system when requests pause; `background`
-//!   runs the background loops (some on threads below requests) and
-//!   stops them.
+//!   freed heap memory to the system when requests pause.
+//!
+//! The `vectadb` binary (`src/bin/vectadb/`) parses the command line and
+//! dispatches to `serve` or the one-shot commands.
 // Denied, not forbidden: `memory` (malloc_trim) and `background`
 // (setpriority on its own threads) make the allowed calls.
 #![deny(unsafe_code)]
@@ -53,11 +61,10 @@ pub mod metrics;
 pub mod migrate;
 pub mod otlp;
 pub mod provisioned;
-pub mod repair;
 pub mod retention;
 pub mod retry;
-pub mod router;
 pub mod server;
+pub mod service;
 pub mod store;
 pub mod text;
 pub mod vectors;

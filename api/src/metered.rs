@@ -1,14 +1,13 @@
 //! Timing around the backends: the document store, the vector index and
 //! the model are wrapped once at start-up (`app::state`), so every call —
-//! from the router, the indexer, auth — lands in
+//! from the service, the indexer, auth — lands in
 //! `vectadb_backend_request_duration_seconds{backend, operation}` or the
 //! embedding histograms, without each adapter knowing about metrics.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use crate::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
@@ -16,10 +15,13 @@ use crate::domain::{
 };
 use crate::embed::{EmbedError, Embedder};
 use crate::metrics::Metrics;
+use crate::otlp::mapping::Owner;
 use crate::otlp::model::{Item, SpanRef};
-use crate::otlp::stash::{InboxEntry, OtelWrite};
+use crate::otlp::stash::{InboxEntry, OtelStash, OtelWrite};
 use crate::store::credentials::{CredentialStore, StoredKey, StoredUser};
-use crate::store::{DocumentStore, EmbedJob, Expired, Expiring, StoreError, Table};
+use crate::store::{
+    Documents, EmbedJob, EmbedQueue, Expired, Expiring, StoreError, Stores, Table, TextQueue,
+};
 use crate::text::{Found, TextFilter, TextQuery};
 use crate::vectors::{
     Collection, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex, VectorPoint,
@@ -43,12 +45,25 @@ impl<T: ?Sized> Metered<T> {
     }
 }
 
-/// An `#[async_trait]` impl of `$trait` for `Metered<dyn $inner>` (the
-/// trait itself or one it extends) whose async methods call the inner one
-/// and record their time under `$backend` and the method's name; `$rest`
-/// is pasted as is.
+impl Stores {
+    /// Every role timed under the `surrealdb` backend.
+    pub fn metered(self, metrics: &Arc<Metrics>) -> Stores {
+        Stores {
+            documents: Arc::new(Metered::new(self.documents, metrics.clone())),
+            embed_queue: Arc::new(Metered::new(self.embed_queue, metrics.clone())),
+            text_queue: Arc::new(Metered::new(self.text_queue, metrics.clone())),
+            otel: Arc::new(Metered::new(self.otel, metrics.clone())),
+            credentials: Arc::new(Metered::new(self.credentials, metrics.clone())),
+        }
+    }
+}
+
+/// An `#[async_trait]` impl of `$trait` for `Metered<dyn $inner>` whose
+/// async methods call the inner one and record their time under
+/// `$backend` and the method's name after `$prefix` (which names the role
+/// where its method names are short); `$rest` is pasted as is.
 macro_rules! metered {
-    ($trait:ident for $inner:ident, $backend:literal,
+    ($trait:ident for $inner:ident, $backend:literal, $prefix:literal,
      { $(async fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty;)* }
      $($rest:tt)*) => {
         #[async_trait::async_trait]
@@ -56,7 +71,7 @@ macro_rules! metered {
             $(async fn $name(&self $(, $arg: $ty)*) -> $ret {
                 let started = Instant::now();
                 let result = self.inner.$name($($arg),*).await;
-                self.observe($backend, stringify!($name), started);
+                self.observe($backend, concat!($prefix, stringify!($name)), started);
                 result
             })*
             $($rest)*
@@ -64,7 +79,7 @@ macro_rules! metered {
     };
 }
 
-metered!(DocumentStore for DocumentStore, "surrealdb", {
+metered!(Documents for Documents, "surrealdb", "", {
     async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError>;
     async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError>;
     async fn get_agents(&self, ids: &[String]) -> Result<Vec<Agent>, StoreError>;
@@ -118,6 +133,22 @@ metered!(DocumentStore for DocumentStore, "surrealdb", {
         limit: usize,
     ) -> Result<Expired, StoreError>;
     async fn count(&self, table: Table) -> Result<u64, StoreError>;
+    async fn search_logs(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Log>, StoreError>;
+    async fn search_thoughts(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Thought>, StoreError>;
+    async fn health(&self) -> Result<(), StoreError>;
+});
+
+metered!(EmbedQueue for EmbedQueue, "surrealdb", "", {
     async fn lease_embed_jobs(
         &self,
         limit: usize,
@@ -131,42 +162,25 @@ metered!(DocumentStore for DocumentStore, "surrealdb", {
     ) -> Result<(), StoreError>;
     async fn release_embed_leases(&self) -> Result<(), StoreError>;
     async fn embed_backlog(&self) -> Result<u64, StoreError>;
-    async fn search_logs(
-        &self,
-        query: &TextQuery,
-        filter: &TextFilter,
-        limit: usize,
-    ) -> Result<Found<Log>, StoreError>;
-    async fn search_thoughts(
-        &self,
-        query: &TextQuery,
-        filter: &TextFilter,
-        limit: usize,
-    ) -> Result<Found<Thought>, StoreError>;
-    async fn index_text(&self, limit: usize, lease: std::time::Duration) -> Result<usize, StoreError>;
-    async fn text_backlog(&self) -> Result<u64, StoreError>;
-    async fn otel_lookup(&self, spans: &[SpanRef]) -> Result<Vec<(String, Value)>, StoreError>;
-    async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError>;
-    async fn otel_expired(
-        &self,
-        age: std::time::Duration,
-        limit: usize,
-    ) -> Result<Vec<Value>, StoreError>;
-    async fn otel_enqueue(&self, items: &[Item]) -> Result<(), StoreError>;
-    async fn otel_lease(
-        &self,
-        items: u64,
-        lease: std::time::Duration,
-    ) -> Result<Vec<InboxEntry>, StoreError>;
-    async fn otel_release(&self, ids: Option<&[String]>) -> Result<(), StoreError>;
-    async fn otel_inbox_size(&self) -> Result<u64, StoreError>;
-    async fn otel_apply(&self, write: &OtelWrite) -> Result<(), StoreError>;
-    async fn health(&self) -> Result<(), StoreError>;
 });
 
-// Credentials are `DocumentStore`'s supertrait, so the wrapper over a
-// `dyn DocumentStore` answers (and times) them too.
-metered!(CredentialStore for DocumentStore, "surrealdb", {
+metered!(TextQueue for TextQueue, "surrealdb", "", {
+    async fn index_text(&self, limit: usize, lease: std::time::Duration) -> Result<usize, StoreError>;
+    async fn text_backlog(&self) -> Result<u64, StoreError>;
+});
+
+metered!(OtelStash for OtelStash, "surrealdb", "otel_", {
+    async fn owners(&self, spans: &[SpanRef]) -> Result<Vec<(String, Owner)>, StoreError>;
+    async fn waiting(&self, trace_ids: &[String]) -> Result<Vec<Item>, StoreError>;
+    async fn expired(&self, age: Duration, limit: usize) -> Result<Vec<Item>, StoreError>;
+    async fn enqueue(&self, items: &[Item]) -> Result<(), StoreError>;
+    async fn lease(&self, items: u64, lease: Duration) -> Result<Vec<InboxEntry>, StoreError>;
+    async fn release(&self, ids: Option<&[String]>) -> Result<(), StoreError>;
+    async fn inbox_size(&self) -> Result<u64, StoreError>;
+    async fn apply(&self, write: &OtelWrite) -> Result<(), StoreError>;
+});
+
+metered!(CredentialStore for CredentialStore, "surrealdb", "", {
     async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError>;
     async fn get_key(&self, id: &str) -> Result<Option<StoredKey>, StoreError>;
     async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
@@ -178,7 +192,7 @@ metered!(CredentialStore for DocumentStore, "surrealdb", {
     async fn session_revoked(&self, jti: &str) -> Result<bool, StoreError>;
 });
 
-metered!(VectorIndex for VectorIndex, "qdrant", {
+metered!(VectorIndex for VectorIndex, "qdrant", "", {
     async fn upsert(&self, collection: Collection, points: Vec<VectorPoint>) -> Result<(), VectorError>;
     async fn set_status(&self, collection: Collection, id: &str, status: &str) -> Result<(), VectorError>;
     async fn delete(&self, collection: Collection, ids: &[String]) -> Result<(), VectorError>;

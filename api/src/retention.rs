@@ -2,7 +2,7 @@
 //! (`RETENTION_LOGS`, `RETENTION_THOUGHTS`, `RETENTION_TASKS`) are deleted
 //! in the background, with their vectors, anomaly scores and embedding
 //! queue entries. The store removes a bounded round per transaction
-//! ([`crate::store::DocumentStore::expire`]) and the worker gives way to
+//! ([`crate::store::Documents::expire`]) and the worker gives way to
 //! requests between rounds (the indexer's [`crate::foreground`] pacing), so
 //! ingest is not held up. [`Retention::run_once`] takes the time to expire
 //! against, so a test can move the clock.
@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::foreground::{Foreground, Pacer};
-use crate::store::{DocumentStore, Expiring, StoreError};
+use crate::store::{Documents, Expiring, StoreError};
 use crate::vectors::{Collection, VectorError, VectorFilter, VectorIndex};
 
 /// Blocks, thoughts or tasks removed per round (one transaction).
@@ -93,7 +93,7 @@ pub struct RetentionReport {
 }
 
 pub struct Retention {
-    store: Arc<dyn DocumentStore>,
+    documents: Arc<dyn Documents>,
     vectors: Arc<dyn VectorIndex>,
     settings: RetentionSettings,
     foreground: Option<Arc<Foreground>>,
@@ -103,12 +103,12 @@ pub struct Retention {
 
 impl Retention {
     pub fn new(
-        store: Arc<dyn DocumentStore>,
+        documents: Arc<dyn Documents>,
         vectors: Arc<dyn VectorIndex>,
         settings: RetentionSettings,
     ) -> Self {
         Retention {
-            store,
+            documents,
             vectors,
             settings,
             foreground: None,
@@ -173,7 +173,7 @@ impl Retention {
             };
             let cutoff = now - window;
             loop {
-                let round = self.store.expire(kind, cutoff, ROUND).await?;
+                let round = self.documents.expire(kind, cutoff, ROUND).await?;
                 removed.queue_entries += round.queue_entries;
                 match kind {
                     Expiring::Logs => removed.logs += round.removed,

@@ -66,7 +66,7 @@ fn bearer(key: &str) -> String {
 }
 
 async fn agents_count(t: &TestApp) -> u64 {
-    t.state.router.list_agents(None, 1, 0).await.unwrap().total
+    t.state.service.list_agents(None, 1, 0).await.unwrap().total
 }
 
 #[tokio::test]

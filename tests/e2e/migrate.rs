@@ -31,7 +31,7 @@ async fn a_10k_document_export_migrates_exactly_and_idempotently(backends: Backe
 
     // A dry run writes nothing and says what it would do.
     let dry = migrate(
-        &t.state.router,
+        &t.state.service,
         &Source::File(path.clone()),
         &Options {
             dry_run: true,
@@ -61,7 +61,7 @@ async fn a_10k_document_export_migrates_exactly_and_idempotently(backends: Backe
     let (_, agents) = t.get("/api/v1/agents?limit=1").await;
     assert_eq!(agents["total"], 0);
 
-    let report = migrate(&t.state.router, &Source::File(path.clone()), &options)
+    let report = migrate(&t.state.service, &Source::File(path.clone()), &options)
         .await
         .unwrap();
     let text = report.render();
@@ -184,7 +184,7 @@ async fn a_10k_document_export_migrates_exactly_and_idempotently(backends: Backe
 
     // Again: nothing new, nothing changed.
     let snapshot = t.snapshot().await;
-    let again = migrate(&t.state.router, &Source::File(path), &options)
+    let again = migrate(&t.state.service, &Source::File(path), &options)
         .await
         .unwrap();
     assert_eq!(
@@ -251,14 +251,14 @@ async fn an_export_served_over_http_migrates_like_the_file() {
     };
     let from_http = TestApp::new().await;
     let url = format!("http://admin:secret@127.0.0.1:{port}/enroll/_all_docs?include_docs=true");
-    let report = migrate(&from_http.state.router, &Source::parse(&url), &options)
+    let report = migrate(&from_http.state.service, &Source::parse(&url), &options)
         .await
         .unwrap();
     assert_eq!(report.agents.migrated, 20, "{}", report.render());
     let from_file = TestApp::new().await;
     let path = from_file.dir.path().join("export.json");
     std::fs::write(&path, &export.json).unwrap();
-    let by_file = migrate(&from_file.state.router, &Source::File(path), &options)
+    let by_file = migrate(&from_file.state.service, &Source::File(path), &options)
         .await
         .unwrap();
     assert_eq!(report.render(), by_file.render());
@@ -266,7 +266,7 @@ async fn an_export_served_over_http_migrates_like_the_file() {
 
     // Without the password: refused, naming the URL but not the secret.
     let refused = migrate(
-        &from_http.state.router,
+        &from_http.state.service,
         &Source::parse(&format!("http://127.0.0.1:{port}/enroll/_all_docs")),
         &options,
     )
@@ -387,7 +387,7 @@ async fn skipping_embedding_leaves_it_to_repair() {
         embed: false,
         relations: None,
     };
-    let report = migrate(&t.state.router, &Source::File(path), &options)
+    let report = migrate(&t.state.service, &Source::File(path), &options)
         .await
         .unwrap();
     assert_eq!(report.agents.migrated, 6);
@@ -399,7 +399,7 @@ async fn skipping_embedding_leaves_it_to_repair() {
     );
     let repaired = t
         .state
-        .router
+        .service
         .repair(std::time::Duration::ZERO)
         .await
         .unwrap();
@@ -412,7 +412,7 @@ async fn skipping_embedding_leaves_it_to_repair() {
 async fn a_neo4j_export_supplies_missing_references() {
     let t = TestApp::new().await;
     let docs = [
-        json!({"_id": "agent:a1", "type": "agent", "role": "router", "goal": "route tickets"}),
+        json!({"_id": "agent:a1", "type": "agent", "role": "service", "goal": "route tickets"}),
         json!({"_id": "task:t1", "type": "task", "description": "route the backlog"}),
         json!({"_id": "thought:h1", "type": "thought", "agent_id": "a1", "content": "read the queue", "step": 1}),
         json!({"_id": "thought:h2", "type": "thought", "agent_id": "a1", "content": "sort by urgency", "step": 2}),
@@ -449,7 +449,7 @@ async fn a_neo4j_export_supplies_missing_references() {
     };
     // Without the graph the task has no agent.
     let dry = migrate(
-        &t.state.router,
+        &t.state.service,
         &Source::File(export.clone()),
         &Options {
             dry_run: true,
@@ -461,7 +461,7 @@ async fn a_neo4j_export_supplies_missing_references() {
     assert_eq!(dry.tasks.rejected, 1, "{}", dry.render());
 
     options.relations = Some(graph);
-    let report = migrate(&t.state.router, &Source::File(export), &options)
+    let report = migrate(&t.state.service, &Source::File(export), &options)
         .await
         .unwrap();
     assert!(report.rejects.is_empty(), "{:#?}", report.rejects);

@@ -795,7 +795,7 @@ async fn spans_for_a_deleted_agent_are_dropped_whole_or_recreate_it() {
         assert_eq!(page["total"], 0, "nothing of the late span: {list} {page}");
     }
     assert_eq!(
-        t.state.router.otlp_pending(),
+        t.state.service.otlp_pending(),
         0,
         "nothing left in the inbox"
     );
@@ -884,7 +884,7 @@ async fn out_of_order_children_across_many_traces_are_placed() {
         .map(|run| otlp_load::hex(&otlp_load::trace_id(run)))
         .collect();
     assert_eq!(
-        t.store.otel_waiting(&traces).await.unwrap().len(),
+        t.stores.otel.waiting(&traces).await.unwrap().len(),
         RUNS as usize * 5
     );
 
@@ -926,7 +926,7 @@ async fn out_of_order_children_across_many_traces_are_placed() {
         assert_eq!(logs["total"], 1, "the tool's exception: {logs}");
     }
     assert!(
-        t.store.otel_waiting(&traces).await.unwrap().is_empty(),
+        t.stores.otel.waiting(&traces).await.unwrap().is_empty(),
         "nothing left waiting"
     );
 }

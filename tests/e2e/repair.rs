@@ -49,7 +49,7 @@ async fn repair_restores_missing_vectors_and_drops_orphans(backends: Backends) {
 
     let report = t
         .state
-        .router
+        .service
         .repair(Duration::from_millis(10))
         .await
         .unwrap();
@@ -84,7 +84,7 @@ async fn repair_restores_missing_vectors_and_drops_orphans(backends: Backends) {
 
     let again = t
         .state
-        .router
+        .service
         .repair(Duration::from_millis(10))
         .await
         .unwrap();
@@ -116,7 +116,7 @@ async fn repair_pages_through_many_documents() {
     assert_eq!(t.vectors.count(Collection::Tasks).await.unwrap(), 0);
     let report = t
         .state
-        .router
+        .service
         .repair(Duration::from_millis(10))
         .await
         .unwrap();

@@ -319,7 +319,7 @@ async fn assert_logs_moved_to_blocks(store: &SurrealStore) {
 #[tokio::test]
 async fn provision_moves_a_version_6_databases_logs_into_blocks_with_their_scores() {
     use vectadb::domain::{LogFilter, LogLevel};
-    use vectadb::store::DocumentStore;
+    use vectadb::store::Documents;
     let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
 
     // Version 6 kept one `log` record per log: 2,500 of them (the upgrade
@@ -430,7 +430,7 @@ async fn provision_moves_a_version_6_databases_logs_into_blocks_with_their_score
 #[tokio::test]
 async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
     use vectadb::domain::LogFilter;
-    use vectadb::store::DocumentStore;
+    use vectadb::store::Documents;
     let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
 
     // Version 4 kept scores on `log` (indexed there): two scored logs (one
@@ -478,7 +478,7 @@ async fn provision_upgrades_a_version_4_database_and_indexes_its_scores() {
 #[tokio::test]
 async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted_totals() {
     use vectadb::domain::{Agent, TaskFilter, TaskStatus};
-    use vectadb::store::DocumentStore;
+    use vectadb::store::Documents;
     let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
 
     // What version 5 had: agents and tasks without `newest`, listed by
@@ -605,7 +605,7 @@ async fn provision_upgrades_a_version_5_database_to_forward_listings_and_counted
 
 #[tokio::test]
 async fn provision_upgrades_a_version_1_database_and_keeps_its_data() {
-    use vectadb::store::DocumentStore;
+    use vectadb::store::Documents;
     let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
 
     // What version 1 left behind: an agent, a log and its `emits` edge.
@@ -648,7 +648,6 @@ async fn provision_upgrades_a_version_1_database_and_keeps_its_data() {
 /// leased with its items as any new one.
 #[tokio::test]
 async fn provision_moves_a_version_8_inbox_entrys_items_apart() {
-    use vectadb::store::DocumentStore;
     let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
     let (spans, _, _) = vectadb::otlp::model::spans_of(vectadb_tests::otlp_load::export(0, 12, 1));
     let items: Vec<vectadb::otlp::model::Item> = spans
@@ -676,8 +675,9 @@ async fn provision_moves_a_version_8_inbox_entrys_items_apart() {
         .unwrap();
     let left: Vec<String> = left.take(0).unwrap();
     assert!(left.is_empty(), "items left in the entry: {}", left.len());
+    use vectadb::otlp::stash::OtelStash;
     let entries = store
-        .otel_lease(1_000, std::time::Duration::from_secs(60))
+        .lease(1_000, std::time::Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(entries.len(), 1);
@@ -693,7 +693,6 @@ async fn provision_moves_a_version_8_inbox_entrys_items_apart() {
 #[tokio::test]
 async fn provision_moves_a_version_12_databases_span_owners_per_trace() {
     use vectadb::otlp::model::SpanRef;
-    use vectadb::store::DocumentStore;
     let (_servers, _dir, store, raw) = provisioned_with_raw_connection().await;
     let trace = "0af7651916cd43dd8448eb211c80319c";
     let (parent, sibling) = ("b7ad6b7169203331", "00f067aa0ba902b7");
@@ -718,8 +717,9 @@ async fn provision_moves_a_version_12_databases_span_owners_per_trace() {
     for gone in ["otel_span", "runs", "thinks", "leads_to"] {
         assert!(tables[gone].is_null(), "{gone}: {}", tables[gone]);
     }
-    let found: std::collections::HashMap<String, serde_json::Value> = store
-        .otel_lookup(&[
+    use vectadb::otlp::stash::OtelStash;
+    let found: std::collections::HashMap<String, vectadb::otlp::mapping::Owner> = store
+        .owners(&[
             SpanRef::new(trace, parent),
             SpanRef::new(trace, sibling),
             SpanRef::new(trace, "1111111111111111"),
@@ -729,6 +729,12 @@ async fn provision_moves_a_version_12_databases_span_owners_per_trace() {
         .into_iter()
         .collect();
     assert_eq!(found.len(), 2, "{found:?}");
-    assert_eq!(found[&format!("{trace}{parent}")]["task_id"], "t1");
-    assert_eq!(found[&format!("{trace}{sibling}")]["thought_id"], "h1");
+    assert_eq!(
+        found[&format!("{trace}{parent}")].task_id.as_deref(),
+        Some("t1")
+    );
+    assert_eq!(
+        found[&format!("{trace}{sibling}")].thought_id.as_deref(),
+        Some("h1")
+    );
 }

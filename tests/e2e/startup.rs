@@ -1,10 +1,54 @@
 //! Start-up checks: the model's dimension against the config and against
 //! existing collections, each failing with a message that says what to do;
-//! and the memory an idle server holds.
+//! what a first start prints; and the memory an idle server holds.
 
 use vectadb::vectors::edge::EdgeVectors;
 use vectadb::vectors::CollectionNames;
+use vectadb_tests::process::{self, ChildServer};
 use vectadb_tests::test_config;
+
+/// `vectadb serve` on a new data directory, with the default log filter:
+/// its first line says where it listens and where its data is, the storage
+/// engines print nothing at start, and SIGTERM stops it without error.
+#[tokio::test]
+async fn a_first_start_says_where_it_listens_and_nothing_else_warns() {
+    let port = process::free_port();
+    let mut server = ChildServer::spawn(tempfile::tempdir().unwrap(), move |dir| {
+        let mut command = process::vectadb_command(dir, &[]);
+        command
+            .arg("serve")
+            .env("SERVER_PORT", port.to_string())
+            .env_remove("RUST_LOG");
+        command
+    });
+    server.wait_healthy(port).await;
+    let log = server.log();
+    let lines: Vec<&str> = log.lines().collect();
+    let first = lines.first().copied().unwrap_or_default();
+    assert!(
+        first.contains("VectaDB listening")
+            && first.contains(&format!("127.0.0.1:{port}"))
+            && first.contains(&server.dir().display().to_string()),
+        "the first line says where it listens and where its data is:\n{log}"
+    );
+    // The one expected warning: no credentials yet, so open to this machine only.
+    let warnings: Vec<&&str> = lines.iter().filter(|l| l.contains("WARN")).collect();
+    assert!(
+        warnings.len() == 1 && warnings[0].contains("the API is open, to this machine only"),
+        "{log}"
+    );
+    assert!(!log.contains("qdrant_edge"), "{log}");
+
+    let status = server.terminate(std::time::Duration::from_secs(30));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}\n{}",
+        server.log()
+    );
+    let log = server.log();
+    assert!(log.contains("VectaDB stopped"), "{log}");
+    assert!(!log.contains("ERROR"), "{log}");
+}
 
 #[tokio::test]
 async fn configured_dimension_must_match_the_model() {

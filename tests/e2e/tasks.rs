@@ -101,7 +101,7 @@ async fn patch_updates_status_output_and_reembeds_only_on_text_change(backends: 
     assert_eq!(patched["status"], "completed");
     assert_eq!(patched["output"], json!({"ok": true}));
     assert!(patched["completed_at"].is_string());
-    let query = t.state.router.clone();
+    let query = t.state.service.clone();
     let hits = |status: &str| VectorFilter {
         agent_id: None,
         status: Some(status.into()),

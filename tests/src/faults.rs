@@ -5,16 +5,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use serde_json::Value;
 use vectadb::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
     TraceShape,
 };
-use vectadb::otlp::model::{Item, SpanRef};
-use vectadb::otlp::stash::{InboxEntry, OtelWrite};
-use vectadb::store::credentials::{CredentialStore, StoredKey, StoredUser};
-use vectadb::store::{DocumentStore, EmbedJob, Expired, Expiring, StoreError, Table};
+use vectadb::store::{Documents, Expired, Expiring, StoreError, Table};
 use vectadb::text::{Found, TextFilter, TextQuery};
 use vectadb::vectors::{
     Collection, IdPage, ScoredId, VectorError, VectorFilter, VectorIndex, VectorPoint,
@@ -106,14 +101,15 @@ impl VectorIndex for FailingVectors {
     }
 }
 
-/// Fails document creates (agents, tasks) and `health` while `failing` is set.
+/// Fails document writes (creates, imports, anomaly scores) and `health`
+/// while `failing` is set.
 pub struct FailingStore {
-    pub inner: Arc<dyn DocumentStore>,
+    pub inner: Arc<dyn Documents>,
     pub failing: AtomicBool,
 }
 
 impl FailingStore {
-    pub fn wrap(inner: Arc<dyn DocumentStore>) -> Arc<Self> {
+    pub fn wrap(inner: Arc<dyn Documents>) -> Arc<Self> {
         Arc::new(Self {
             inner,
             failing: AtomicBool::new(false),
@@ -134,7 +130,7 @@ impl FailingStore {
 }
 
 #[async_trait]
-impl DocumentStore for FailingStore {
+impl Documents for FailingStore {
     async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError> {
         self.check()?;
         self.inner.create_agent(agent).await
@@ -229,7 +225,6 @@ impl DocumentStore for FailingStore {
     async fn trace(&self, agent_id: &str, shape: &TraceShape) -> Result<Option<Trace>, StoreError> {
         self.inner.trace(agent_id, shape).await
     }
-
     async fn expire(
         &self,
         kind: Expiring,
@@ -244,26 +239,6 @@ impl DocumentStore for FailingStore {
     async fn health(&self) -> Result<(), StoreError> {
         self.check()?;
         self.inner.health().await
-    }
-    async fn lease_embed_jobs(
-        &self,
-        limit: usize,
-        lease: std::time::Duration,
-    ) -> Result<Vec<EmbedJob>, StoreError> {
-        self.check()?;
-        self.inner.lease_embed_jobs(limit, lease).await
-    }
-    async fn settle_embed_job(
-        &self,
-        job: &str,
-        remaining: &[String],
-        lease: std::time::Duration,
-    ) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.settle_embed_job(job, remaining, lease).await
-    }
-    async fn release_embed_leases(&self) -> Result<(), StoreError> {
-        self.inner.release_embed_leases().await
     }
     async fn search_logs(
         &self,
@@ -280,89 +255,5 @@ impl DocumentStore for FailingStore {
         limit: usize,
     ) -> Result<Found<Thought>, StoreError> {
         self.inner.search_thoughts(query, filter, limit).await
-    }
-    async fn index_text(
-        &self,
-        limit: usize,
-        lease: std::time::Duration,
-    ) -> Result<usize, StoreError> {
-        self.check()?;
-        self.inner.index_text(limit, lease).await
-    }
-    async fn text_backlog(&self) -> Result<u64, StoreError> {
-        self.inner.text_backlog().await
-    }
-    async fn embed_backlog(&self) -> Result<u64, StoreError> {
-        self.inner.embed_backlog().await
-    }
-    async fn otel_lookup(&self, spans: &[SpanRef]) -> Result<Vec<(String, Value)>, StoreError> {
-        self.inner.otel_lookup(spans).await
-    }
-    async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError> {
-        self.inner.otel_waiting(trace_ids).await
-    }
-    async fn otel_expired(
-        &self,
-        age: std::time::Duration,
-        limit: usize,
-    ) -> Result<Vec<Value>, StoreError> {
-        self.inner.otel_expired(age, limit).await
-    }
-    async fn otel_enqueue(&self, items: &[Item]) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.otel_enqueue(items).await
-    }
-    async fn otel_lease(
-        &self,
-        items: u64,
-        lease: std::time::Duration,
-    ) -> Result<Vec<InboxEntry>, StoreError> {
-        self.check()?;
-        self.inner.otel_lease(items, lease).await
-    }
-    async fn otel_release(&self, ids: Option<&[String]>) -> Result<(), StoreError> {
-        self.inner.otel_release(ids).await
-    }
-    async fn otel_inbox_size(&self) -> Result<u64, StoreError> {
-        self.inner.otel_inbox_size().await
-    }
-    async fn otel_apply(&self, write: &OtelWrite) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.otel_apply(write).await
-    }
-}
-
-#[async_trait]
-impl CredentialStore for FailingStore {
-    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.insert_key(key).await
-    }
-    async fn get_key(&self, id: &str) -> Result<Option<StoredKey>, StoreError> {
-        self.inner.get_key(id).await
-    }
-    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
-        self.inner.list_keys().await
-    }
-    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.check()?;
-        self.inner.revoke_key(id, at).await
-    }
-    async fn put_user(&self, user: &StoredUser) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.put_user(user).await
-    }
-    async fn get_user(&self, username: &str) -> Result<Option<StoredUser>, StoreError> {
-        self.inner.get_user(username).await
-    }
-    async fn has_credentials(&self) -> Result<bool, StoreError> {
-        self.inner.has_credentials().await
-    }
-    async fn revoke_session(&self, jti: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.revoke_session(jti, expires_at).await
-    }
-    async fn session_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        self.inner.session_revoked(jti).await
     }
 }

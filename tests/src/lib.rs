@@ -19,7 +19,7 @@ use tower::ServiceExt;
 use vectadb::config::Config;
 use vectadb::embed::Embedder;
 use vectadb::http::AppState;
-use vectadb::store::DocumentStore;
+use vectadb::store::{Documents, Stores};
 use vectadb::vectors::VectorIndex;
 
 /// The repository root (this crate lives in `<root>/tests`).
@@ -96,7 +96,11 @@ pub struct TestApp {
     pub app: Router,
     pub state: AppState,
     pub config: Config,
-    pub store: Arc<dyn DocumentStore>,
+    /// The documents role of the app's store (wrapped, if the test
+    /// wrapped it).
+    pub store: Arc<dyn Documents>,
+    /// Every role of the app's store.
+    pub stores: Stores,
     pub vectors: Arc<dyn VectorIndex>,
     pub dir: TempDir,
     /// The servers behind a [`Backends::Servers`] app (dropped, so killed, last).
@@ -172,7 +176,7 @@ impl TestApp {
     /// index (e.g. to inject faults).
     pub async fn with_parts(
         adjust: impl FnOnce(Config) -> Config,
-        wrap_store: impl FnOnce(Arc<dyn DocumentStore>) -> Arc<dyn DocumentStore>,
+        wrap_store: impl FnOnce(Arc<dyn Documents>) -> Arc<dyn Documents>,
         wrap_vectors: impl FnOnce(Arc<dyn VectorIndex>) -> Arc<dyn VectorIndex>,
     ) -> Self {
         Self::on_parts(Backends::Embedded, adjust, wrap_store, wrap_vectors).await
@@ -193,7 +197,7 @@ impl TestApp {
     pub async fn on_parts(
         backends: Backends,
         adjust: impl FnOnce(Config) -> Config,
-        wrap_store: impl FnOnce(Arc<dyn DocumentStore>) -> Arc<dyn DocumentStore>,
+        wrap_store: impl FnOnce(Arc<dyn Documents>) -> Arc<dyn Documents>,
         wrap_vectors: impl FnOnce(Arc<dyn VectorIndex>) -> Arc<dyn VectorIndex>,
     ) -> Self {
         let servers = match backends {
@@ -212,7 +216,7 @@ impl TestApp {
     async fn assemble(
         servers: Option<Servers>,
         adjust: impl FnOnce(Config) -> Config,
-        wrap_store: impl FnOnce(Arc<dyn DocumentStore>) -> Arc<dyn DocumentStore>,
+        wrap_store: impl FnOnce(Arc<dyn Documents>) -> Arc<dyn Documents>,
         wrap_vectors: impl FnOnce(Arc<dyn VectorIndex>) -> Arc<dyn VectorIndex>,
     ) -> Self {
         // Server-side errors show up in a failing test's output.
@@ -239,19 +243,21 @@ impl TestApp {
         if servers.is_some() {
             vectadb::app::provision(&config).await.expect("provision");
         }
-        let store = wrap_store(vectadb::app::open_store(&config).await.expect("open store"));
+        let stores = Stores::of(vectadb::app::open_store(&config).await.expect("open store"))
+            .wrap_documents(wrap_store);
         let vectors = wrap_vectors(
             vectadb::app::open_vectors(&config)
                 .await
                 .expect("open vectors"),
         );
-        let state = vectadb::app::state(&config, store.clone(), vectors.clone(), model().await)
+        let state = vectadb::app::state(&config, stores.clone(), vectors.clone(), model().await)
             .expect("assemble state");
         Self {
             app: vectadb::http::app(state.clone()),
             state,
             config,
-            store,
+            store: stores.documents.clone(),
+            stores,
             vectors,
             dir,
             servers,

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use vectadb::domain::{ids, Agent, Log, NewThought, Task, TaskStatus};
-use vectadb::store::DocumentStore;
+use vectadb::store::Documents;
 
 use crate::datagen;
 
@@ -21,7 +21,7 @@ pub struct Loaded {
 }
 
 pub async fn load(
-    store: &dyn DocumentStore,
+    store: &dyn Documents,
     prefix: &str,
     agents: usize,
     tasks: usize,

@@ -202,17 +202,17 @@ pub struct Sequential {
 /// Wait until the inbox is empty (everything acknowledged is placed),
 /// counting it every `poll`.
 pub async fn placed_all(
-    router: &vectadb::router::VectaRouter,
+    service: &vectadb::service::Service,
     poll: std::time::Duration,
 ) -> anyhow::Result<()> {
-    while router.recount_otlp_pending().await? > 0 {
+    while service.recount_otlp_pending().await? > 0 {
         tokio::time::sleep(poll).await;
     }
     Ok(())
 }
 
 pub async fn sequential_exports(
-    router: &vectadb::router::VectaRouter,
+    service: &vectadb::service::Service,
     port: u16,
     exports: u64,
     spans: u64,
@@ -229,7 +229,7 @@ pub async fn sequential_exports(
         anyhow::ensure!(status == 200, "export answered {status}");
         let acknowledged = std::time::Instant::now();
         result.ack.push(acknowledged - started);
-        placed_all(router, std::time::Duration::from_millis(1)).await?;
+        placed_all(service, std::time::Duration::from_millis(1)).await?;
         result.placed.push(acknowledged.elapsed());
     }
     Ok(result)
@@ -255,7 +255,7 @@ pub struct Sustained {
 }
 
 pub async fn sustained_exports(
-    router: std::sync::Arc<vectadb::router::VectaRouter>,
+    service: std::sync::Arc<vectadb::service::Service>,
     port: u16,
     clients: u64,
     seconds: u64,
@@ -267,12 +267,12 @@ pub async fn sustained_exports(
     let deadline = started + Duration::from_secs(seconds);
     let peak = std::sync::Arc::new(std::sync::Mutex::new((0u64, 0f64)));
     let sampler = tokio::spawn({
-        let (peak, router) = (peak.clone(), router.clone());
+        let (peak, service) = (peak.clone(), service.clone());
         async move {
             let mut ticker = tokio::time::interval(Duration::from_millis(100));
             loop {
                 ticker.tick().await;
-                let inbox = router.otlp_pending();
+                let inbox = service.otlp_pending();
                 let rss = crate::process::rss_mb(std::process::id()).unwrap_or(0.0);
                 let mut peak = peak.lock().unwrap();
                 *peak = (peak.0.max(inbox), peak.1.max(rss));
@@ -324,7 +324,7 @@ pub async fn sustained_exports(
         result.refused += refused;
     }
     result.accept_wall = started.elapsed();
-    placed_all(&router, Duration::from_millis(5)).await?;
+    placed_all(&service, Duration::from_millis(5)).await?;
     result.persist_wall = started.elapsed();
     sampler.abort();
     let (inbox, rss) = *peak.lock().unwrap();

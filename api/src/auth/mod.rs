@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::store::credentials::{StoredKey, StoredUser};
-use crate::store::{DocumentStore, StoreError};
+use crate::store::credentials::{CredentialStore, StoredKey, StoredUser};
+use crate::store::StoreError;
 use gate::HashGate;
 use limiter::LoginLimiter;
 use session::{Session, SessionSigner};
@@ -138,7 +138,7 @@ pub struct AuthSettings {
 const UNCONFIGURED_RECHECK: Duration = Duration::from_secs(1);
 
 pub struct Auth {
-    store: Arc<dyn DocumentStore>,
+    credentials: Arc<dyn CredentialStore>,
     settings: AuthSettings,
     signer: SessionSigner,
     limiter: LoginLimiter,
@@ -159,14 +159,14 @@ pub const SESSION_COOKIE: &str = "vectadb_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 impl Auth {
-    pub fn new(store: Arc<dyn DocumentStore>, settings: AuthSettings) -> Self {
+    pub fn new(credentials: Arc<dyn CredentialStore>, settings: AuthSettings) -> Self {
         let secret = match &settings.jwt_secret {
             Some(secret) => secret.as_bytes().to_vec(),
             None => secret::random_token(32).into_bytes(),
         };
         let open = settings.open_when_unconfigured;
         Self {
-            store,
+            credentials,
             signer: SessionSigner::new(&secret),
             limiter: LoginLimiter::new(settings.login_window),
             gate: HashGate::for_this_machine(),
@@ -219,7 +219,7 @@ impl Auth {
                 return Ok(false);
             }
         }
-        let configured = self.store.has_credentials().await?;
+        let configured = self.credentials.has_credentials().await?;
         if configured {
             self.configured.store(true, Ordering::Relaxed);
         } else {
@@ -271,13 +271,13 @@ impl Auth {
             .signer
             .verify(token)
             .ok_or(AuthError::Unauthorized("invalid or expired credentials"))?;
-        if self.store.session_revoked(&session.jti).await? {
+        if self.credentials.session_revoked(&session.jti).await? {
             return Err(AuthError::Unauthorized(
                 "this session has ended; sign in again",
             ));
         }
         if let Some(tag) = &session.password_tag {
-            let current = self.store.get_user(&session.username).await?;
+            let current = self.credentials.get_user(&session.username).await?;
             if current.is_none_or(|user| session::password_tag(&user.password_hash) != *tag) {
                 return Err(AuthError::Unauthorized(
                     "this session ended when the password changed; sign in again",
@@ -307,7 +307,7 @@ impl Auth {
             .expect("auth lock")
             .get(&digest)
             .cloned();
-        let stored = self.store.get_key(id).await?;
+        let stored = self.credentials.get_key(id).await?;
         if let Some(stored) = &stored {
             if stored.revoked_at.is_some() {
                 return Err(AuthError::Unauthorized("this API key has been revoked"));
@@ -369,7 +369,7 @@ impl Auth {
             tracing::warn!(%client, "sign-in refused: too many failures");
             return Err(AuthError::RateLimited(wait));
         }
-        let user = self.store.get_user(username).await?;
+        let user = self.credentials.get_user(username).await?;
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())
@@ -396,7 +396,7 @@ impl Auth {
     }
 
     pub async fn sign_out(&self, session: &Session) -> Result<(), StoreError> {
-        self.store
+        self.credentials
             .revoke_session(&session.jti, session.expires_at)
             .await
     }
@@ -421,7 +421,7 @@ impl Auth {
             created_at: Utc::now(),
             revoked_at: None,
         };
-        self.store.insert_key(&stored).await?;
+        self.credentials.insert_key(&stored).await?;
         self.configured.store(true, Ordering::Relaxed);
         Ok(CreatedKey {
             info: KeyInfo::from(&stored),
@@ -431,7 +431,7 @@ impl Auth {
 
     pub async fn list_keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
         Ok(self
-            .store
+            .credentials
             .list_keys()
             .await?
             .iter()
@@ -441,7 +441,7 @@ impl Auth {
 
     /// `false` when there is no such key.
     pub async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
-        let revoked = self.store.revoke_key(id, Utc::now()).await?;
+        let revoked = self.credentials.revoke_key(id, Utc::now()).await?;
         self.verified
             .lock()
             .expect("auth lock")
@@ -451,7 +451,7 @@ impl Auth {
 
     /// Create a user, or set a new password for an existing one.
     pub async fn put_user(&self, username: &str, password: &str) -> Result<bool, StoreError> {
-        let existing = self.store.get_user(username).await?;
+        let existing = self.credentials.get_user(username).await?;
         if let Some(user) = &existing {
             let (password, hash) = (password.to_string(), user.password_hash.clone());
             let same = tokio::task::spawn_blocking(move || secret::verify(&password, &hash))
@@ -467,7 +467,7 @@ impl Auth {
                 .await
                 .map_err(|e| StoreError::Backend(format!("hashing a password: {e}")))?
         };
-        self.store
+        self.credentials
             .put_user(&StoredUser {
                 username: username.to_string(),
                 password_hash: hash,

@@ -1,4 +1,4 @@
-//! Text embeddings: the trait the router uses, the MiniLM adapter, the
+//! Text embeddings: the trait the service uses, the MiniLM adapter, the
 //! texts built from documents, log templates and the cache of vectors
 //! already computed; `int8_lookup` keeps the model's embedding table int8
 //! in memory and `int8_matmul` runs its products on integer kernels, both

@@ -27,7 +27,7 @@ async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<NewAgent>,
 ) -> Result<Response, ApiError> {
-    let (agent, outcome) = state.router.create_agent(request).await?;
+    let (agent, outcome) = state.service.create_agent(request).await?;
     Ok(created(
         outcome,
         format!("/api/v1/agents/{}", agent.id),
@@ -54,7 +54,7 @@ async fn list(
     Params(page): Params<ListParams>,
 ) -> Result<Json<Page<Agent>>, ApiError> {
     let page = state
-        .router
+        .service
         .list_agents(
             page.q.as_deref(),
             page.limit.unwrap_or(DEFAULT_PAGE),
@@ -71,7 +71,7 @@ async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Agent>, ApiError> {
-    Ok(Json(state.router.get_agent(&id).await?))
+    Ok(Json(state.service.get_agent(&id).await?))
 }
 
 /// Delete an agent with its tasks, thoughts, logs and vectors.
@@ -81,6 +81,6 @@ async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.router.delete_agent(&id).await?;
+    state.service.delete_agent(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -61,7 +61,7 @@ async fn ingest(State(state): State<AppState>, request: Request) -> Result<Respo
     } else {
         vec![parse_json(&bytes)?]
     };
-    let ingested = state.router.ingest_logs(requests).await.map_err(|e| {
+    let ingested = state.service.ingest_logs(requests).await.map_err(|e| {
         if batch {
             ApiError::from(e)
         } else {
@@ -256,7 +256,7 @@ async fn query(
         after,
     };
     let page = state
-        .router
+        .service
         .list_logs(
             &filter,
             params.limit.unwrap_or(DEFAULT_PAGE),

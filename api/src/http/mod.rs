@@ -34,13 +34,13 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::metrics::Metrics;
-use crate::router::VectaRouter;
+use crate::service::Service;
 use error::{ApiError, ErrorKind};
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub router: Arc<VectaRouter>,
+    pub service: Arc<Service>,
     pub metrics: Arc<Metrics>,
     /// Embeds queued logs and thoughts (its loop runs as a background task).
     pub indexer: Arc<crate::indexer::Indexer>,
@@ -146,13 +146,13 @@ pub const DEFAULT_PAGE: usize = 50;
 /// A created document: 201 (or 200 when an identical one already existed)
 /// with a Location header.
 pub fn created<T: serde::Serialize>(
-    outcome: crate::router::Outcome,
+    outcome: crate::service::Outcome,
     location: String,
     body: T,
 ) -> Response {
     let status = match outcome {
-        crate::router::Outcome::Created => axum::http::StatusCode::CREATED,
-        crate::router::Outcome::Existing => axum::http::StatusCode::OK,
+        crate::service::Outcome::Created => axum::http::StatusCode::CREATED,
+        crate::service::Outcome::Existing => axum::http::StatusCode::OK,
     };
     (
         status,

@@ -18,7 +18,7 @@ use serde_json::json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
-use crate::router::Health;
+use crate::service::Health;
 use crate::store::Table;
 use crate::vectors::Collection;
 
@@ -58,7 +58,7 @@ async fn checked_health(state: &AppState) -> (chrono::DateTime<chrono::Utc>, Hea
             return (*checked_at, health.clone());
         }
     }
-    let health = state.router.health().await;
+    let health = state.service.health().await;
     let checked_at = chrono::Utc::now();
     *cached = Some((Instant::now(), checked_at, health.clone()));
     (checked_at, health)
@@ -169,7 +169,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// Count documents, vectors and the backlog into the gauges.
 pub async fn refresh_gauges(state: &AppState) {
     for table in [Table::Agent, Table::Task, Table::Thought, Table::Log] {
-        if let Ok(n) = state.router.count_documents(table).await {
+        if let Ok(n) = state.service.count_documents(table).await {
             state
                 .metrics
                 .documents
@@ -178,7 +178,7 @@ pub async fn refresh_gauges(state: &AppState) {
         }
     }
     for collection in Collection::ALL {
-        if let Ok(n) = state.router.count_vectors(collection).await {
+        if let Ok(n) = state.service.count_vectors(collection).await {
             let label = match collection {
                 Collection::Agents => "agents",
                 Collection::Tasks => "tasks",

@@ -121,7 +121,7 @@ pub(super) async fn accept_traces(
 ) -> Result<ExportTraceServiceResponse, ApiError> {
     let (spans, rejected, reason) = model::spans_of(request);
     let items = spans.into_iter().map(model::Item::Span).collect();
-    state.router.accept_otlp(items).await?;
+    state.service.accept_otlp(items).await?;
     let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
         rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
         error_message: reason.unwrap_or_default(),
@@ -138,7 +138,7 @@ pub(super) async fn accept_logs(
         .into_iter()
         .map(model::Item::Log)
         .collect();
-    state.router.accept_otlp(items).await?;
+    state.service.accept_otlp(items).await?;
     Ok(ExportLogsServiceResponse {
         partial_success: None,
     })

@@ -18,7 +18,7 @@ use super::{AppState, DEFAULT_PAGE};
 use crate::auth::{Principal, Scope};
 use crate::domain::{NewAgent, NewTask, TaskFilter, TaskStatus};
 use crate::error::Error;
-use crate::router::SimilarQuery;
+use crate::service::SimilarQuery;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -255,16 +255,16 @@ fn to_json<T: serde::Serialize>(value: T) -> Value {
 }
 
 async fn agents_method(state: &AppState, method: &str, params: Value) -> Result<Value, RpcError> {
-    let router = &state.router;
+    let service = &state.service;
     Ok(match method {
         "create" => to_json(
-            router
+            service
                 .create_agent(from_value::<NewAgent>(params)?)
                 .await?
                 .0,
         ),
         "get" => to_json(
-            router
+            service
                 .get_agent(&from_value::<IdParams>(params)?.id)
                 .await?,
         ),
@@ -285,7 +285,7 @@ async fn agents_method(state: &AppState, method: &str, params: Value) -> Result<
                 .into());
             }
             to_json(
-                router
+                service
                     .list_agents(None, p.limit.unwrap_or(DEFAULT_PAGE), p.offset.unwrap_or(0))
                     .await?,
             )
@@ -293,7 +293,7 @@ async fn agents_method(state: &AppState, method: &str, params: Value) -> Result<
         "similar" => {
             let request: SimilarAgentsRequest = from_value(params)?;
             to_json(Results {
-                results: router
+                results: service
                     .similar_agents(SimilarQuery::try_from(request).map_err(Error::from)?)
                     .await?,
             })
@@ -303,10 +303,14 @@ async fn agents_method(state: &AppState, method: &str, params: Value) -> Result<
 }
 
 async fn tasks_method(state: &AppState, method: &str, params: Value) -> Result<Value, RpcError> {
-    let router = &state.router;
+    let service = &state.service;
     Ok(match method {
-        "create" => to_json(router.create_task(from_value::<NewTask>(params)?).await?.0),
-        "get" => to_json(router.get_task(&from_value::<IdParams>(params)?.id).await?),
+        "create" => to_json(service.create_task(from_value::<NewTask>(params)?).await?.0),
+        "get" => to_json(
+            service
+                .get_task(&from_value::<IdParams>(params)?.id)
+                .await?,
+        ),
         "list" => {
             let p: ListParams = from_value(params)?;
             let filter = TaskFilter {
@@ -314,7 +318,7 @@ async fn tasks_method(state: &AppState, method: &str, params: Value) -> Result<V
                 status: p.status,
             };
             to_json(
-                router
+                service
                     .list_tasks(
                         &filter,
                         p.limit.unwrap_or(DEFAULT_PAGE),
@@ -326,7 +330,7 @@ async fn tasks_method(state: &AppState, method: &str, params: Value) -> Result<V
         "similar" => {
             let request: SimilarTasksRequest = from_value(params)?;
             to_json(Results {
-                results: router
+                results: service
                     .similar_tasks(SimilarQuery::try_from(request).map_err(Error::from)?)
                     .await?,
             })

@@ -13,7 +13,7 @@ use super::error::{ApiError, ErrorResponses};
 use super::extract::JsonBody;
 use super::AppState;
 use crate::domain::{validate, Agent, Log, LogLevel, Task, TaskStatus, Thought, ValidationError};
-use crate::router::{Scored, SearchMode, SimilarQuery};
+use crate::service::{Scored, SearchMode, SimilarQuery};
 use crate::vectors::VectorFilter;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -207,7 +207,7 @@ async fn agents(
     JsonBody(request): JsonBody<SimilarAgentsRequest>,
 ) -> Result<Json<Results<Agent>>, ApiError> {
     let query = SimilarQuery::try_from(request).map_err(crate::error::Error::from)?;
-    let results = state.router.similar_agents(query).await?;
+    let results = state.service.similar_agents(query).await?;
     Ok(Json(Results { results }))
 }
 
@@ -219,7 +219,7 @@ async fn tasks(
     JsonBody(request): JsonBody<SimilarTasksRequest>,
 ) -> Result<Json<Results<Task>>, ApiError> {
     let query = SimilarQuery::try_from(request).map_err(crate::error::Error::from)?;
-    let results = state.router.similar_tasks(query).await?;
+    let results = state.service.similar_tasks(query).await?;
     Ok(Json(Results { results }))
 }
 
@@ -233,7 +233,7 @@ async fn logs(
     JsonBody(request): JsonBody<SimilarLogsRequest>,
 ) -> Result<Json<Results<Log>>, ApiError> {
     let query = SimilarQuery::try_from(request).map_err(crate::error::Error::from)?;
-    let results = state.router.similar_logs(query).await?;
+    let results = state.service.similar_logs(query).await?;
     Ok(Json(Results { results }))
 }
 
@@ -246,6 +246,6 @@ async fn thoughts(
     JsonBody(request): JsonBody<SimilarThoughtsRequest>,
 ) -> Result<Json<Results<Thought>>, ApiError> {
     let query = SimilarQuery::try_from(request).map_err(crate::error::Error::from)?;
-    let results = state.router.similar_thoughts(query).await?;
+    let results = state.service.similar_thoughts(query).await?;
     Ok(Json(Results { results }))
 }

@@ -37,7 +37,7 @@ async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<NewTask>,
 ) -> Result<Response, ApiError> {
-    let (task, outcome) = state.router.create_task(request).await?;
+    let (task, outcome) = state.service.create_task(request).await?;
     Ok(created(outcome, format!("/api/v1/tasks/{}", task.id), task))
 }
 
@@ -53,7 +53,7 @@ async fn list(
         status: params.status,
     };
     let page = state
-        .router
+        .service
         .list_tasks(
             &filter,
             params.limit.unwrap_or(DEFAULT_PAGE),
@@ -70,7 +70,7 @@ async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Task>, ApiError> {
-    Ok(Json(state.router.get_task(&id).await?))
+    Ok(Json(state.service.get_task(&id).await?))
 }
 
 /// Change a task's description, status, output or metadata.
@@ -81,5 +81,5 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<TaskPatch>,
 ) -> Result<Json<Task>, ApiError> {
-    Ok(Json(state.router.update_task(&id, patch).await?))
+    Ok(Json(state.service.update_task(&id, patch).await?))
 }

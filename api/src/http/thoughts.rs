@@ -37,7 +37,7 @@ async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<NewThought>,
 ) -> Result<Response, ApiError> {
-    let (thought, outcome) = state.router.create_thought(request).await?;
+    let (thought, outcome) = state.service.create_thought(request).await?;
     Ok(created(
         outcome,
         format!("/api/v1/thoughts/{}", thought.id),
@@ -58,7 +58,7 @@ async fn list(
         ..ThoughtFilter::default()
     };
     let page = state
-        .router
+        .service
         .list_thoughts(
             &filter,
             params.limit.unwrap_or(DEFAULT_PAGE),
@@ -75,5 +75,5 @@ async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Thought>, ApiError> {
-    Ok(Json(state.router.get_thought(&id).await?))
+    Ok(Json(state.service.get_thought(&id).await?))
 }

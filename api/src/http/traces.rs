@@ -67,7 +67,7 @@ async fn trace(
         after,
     )
     .map_err(Error::Invalid)?;
-    Ok(Json(state.router.trace(&agent_id, &shape).await?))
+    Ok(Json(state.service.trace(&agent_id, &shape).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -94,7 +94,7 @@ async fn logs(
 ) -> Result<Json<Page<Log>>, ApiError> {
     let after = checked(&params, LogCursor::decode)?;
     let page = state
-        .router
+        .service
         .trace_logs(
             &agent_id,
             params.task_id,
@@ -118,7 +118,7 @@ async fn thoughts(
 ) -> Result<Json<Page<Thought>>, ApiError> {
     let after = checked(&params, parse_thought_cursor)?;
     let page = state
-        .router
+        .service
         .trace_thoughts(
             &agent_id,
             params.task_id,

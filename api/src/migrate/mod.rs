@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::domain::{Agent, Log, NewThought, Task, Thought};
 use crate::embed::text;
-use crate::router::VectaRouter;
+use crate::service::Service;
 use crate::store::{StoreError, Table};
 use crate::vectors::Collection;
 use docs::{Kind, Mapped};
@@ -218,7 +218,7 @@ struct Item {
 
 /// Run the migration.
 pub async fn migrate(
-    router: &VectaRouter,
+    service: &Service,
     source: &Source,
     options: &Options,
 ) -> Result<Report, MigrateError> {
@@ -279,7 +279,7 @@ pub async fn migrate(
         });
         let mut batch = Vec::new();
         let mut writer = Writer {
-            router,
+            service,
             options,
             planned: &mut planned,
             deferred: Vec::new(),
@@ -310,16 +310,16 @@ pub async fn migrate(
         );
     }
     bar.finish_and_clear();
-    report.agents.target = router.store.count(Table::Agent).await?;
-    report.tasks.target = router.store.count(Table::Task).await?;
-    report.thoughts.target = router.store.count(Table::Thought).await?;
-    report.logs.target = router.store.count(Table::Log).await?;
-    report.agent_vectors = router
+    report.agents.target = service.documents.count(Table::Agent).await?;
+    report.tasks.target = service.documents.count(Table::Task).await?;
+    report.thoughts.target = service.documents.count(Table::Thought).await?;
+    report.logs.target = service.documents.count(Table::Log).await?;
+    report.agent_vectors = service
         .vectors
         .count(Collection::Agents)
         .await
         .map_err(crate::error::Error::from)?;
-    report.task_vectors = router
+    report.task_vectors = service
         .vectors
         .count(Collection::Tasks)
         .await
@@ -328,7 +328,7 @@ pub async fn migrate(
         write_rejects(path, &report.rejects)?;
     }
     if !options.dry_run {
-        router.flush().await?;
+        service.flush().await?;
     }
     Ok(report)
 }
@@ -406,7 +406,7 @@ struct Planned {
 }
 
 struct Writer<'a> {
-    router: &'a VectaRouter,
+    service: &'a Service,
     options: &'a Options,
     planned: &'a mut Planned,
     /// Thoughts whose parent was not there yet (it may come later).
@@ -477,7 +477,7 @@ impl Writer<'_> {
         report: &mut Report,
     ) -> Result<(), MigrateError> {
         report.agents.source += agents.len() as u64;
-        let store = &self.router.store;
+        let store = &self.service.documents;
         let ids: Vec<String> = agents.iter().map(|(_, a)| a.id.clone()).collect();
         let stored: HashMap<String, Agent> = store
             .get_agents(&ids)
@@ -523,7 +523,7 @@ impl Writer<'_> {
                     (
                         a.id.clone(),
                         text::agent(a),
-                        VectaRouter::agent_point(a, Vec::new()),
+                        Service::agent_point(a, Vec::new()),
                     )
                 })
                 .collect();
@@ -538,7 +538,7 @@ impl Writer<'_> {
         report: &mut Report,
     ) -> Result<(), MigrateError> {
         report.tasks.source += tasks.len() as u64;
-        let store = &self.router.store;
+        let store = &self.service.documents;
         let ids: Vec<String> = tasks.iter().map(|(_, t)| t.id.clone()).collect();
         let stored: HashMap<String, Task> = store
             .get_tasks(&ids)
@@ -607,7 +607,7 @@ impl Writer<'_> {
                     (
                         t.id.clone(),
                         text::task(t),
-                        VectaRouter::task_point(t, Vec::new()),
+                        Service::task_point(t, Vec::new()),
                     )
                 })
                 .collect();
@@ -627,7 +627,7 @@ impl Writer<'_> {
         }
         let ids: Vec<String> = documents.iter().map(|(id, _, _)| id.clone()).collect();
         let present: HashSet<String> = self
-            .router
+            .service
             .vectors
             .existing(collection, &ids)
             .await
@@ -643,7 +643,7 @@ impl Writer<'_> {
             return Ok(());
         }
         let vectors = self
-            .router
+            .service
             .embedder
             .embed(texts)
             .await
@@ -651,7 +651,7 @@ impl Writer<'_> {
         for (point, vector) in points.iter_mut().zip(vectors) {
             point.vector = vector;
         }
-        self.router
+        self.service
             .vectors
             .upsert(collection, points)
             .await
@@ -667,7 +667,7 @@ impl Writer<'_> {
         step: Option<u64>,
         report: &mut Report,
     ) -> Result<(), MigrateError> {
-        let store = &self.router.store;
+        let store = &self.service.documents;
         if let Some(existing) = store.get_thought(&thought.id).await? {
             if existing.agent_id == thought.agent_id
                 && existing.task_id == thought.task_id
@@ -778,7 +778,7 @@ impl Writer<'_> {
             return Ok(());
         }
         report.logs.source += logs.len() as u64;
-        let store = &self.router.store;
+        let store = &self.service.documents;
         let unique = |f: fn(&Log) -> Option<&String>| -> Vec<String> {
             logs.iter()
                 .filter_map(|(_, l)| f(l))

@@ -8,15 +8,15 @@
 //! - `mapping`: which agent, task, thought or log each one becomes (pure).
 //! - `stash`: what ingest keeps in the store: the inbox of acknowledged
 //!   exports, and the one write a round of placing makes.
-//! - `ingest`: accepting an export (into the inbox, with backpressure),
-//!   and placing a round of them: plan, check against the store, write.
 //! - `worker`: the background loop that places exports off the request path.
 //!
-//! The HTTP routes (`POST /v1/traces`, `POST /v1/logs`) are in `http::otlp`.
+//! Accepting an export (into the inbox, with backpressure) and placing a
+//! round of them (plan, check against the store, write) are the service's:
+//! `service::otlp`. The HTTP routes (`POST /v1/traces`, `POST /v1/logs`)
+//! are in `http::otlp`.
 
 pub mod budget;
 pub mod decode;
-pub mod ingest;
 pub mod mapping;
 pub mod model;
 pub mod stash;

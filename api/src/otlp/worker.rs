@@ -5,17 +5,17 @@
 //! accepted here, and every `idle_poll` for exports accepted by other
 //! replicas, left by a process that died, or waiting too long for their
 //! agent span. Each round leases entries and writes what they become in
-//! one transaction ([`VectaRouter::place_otlp`]).
+//! one transaction ([`Service::place_otlp`]).
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::ingest::Ingested;
 use crate::background::Workers;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::router::VectaRouter;
+use crate::service::otlp::Ingested;
+use crate::service::Service;
 use crate::store::StoreError;
 
 /// How the worker paces itself.
@@ -56,7 +56,7 @@ const MIN_ROUND: u64 = 16;
 const QUIET_RACES: u32 = 3;
 
 pub struct OtlpWorker {
-    router: Arc<VectaRouter>,
+    service: Arc<Service>,
     settings: WorkerSettings,
     metrics: Option<Arc<Metrics>>,
     last_count: std::sync::Mutex<Option<Instant>>,
@@ -67,9 +67,9 @@ pub struct OtlpWorker {
 }
 
 impl OtlpWorker {
-    pub fn new(router: Arc<VectaRouter>, settings: WorkerSettings) -> Self {
+    pub fn new(service: Arc<Service>, settings: WorkerSettings) -> Self {
         Self {
-            router,
+            service,
             settings,
             metrics: None,
             last_count: std::sync::Mutex::new(None),
@@ -104,7 +104,7 @@ impl OtlpWorker {
         let races = AtomicU32::new(0);
         crate::retry::rounds(
             "OTLP",
-            &self.router.wake_otlp,
+            &self.service.wake_otlp,
             self.settings.idle_poll,
             (Duration::from_millis(100), Duration::from_secs(10)),
             || async {
@@ -129,7 +129,7 @@ impl OtlpWorker {
     /// One round, then the inbox counted again (for backpressure).
     pub async fn run_once(&self) -> Result<Ingested> {
         let round = self.round.load(Ordering::Relaxed);
-        let report = match self.router.place_otlp(round, self.settings.lease).await {
+        let report = match self.service.place_otlp(round, self.settings.lease).await {
             Ok(report) => {
                 let grown = (round * 2).min(self.settings.round_items.max(1));
                 self.round.store(grown, Ordering::Relaxed);
@@ -162,13 +162,13 @@ impl OtlpWorker {
         }
         // Counting the inbox reads every entry: done when idle, or once a
         // second while busy (other replicas' exports count too).
-        self.router.placed_otlp(report.items);
+        self.service.placed_otlp(report.items);
         let due = {
             let last = self.last_count.lock().unwrap_or_else(|e| e.into_inner());
             report.is_empty() || last.is_none_or(|at| at.elapsed() >= RECOUNT_EVERY)
         };
         if due {
-            self.router.recount_otlp_pending().await?;
+            self.service.recount_otlp_pending().await?;
             *self.last_count.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         }
         Ok(report)
@@ -180,7 +180,7 @@ impl OtlpWorker {
         loop {
             let report = self.run_once().await?;
             if report.is_empty() {
-                if self.router.otlp_pending() == 0 {
+                if self.service.otlp_pending() == 0 {
                     return Ok(());
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;

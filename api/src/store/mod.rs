@@ -1,21 +1,25 @@
-//! Document and graph store: the trait the router uses, and its SurrealDB
-//! adapter. `schema.surql` is the one definition of tables, fields, indexes
-//! and edge tables; every mode applies it through [`schema`].
+//! Document and graph store: its roles ([`Documents`], [`EmbedQueue`],
+//! [`TextQueue`], [`credentials::CredentialStore`], and OTLP's
+//! [`OtelStash`], defined beside the OTLP model), bundled as [`Stores`],
+//! and their SurrealDB adapter. `schema.surql` is the one definition of
+//! tables, fields, indexes and edge tables; every mode applies it through
+//! [`schema`].
 
 pub mod credentials;
 pub mod schema;
 pub mod surreal;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use serde_json::Value;
 
 use crate::domain::{
     Agent, Log, LogFilter, NewThought, Page, Task, TaskFilter, Thought, ThoughtFilter, Trace,
     TraceShape,
 };
-use crate::otlp::model::{Item, SpanRef};
-use crate::otlp::stash::{InboxEntry, OtelWrite};
+use crate::otlp::stash::OtelStash;
 use crate::text::{Found, TextFilter, TextQuery};
+use credentials::CredentialStore;
 
 /// What an embedding job holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -117,9 +121,10 @@ pub enum StoreError {
     },
 }
 
-/// Where documents and the graph between them live.
+/// Where documents and the graph between them live: agents, tasks,
+/// thoughts and logs, their traces, text search over them and expiry.
 #[async_trait]
-pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
+pub trait Documents: Send + Sync {
     async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError>;
     async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError>;
     /// The agents that exist among `ids`, in no particular order.
@@ -190,7 +195,6 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
 
     /// Which of `ids` exist in `table`.
     async fn existing(&self, table: Table, ids: &[String]) -> Result<Vec<String>, StoreError>;
-    /// The agent, its tasks with their thoughts and logs, in one query.
     /// Remove at most about `limit` expired documents of one kind (older
     /// than `cutoff`), each round in one transaction.
     async fn expire(
@@ -204,6 +208,30 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
     /// Number of documents in a table.
     async fn count(&self, table: Table) -> Result<u64, StoreError>;
 
+    /// Logs whose message matches a text query, best first (BM25), at
+    /// most `limit`; only logs already indexed ([`TextQueue::index_text`])
+    /// are found.
+    async fn search_logs(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Log>, StoreError>;
+    /// Thoughts whose content matches a text query, best first.
+    async fn search_thoughts(
+        &self,
+        query: &TextQuery,
+        filter: &TextFilter,
+        limit: usize,
+    ) -> Result<Found<Thought>, StoreError>;
+
+    async fn health(&self) -> Result<(), StoreError>;
+}
+
+/// The durable queue of documents waiting to be embedded: each write of a
+/// log, thought, agent or task queues it in the same transaction.
+#[async_trait]
+pub trait EmbedQueue: Send + Sync {
     /// Lease up to `limit` embedding jobs no other worker holds, oldest
     /// first, for `lease` (a worker that dies lets its lease expire).
     async fn lease_embed_jobs(
@@ -223,22 +251,12 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
     async fn release_embed_leases(&self) -> Result<(), StoreError>;
     /// Documents waiting to be embedded.
     async fn embed_backlog(&self) -> Result<u64, StoreError>;
+}
 
-    /// Logs whose message matches a text query, best first (BM25), at
-    /// most `limit`; only logs already indexed (`index_text`) are found.
-    async fn search_logs(
-        &self,
-        query: &TextQuery,
-        filter: &TextFilter,
-        limit: usize,
-    ) -> Result<Found<Log>, StoreError>;
-    /// Thoughts whose content matches a text query, best first.
-    async fn search_thoughts(
-        &self,
-        query: &TextQuery,
-        filter: &TextFilter,
-        limit: usize,
-    ) -> Result<Found<Thought>, StoreError>;
+/// The durable queue of log blocks and thoughts waiting to be indexed for
+/// full-text search ([`Documents::search_logs`] finds only indexed ones).
+#[async_trait]
+pub trait TextQueue: Send + Sync {
     /// One round of text indexing: up to `limit` queued writes leased for
     /// `lease` and indexed. Returns the blocks and thoughts handled (0: none
     /// waiting).
@@ -249,34 +267,41 @@ pub trait DocumentStore: credentials::CredentialStore + Send + Sync {
     ) -> Result<usize, StoreError>;
     /// Log blocks and thoughts waiting to be indexed for text search.
     async fn text_backlog(&self) -> Result<u64, StoreError>;
+}
 
-    /// OpenTelemetry ingest: where these spans went, by span key, for the
-    /// ones placed.
-    async fn otel_lookup(&self, spans: &[SpanRef]) -> Result<Vec<(String, Value)>, StoreError>;
-    /// Items waiting in these traces.
-    async fn otel_waiting(&self, trace_ids: &[String]) -> Result<Vec<Value>, StoreError>;
-    /// Up to `limit` items that have waited longer than `age`.
-    async fn otel_expired(
-        &self,
-        age: std::time::Duration,
-        limit: usize,
-    ) -> Result<Vec<Value>, StoreError>;
-    /// Keep an accepted export's items until the OTLP worker places them
-    /// (one durable write; the export is acknowledged after it).
-    async fn otel_enqueue(&self, items: &[Item]) -> Result<(), StoreError>;
-    /// Lease inbox entries no other worker holds, oldest first, until they
-    /// hold at least `items` items (at least one entry), for `lease`.
-    async fn otel_lease(
-        &self,
-        items: u64,
-        lease: std::time::Duration,
-    ) -> Result<Vec<InboxEntry>, StoreError>;
-    /// Give leased entries back (a failed round), or every lease (`None`:
-    /// a single process owning an embedded store, at start).
-    async fn otel_release(&self, ids: Option<&[String]>) -> Result<(), StoreError>;
-    /// Items in the inbox (all processes).
-    async fn otel_inbox_size(&self) -> Result<u64, StoreError>;
-    /// Write one round of OTLP ingest in one transaction (see [`OtelWrite`]).
-    async fn otel_apply(&self, write: &OtelWrite) -> Result<(), StoreError>;
-    async fn health(&self) -> Result<(), StoreError>;
+/// One store seen by role: each consumer takes the roles it uses. All are
+/// usually the same store (SurrealDB), wrapped once for metrics.
+#[derive(Clone)]
+pub struct Stores {
+    pub documents: Arc<dyn Documents>,
+    pub embed_queue: Arc<dyn EmbedQueue>,
+    pub text_queue: Arc<dyn TextQueue>,
+    pub otel: Arc<dyn OtelStash>,
+    pub credentials: Arc<dyn CredentialStore>,
+}
+
+impl Stores {
+    /// Every role served by one store.
+    pub fn of<S>(store: Arc<S>) -> Self
+    where
+        S: Documents + EmbedQueue + TextQueue + OtelStash + CredentialStore + 'static,
+    {
+        Self {
+            documents: store.clone(),
+            embed_queue: store.clone(),
+            text_queue: store.clone(),
+            otel: store.clone(),
+            credentials: store,
+        }
+    }
+
+    /// The same stores with `documents` replaced by `wrap(documents)` (e.g.
+    /// to inject faults in tests).
+    pub fn wrap_documents(
+        mut self,
+        wrap: impl FnOnce(Arc<dyn Documents>) -> Arc<dyn Documents>,
+    ) -> Self {
+        self.documents = wrap(self.documents);
+        self
+    }
 }

@@ -2,7 +2,7 @@
 //! and thoughts off the request path. Every write that stores logs or
 //! thoughts queues them (`text_queue`, in its transaction); each round
 //! leases a few entries, indexes what they name and removes them in one
-//! transaction ([`DocumentStore::index_text`]). A worker that dies lets
+//! transaction ([`TextQueue::index_text`]). A worker that dies lets
 //! its lease expire. While requests are served it gives way after each
 //! round ([`Foreground`]).
 
@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 
 use crate::error::Result;
 use crate::foreground::{Foreground, Pacer};
-use crate::store::DocumentStore;
+use crate::store::TextQueue;
 
 /// Queue entries leased per round (a log entry names the blocks of one
 /// batch; a thought entry, one thought or an OTLP round's).
@@ -25,7 +25,7 @@ const LEASE: Duration = Duration::from_secs(60);
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
 pub struct TextIndexer {
-    store: Arc<dyn DocumentStore>,
+    queue: Arc<dyn TextQueue>,
     foreground: Option<Arc<Foreground>>,
     /// Never notified: the worker polls (writes are queued by the store).
     idle: Notify,
@@ -33,9 +33,9 @@ pub struct TextIndexer {
 }
 
 impl TextIndexer {
-    pub fn new(store: Arc<dyn DocumentStore>, foreground: Option<Arc<Foreground>>) -> Self {
+    pub fn new(queue: Arc<dyn TextQueue>, foreground: Option<Arc<Foreground>>) -> Self {
         Self {
-            store,
+            queue,
             foreground,
             idle: Notify::new(),
             indexed: AtomicU64::new(0),
@@ -49,12 +49,12 @@ impl TextIndexer {
 
     /// Blocks and thoughts waiting (all processes).
     pub async fn backlog(&self) -> Result<u64> {
-        Ok(self.store.text_backlog().await?)
+        Ok(self.queue.text_backlog().await?)
     }
 
     /// One round. Returns the blocks and thoughts handled.
     pub async fn run_once(&self) -> Result<usize> {
-        let done = self.store.index_text(ENTRIES_PER_ROUND, LEASE).await?;
+        let done = self.queue.index_text(ENTRIES_PER_ROUND, LEASE).await?;
         self.indexed.fetch_add(done as u64, Ordering::Relaxed);
         Ok(done)
     }

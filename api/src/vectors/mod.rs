@@ -1,4 +1,4 @@
-//! Vector index: the trait the router uses, and its adapters.
+//! Vector index: the trait the service uses, and its adapters.
 //!
 //! `edge` is Qdrant Edge in-process (the embedded default); `remote` is a
 //! Qdrant server over gRPC. Both implement the same trait.

@@ -18,7 +18,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use vectadb::domain::{Agent, Log, TraceShape};
 use vectadb::indexer::IndexerSettings;
-use vectadb::store::DocumentStore;
+use vectadb::store::Documents;
 use vectadb::vectors::{Collection, VectorFilter, VectorPoint};
 use vectadb_tests::datagen::{self, Rng};
 use vectadb_tests::mixed_load::{self, call};
@@ -319,7 +319,7 @@ async fn migration(backends: Backends, plan: &Plan, report: &mut Report) -> anyh
         };
         let started = Instant::now();
         let done = vectadb::migrate::migrate(
-            &t.state.router,
+            &t.state.service,
             &vectadb::migrate::Source::File(path),
             &options,
         )
@@ -583,7 +583,8 @@ async fn measure_all(
 
     // The indexer embedding what the rows above queued (off the request
     // path), until it has embedded `indexer_logs` documents.
-    let indexer = t.state.router.indexer(
+    let indexer = t.state.service.indexer(
+        t.stores.embed_queue.clone(),
         IndexerSettings {
             jobs_per_round: 1,
             ..IndexerSettings::default()
@@ -785,7 +786,7 @@ async fn trace_row(
     report: &mut Report,
     what: &str,
     target: &str,
-    (port, store, agent, shape): (u16, &Arc<dyn DocumentStore>, &str, &TraceShape),
+    (port, store, agent, shape): (u16, &Arc<dyn Documents>, &str, &TraceShape),
     n: usize,
 ) -> anyhow::Result<()> {
     let path = format!(
@@ -1105,7 +1106,7 @@ async fn retention_row(
     let window = chrono::Duration::days(1);
     let retention = t
         .state
-        .router
+        .service
         .retention(vectadb::retention::RetentionSettings {
             logs: Some(window),
             ..Default::default()
@@ -1188,7 +1189,7 @@ async fn otlp_ingest(
     t.state.otlp.spawn(&mut workers)?;
     let result = async {
         let sequential = otlp_load::sequential_exports(
-            &t.state.router,
+            &t.state.service,
             port,
             plan.samples as u64,
             SPANS,
@@ -1207,7 +1208,7 @@ async fn otlp_ingest(
             ),
         );
         let load = otlp_load::sustained_exports(
-            t.state.router.clone(),
+            t.state.service.clone(),
             port,
             4,
             plan.load_seconds,
@@ -1255,11 +1256,11 @@ async fn sdk_run(t: &TestApp, port: u16, report: &mut Report) -> anyhow::Result<
     let script = vectadb_tests::repo_root().join("tests/otel/sdk_load.py");
     let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let sampler = tokio::spawn({
-        let (router, peak) = (t.state.router.clone(), peak.clone());
+        let (service, peak) = (t.state.service.clone(), peak.clone());
         async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                peak.fetch_max(router.otlp_pending(), std::sync::atomic::Ordering::Relaxed);
+                peak.fetch_max(service.otlp_pending(), std::sync::atomic::Ordering::Relaxed);
             }
         }
     });
@@ -1275,7 +1276,7 @@ async fn sdk_run(t: &TestApp, port: u16, report: &mut Report) -> anyhow::Result<
         .output()
         .await?;
     let finished = Instant::now();
-    vectadb_tests::otlp_load::placed_all(&t.state.router, Duration::from_millis(20)).await?;
+    vectadb_tests::otlp_load::placed_all(&t.state.service, Duration::from_millis(20)).await?;
     let placed_after = finished.elapsed();
     sampler.abort();
     let peak = peak.load(std::sync::atomic::Ordering::Relaxed);

@@ -29,7 +29,7 @@ use surrealdb::types::{SurrealValue, Variables};
 
 use super::{take_json, take_rows, FromRow, SurrealStore};
 use crate::domain::{ids, Log, LogCursor, LogFilter, LogLevel, Metadata, Page};
-use crate::store::{DocumentStore, StoreError};
+use crate::store::{Documents, StoreError};
 
 /// Most logs in one block.
 pub const BLOCK_LOGS: usize = 1_000;

@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use surrealdb::types::SurrealValue;
@@ -15,8 +16,9 @@ use surrealdb::types::SurrealValue;
 use super::logs::log_block_statements;
 use super::{bound, chain_key, take_json, take_last, SurrealStore};
 use crate::domain::{Agent, Task, Thought};
+use crate::otlp::mapping::Owner;
 use crate::otlp::model::{Item, SpanRef};
-use crate::otlp::stash::{InboxEntry, OtelWrite};
+use crate::otlp::stash::{InboxEntry, OtelStash, OtelWrite};
 use crate::store::StoreError;
 
 /// Free inbox entries looked at per lease.
@@ -24,6 +26,21 @@ const LEASE_SCAN: usize = 512;
 
 fn millis(duration: Duration) -> String {
     format!("{}ms", duration.as_millis())
+}
+
+/// Waiting items as stored; one that no longer decodes is logged and
+/// skipped (it would otherwise hold its trace back for good).
+fn decode_items(value: Value) -> Vec<Item> {
+    rows(value)
+        .into_iter()
+        .filter_map(|row| match serde_json::from_value::<Item>(row) {
+            Ok(item) => Some(item),
+            Err(error) => {
+                tracing::warn!(%error, "undecodable waiting OTLP item skipped");
+                None
+            }
+        })
+        .collect()
 }
 
 fn rows(value: Value) -> Vec<Value> {
@@ -34,15 +51,78 @@ fn rows(value: Value) -> Vec<Value> {
 }
 
 impl SurrealStore {
+    /// The last thought of each chain (its id and step), for the chains
+    /// that have one.
+    async fn chain_heads(&self, chains: &[String]) -> Result<HashMap<String, Head>, StoreError> {
+        if chains.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut response = self
+            .run(
+                "RETURN array::map($chains, |$c| (SELECT record::id(id) AS id, step FROM thought
+                     WHERE chain = $c ORDER BY step DESC LIMIT 1)[0]);",
+                json!({ "chains": chains }),
+            )
+            .await?;
+        Ok(chains
+            .iter()
+            .zip(rows(take_json(&mut response, 0)?))
+            .filter_map(|(chain, head)| {
+                Some((
+                    chain.clone(),
+                    Head {
+                        id: Some(head["id"].as_str()?.to_string()),
+                        step: head["step"].as_i64()?,
+                    },
+                ))
+            })
+            .collect())
+    }
+
+    /// The round's thoughts with their steps and parents settled (each
+    /// chain continues after its last stored thought, in the round's
+    /// order).
+    async fn thought_rows(&self, write: &OtelWrite) -> Result<Vec<ThoughtRow>, StoreError> {
+        let chains: Vec<String> = write
+            .thoughts
+            .iter()
+            .map(|t| chain_key(&t.agent_id, t.task_id.as_deref()))
+            .collect();
+        let distinct: Vec<String> = chains
+            .iter()
+            .cloned()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut heads = self.chain_heads(&distinct).await?;
+        let mut thoughts = Vec::with_capacity(write.thoughts.len());
+        for (new, chain) in write.thoughts.iter().zip(chains) {
+            let head = heads
+                .entry(chain.clone())
+                .or_insert(Head { id: None, step: 0 });
+            let thought = new.clone().into_thought(
+                (head.step + 1) as u64,
+                head.id.clone(),
+                write.thoughts_at,
+            );
+            *head = Head {
+                id: Some(thought.id.clone()),
+                step: head.step + 1,
+            };
+            thoughts.push(ThoughtRow::new(thought, chain));
+        }
+        Ok(thoughts)
+    }
+}
+
+#[async_trait]
+impl OtelStash for SurrealStore {
     /// Owners of these spans, by span key, oldest round first (a span
     /// placed again, by a resent export, answers with its latest owner).
     /// Each trace's records are read with only the wanted span ids kept,
     /// so a long trace's bookkeeping is filtered where it is stored
     /// instead of sent whole.
-    pub(super) async fn otel_lookup_owners(
-        &self,
-        spans: &[SpanRef],
-    ) -> Result<Vec<(String, Value)>, StoreError> {
+    async fn owners(&self, spans: &[SpanRef]) -> Result<Vec<(String, Owner)>, StoreError> {
         if spans.is_empty() {
             return Ok(Vec::new());
         }
@@ -67,17 +147,19 @@ impl SurrealStore {
             for (span_id, owner) in owners {
                 let span = SpanRef::new(trace_id, span_id);
                 if wanted.contains(&span) {
-                    found.push((span.key(), owner.clone()));
+                    match serde_json::from_value::<Owner>(owner.clone()) {
+                        Ok(owner) => found.push((span.key(), owner)),
+                        Err(error) => {
+                            tracing::warn!(%error, span = %span.key(), "undecodable OTLP span owner skipped")
+                        }
+                    }
                 }
             }
         }
         Ok(found)
     }
 
-    pub(super) async fn otel_waiting_items(
-        &self,
-        trace_ids: &[String],
-    ) -> Result<Vec<Value>, StoreError> {
+    async fn waiting(&self, trace_ids: &[String]) -> Result<Vec<Item>, StoreError> {
         if trace_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -87,14 +169,10 @@ impl SurrealStore {
                 json!({ "traces": trace_ids }),
             )
             .await?;
-        Ok(rows(take_json(&mut response, 0)?))
+        Ok(decode_items(take_json(&mut response, 0)?))
     }
 
-    pub(super) async fn otel_expired_items(
-        &self,
-        age: Duration,
-        limit: usize,
-    ) -> Result<Vec<Value>, StoreError> {
+    async fn expired(&self, age: Duration, limit: usize) -> Result<Vec<Item>, StoreError> {
         let mut response = self
             .run(
                 "SELECT VALUE item FROM otel_pending
@@ -102,10 +180,10 @@ impl SurrealStore {
                 json!({ "age": millis(age), "limit": limit }),
             )
             .await?;
-        Ok(rows(take_json(&mut response, 0)?))
+        Ok(decode_items(take_json(&mut response, 0)?))
     }
 
-    pub(super) async fn otel_enqueue_items(&self, items: &[Item]) -> Result<(), StoreError> {
+    async fn enqueue(&self, items: &[Item]) -> Result<(), StoreError> {
         let text = serde_json::to_string(items).map_err(|e| StoreError::Backend(e.to_string()))?;
         self.run_write(
             "BEGIN TRANSACTION;
@@ -120,11 +198,7 @@ impl SurrealStore {
         .map(|_| ())
     }
 
-    pub(super) async fn otel_lease_entries(
-        &self,
-        items: u64,
-        lease: Duration,
-    ) -> Result<Vec<InboxEntry>, StoreError> {
+    async fn lease(&self, items: u64, lease: Duration) -> Result<Vec<InboxEntry>, StoreError> {
         let mut response = self
             .run(
                 "SELECT record::id(id) AS id, size FROM otel_inbox
@@ -177,10 +251,7 @@ impl SurrealStore {
         Ok(entries)
     }
 
-    pub(super) async fn otel_release_leases(
-        &self,
-        ids: Option<&[String]>,
-    ) -> Result<(), StoreError> {
+    async fn release(&self, ids: Option<&[String]>) -> Result<(), StoreError> {
         let (sql, vars) = match ids {
             Some([]) => return Ok(()),
             Some(ids) => (
@@ -197,7 +268,7 @@ impl SurrealStore {
         self.run(sql, vars).await.map(|_| ())
     }
 
-    pub(super) async fn otel_inbox_items(&self) -> Result<u64, StoreError> {
+    async fn inbox_size(&self) -> Result<u64, StoreError> {
         let mut response = self
             .run(
                 "RETURN math::sum((SELECT VALUE size FROM otel_inbox));",
@@ -207,41 +278,13 @@ impl SurrealStore {
         Ok(take_json(&mut response, 0)?.as_u64().unwrap_or(0))
     }
 
-    /// The last thought of each chain (its id and step), for the chains
-    /// that have one.
-    async fn chain_heads(&self, chains: &[String]) -> Result<HashMap<String, Head>, StoreError> {
-        if chains.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let mut response = self
-            .run(
-                "RETURN array::map($chains, |$c| (SELECT record::id(id) AS id, step FROM thought
-                     WHERE chain = $c ORDER BY step DESC LIMIT 1)[0]);",
-                json!({ "chains": chains }),
-            )
-            .await?;
-        Ok(chains
-            .iter()
-            .zip(rows(take_json(&mut response, 0)?))
-            .filter_map(|(chain, head)| {
-                Some((
-                    chain.clone(),
-                    Head {
-                        id: Some(head["id"].as_str()?.to_string()),
-                        step: head["step"].as_i64()?,
-                    },
-                ))
-            })
-            .collect())
-    }
-
     /// One round of OTLP ingest in one transaction: logs as blocks, agents,
     /// tasks, task updates, thoughts (steps following their chain's last
     /// one), the embedding and text queue entries, the span bookkeeping,
     /// and the inbox entries consumed, removed. Each table is written by one bulk
     /// `INSERT`. A thought of another writer taking one of these steps
     /// meanwhile fails the round (the chain index is unique); it runs again.
-    pub(super) async fn otel_apply_round(&self, write: &OtelWrite) -> Result<(), StoreError> {
+    async fn apply(&self, write: &OtelWrite) -> Result<(), StoreError> {
         let (log_statements, mut vars) = log_block_statements(&write.logs, true)?;
         let mut sql = format!("BEGIN TRANSACTION;\n{log_statements}");
         let mut json_vars = serde_json::Map::new();
@@ -356,41 +399,6 @@ impl SurrealStore {
         vars.extend(bound(Value::Object(json_vars)));
         self.run_write_bound(&sql, vars).await?;
         Ok(())
-    }
-
-    /// The round's thoughts with their steps and parents settled (each
-    /// chain continues after its last stored thought, in the round's
-    /// order).
-    async fn thought_rows(&self, write: &OtelWrite) -> Result<Vec<ThoughtRow>, StoreError> {
-        let chains: Vec<String> = write
-            .thoughts
-            .iter()
-            .map(|t| chain_key(&t.agent_id, t.task_id.as_deref()))
-            .collect();
-        let distinct: Vec<String> = chains
-            .iter()
-            .cloned()
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let mut heads = self.chain_heads(&distinct).await?;
-        let mut thoughts = Vec::with_capacity(write.thoughts.len());
-        for (new, chain) in write.thoughts.iter().zip(chains) {
-            let head = heads
-                .entry(chain.clone())
-                .or_insert(Head { id: None, step: 0 });
-            let thought = new.clone().into_thought(
-                (head.step + 1) as u64,
-                head.id.clone(),
-                write.thoughts_at,
-            );
-            *head = Head {
-                id: Some(thought.id.clone()),
-                step: head.step + 1,
-            };
-            thoughts.push(ThoughtRow::new(thought, chain));
-        }
-        Ok(thoughts)
     }
 }
 

@@ -16,7 +16,7 @@ use surrealdb::types::SurrealValue;
 
 use super::logs::rows_as_values;
 use super::{decode, take_json, take_rows, FromRow, SurrealStore};
-use crate::store::{DocumentStore, EmbedJob, EmbedKind, Expired, Expiring, StoreError, Table};
+use crate::store::{Documents, EmbedJob, EmbedKind, Expired, Expiring, StoreError, Table};
 
 /// Queue entries looked at per round.
 const QUEUE_ROUND: usize = 1_000;

@@ -14,14 +14,15 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use surrealdb::types::SurrealValue;
 
 use super::logs::{rows_as_values, BlockRow, BLOCK_FIELDS};
-use super::{take_json, take_last, take_rows, FromRow, SurrealStore};
+use super::{take_json, take_rows, FromRow, SurrealStore};
 use crate::domain::{Log, LogLevel, Thought};
-use crate::store::{DocumentStore, EmbedJob, EmbedKind, StoreError};
+use crate::store::{Documents, EmbedKind, StoreError, TextQueue};
 use crate::text::{index_terms, rank, Found, TextFilter, TextQuery};
 
 /// Candidate blocks read from the index per log search (one more tells
@@ -304,52 +305,6 @@ impl SurrealStore {
             .collect())
     }
 
-    /// One round of the text indexer: lease up to `limit` queue entries,
-    /// write the index documents of the blocks and thoughts they name
-    /// (ones since removed are skipped) and remove the entries, in one
-    /// transaction. Returns how many blocks and thoughts were handled.
-    pub(super) async fn index_text_round(
-        &self,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<usize, StoreError> {
-        let jobs = self.lease_queue("text_queue", limit, lease).await?;
-        if jobs.is_empty() {
-            return Ok(0);
-        }
-        let mut block_ids = Vec::new();
-        let mut thought_ids = Vec::new();
-        for job in &jobs {
-            match job.kind {
-                EmbedKind::Thought => thought_ids.extend(job.ids.iter().cloned()),
-                _ => block_ids.extend(job.ids.iter().cloned()),
-            }
-        }
-        let (log_docs, thought_docs) = tokio::try_join!(
-            self.log_text_docs(&block_ids),
-            self.thought_text_docs(&thought_ids)
-        )?;
-        let handled = block_ids.len() + thought_ids.len();
-        let done: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
-        let mut vars = surrealdb::types::Variables::new();
-        vars.insert("logs", log_docs);
-        vars.insert("thoughts", thought_docs);
-        vars.insert(
-            "done",
-            done.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-        );
-        self.run_write_bound(
-            "BEGIN TRANSACTION;
-             INSERT IGNORE INTO log_text $logs RETURN NONE;
-             INSERT IGNORE INTO thought_text $thoughts RETURN NONE;
-             DELETE array::map($done, |$k| type::record('text_queue', $k)) RETURN NONE;
-             COMMIT TRANSACTION;",
-            vars,
-        )
-        .await?;
-        Ok(handled)
-    }
-
     async fn log_text_docs(&self, ids: &[String]) -> Result<Vec<LogText>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -403,50 +358,54 @@ impl SurrealStore {
             })
             .collect())
     }
+}
 
-    /// Blocks and thoughts waiting to be indexed for text search.
-    pub(super) async fn text_queue_size(&self) -> Result<u64, StoreError> {
-        self.queue_size("text_queue").await
-    }
-
-    /// The documents a queue table's entries name.
-    pub(super) async fn queue_size(&self, table: &'static str) -> Result<u64, StoreError> {
-        let sql = format!("RETURN math::sum((SELECT VALUE array::len(ids) FROM {table}));");
-        let mut response = self.run(&sql, json!({})).await?;
-        Ok(take_json(&mut response, 0)?.as_u64().unwrap_or(0))
-    }
-
-    /// Lease up to `limit` entries of a queue table no other worker holds,
-    /// oldest first, for `lease`. One transaction: two workers that pick
-    /// the same entries conflict and one of them runs again (and then skips
-    /// what the other took).
-    pub(super) async fn lease_queue(
-        &self,
-        table: &'static str,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<EmbedJob>, StoreError> {
-        let sql = format!(
-            "BEGIN TRANSACTION;
-             LET $free = (SELECT VALUE id FROM {table}
-                 WHERE leased_until IS NONE OR leased_until < time::now() LIMIT $limit);
-             RETURN (UPDATE $free SET leased_until = time::now() + <duration>$lease
-                 RETURN record::id(id) AS id, kind, ids);
-             COMMIT TRANSACTION;"
+#[async_trait]
+impl TextQueue for SurrealStore {
+    /// One round of the text indexer: lease up to `limit` queue entries,
+    /// write the index documents of the blocks and thoughts they name
+    /// (ones since removed are skipped) and remove the entries, in one
+    /// transaction. Returns how many blocks and thoughts were handled.
+    async fn index_text(&self, limit: usize, lease: Duration) -> Result<usize, StoreError> {
+        let jobs = self.lease_queue("text_queue", limit, lease).await?;
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let mut block_ids = Vec::new();
+        let mut thought_ids = Vec::new();
+        for job in &jobs {
+            match job.kind {
+                EmbedKind::Thought => thought_ids.extend(job.ids.iter().cloned()),
+                _ => block_ids.extend(job.ids.iter().cloned()),
+            }
+        }
+        let (log_docs, thought_docs) = tokio::try_join!(
+            self.log_text_docs(&block_ids),
+            self.thought_text_docs(&thought_ids)
+        )?;
+        let handled = block_ids.len() + thought_ids.len();
+        let done: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        let mut vars = surrealdb::types::Variables::new();
+        vars.insert("logs", log_docs);
+        vars.insert("thoughts", thought_docs);
+        vars.insert(
+            "done",
+            done.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
         );
-        let mut response = self
-            .run(
-                &sql,
-                json!({ "limit": limit, "lease": format!("{}ms", lease.as_millis()) }),
-            )
-            .await?;
-        let rows = take_last(&mut response)?;
-        rows.as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|row| super::decode(table, row))
-            .collect()
+        self.run_write_bound(
+            "BEGIN TRANSACTION;
+             INSERT IGNORE INTO log_text $logs RETURN NONE;
+             INSERT IGNORE INTO thought_text $thoughts RETURN NONE;
+             DELETE array::map($done, |$k| type::record('text_queue', $k)) RETURN NONE;
+             COMMIT TRANSACTION;",
+            vars,
+        )
+        .await?;
+        Ok(handled)
+    }
+
+    async fn text_backlog(&self) -> Result<u64, StoreError> {
+        self.queue_size("text_queue").await
     }
 }
 

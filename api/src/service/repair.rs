@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::Service;
 use crate::embed::text;
 use crate::error::Result;
-use crate::router::VectaRouter;
 use crate::store::Table;
 use crate::vectors::Collection;
 
@@ -38,7 +38,7 @@ impl RepairReport {
 /// Documents (and vector ids) read per round trip.
 const PAGE: usize = 500;
 
-impl VectaRouter {
+impl Service {
     /// Repair every collection: agents and tasks without vectors are
     /// re-embedded (logs and thoughts are embedded from the durable queue
     /// anyway), and vectors without documents are deleted. `grace` is how
@@ -76,7 +76,7 @@ impl VectaRouter {
         loop {
             let (ids, texts_and_points) = match collection {
                 Collection::Agents => {
-                    let page = self.store.list_agents(None, PAGE, offset).await?;
+                    let page = self.documents.list_agents(None, PAGE, offset).await?;
                     let ids: Vec<String> = page.items.iter().map(|a| a.id.clone()).collect();
                     let present = self.vectors.existing(collection, &ids).await?;
                     let missing: Vec<_> = page
@@ -90,7 +90,7 @@ impl VectaRouter {
                 Collection::Logs | Collection::Thoughts => return Ok(fixed),
                 Collection::Tasks => {
                     let page = self
-                        .store
+                        .documents
                         .list_tasks(&Default::default(), PAGE, offset)
                         .await?;
                     let ids: Vec<String> = page.items.iter().map(|t| t.id.clone()).collect();
@@ -128,7 +128,7 @@ impl VectaRouter {
         let mut cursor = None;
         loop {
             let page = self.vectors.scroll_ids(collection, cursor, PAGE).await?;
-            let found = self.store.existing(table, &page.ids).await?;
+            let found = self.documents.existing(table, &page.ids).await?;
             orphans.extend(page.ids.into_iter().filter(|id| !found.contains(id)));
             match page.next {
                 Some(next) => cursor = Some(next),
@@ -147,7 +147,7 @@ impl VectaRouter {
             return Ok(candidates);
         }
         let found = self
-            .store
+            .documents
             .existing(table_of(collection), &candidates)
             .await?;
         let doomed: Vec<String> = candidates

@@ -1,7 +1,7 @@
 //! Accepting exports and placing them. An export is acknowledged once its
 //! items are in the inbox (one durable write); the OTLP worker
-//! ([`super::worker`]) then places them a round at a time: a round leases
-//! inbox entries, plans them with what waited for them ([`super::mapping`]),
+//! ([`crate::otlp::worker`]) then places them a round at a time: a round leases
+//! inbox entries, plans them with what waited for them ([`crate::otlp::mapping`]),
 //! checks the plan against what is stored (the validation and references
 //! the REST API checks), and writes it in one transaction
 //! ([`OtelWrite`]) that also removes the entries. A round that fails
@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use super::mapping::{self, Owner};
-use super::model::{Item, SpanRef};
-use super::stash::{InboxEntry, OtelWrite};
+use super::Service;
 use crate::domain::{LogLevel, TaskPatch};
 use crate::error::{Error, Result};
-use crate::router::VectaRouter;
+use crate::otlp::mapping::{self, Owner};
+use crate::otlp::model::{Item, SpanRef};
+use crate::otlp::stash::{InboxEntry, OtelWrite};
 use crate::store::Table;
 
 /// Expired waiting items placed per round, at most.
@@ -85,7 +85,7 @@ impl Ingested {
     }
 }
 
-impl VectaRouter {
+impl Service {
     /// Accept an export's items: one durable write to the inbox, then the
     /// worker is woken. Refused with [`Error::Busy`] while the inbox holds
     /// `otlp_max_pending` items or more, so exporters retry later instead
@@ -100,7 +100,7 @@ impl VectaRouter {
                 retry_after: 1,
             });
         }
-        self.store.otel_enqueue(&items).await?;
+        self.otel.enqueue(&items).await?;
         self.otlp_pending
             .fetch_add(items.len() as u64, Ordering::Relaxed);
         self.wake_otlp.notify_one();
@@ -123,7 +123,7 @@ impl VectaRouter {
 
     /// Count the inbox again (all processes' exports).
     pub async fn recount_otlp_pending(&self) -> Result<u64> {
-        let pending = self.store.otel_inbox_size().await?;
+        let pending = self.otel.inbox_size().await?;
         self.otlp_pending.store(pending, Ordering::Relaxed);
         Ok(pending)
     }
@@ -133,7 +133,7 @@ impl VectaRouter {
     /// a failed round are given back.
     pub async fn place_otlp(&self, items: u64, lease: Duration) -> Result<Ingested> {
         let mut clock = Laps::start();
-        let entries = self.store.otel_lease(items, lease).await?;
+        let entries = self.otel.lease(items, lease).await?;
         clock.lap("lease");
         let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
         let result = self.place_entries(entries, &mut clock).await;
@@ -141,7 +141,7 @@ impl VectaRouter {
             tracing::debug!(entries = ids.len(), phases = %clock, "OTLP round timed");
         }
         if result.is_err() {
-            if let Err(error) = self.store.otel_release(Some(&ids)).await {
+            if let Err(error) = self.otel.release(Some(&ids)).await {
                 tracing::warn!(%error, "could not give back OTLP inbox entries; their lease expires");
             }
         }
@@ -173,30 +173,23 @@ impl VectaRouter {
             .collect();
         let mut all: HashMap<String, Item> = HashMap::new();
         let mut was_waiting = HashSet::new();
-        for value in self.store.otel_waiting(&traces).await? {
-            match serde_json::from_value::<Item>(value) {
-                Ok(item) => {
-                    was_waiting.insert(item.key());
-                    all.insert(item.key(), item);
-                }
-                Err(error) => tracing::warn!(%error, "undecodable waiting OTLP item skipped"),
-            }
+        for item in self.otel.waiting(&traces).await? {
+            was_waiting.insert(item.key());
+            all.insert(item.key(), item);
         }
         all.extend(incoming);
         clock.lap("decode+waiting");
         // Items that waited too long for a span that never came (sampled
         // out, lost) are placed as best they can be.
         let mut expired = HashSet::new();
-        for value in self
-            .store
-            .otel_expired(self.otlp_wait(), EXPIRED_PER_ROUND)
+        for item in self
+            .otel
+            .expired(self.otlp_wait(), EXPIRED_PER_ROUND)
             .await?
         {
-            if let Ok(item) = serde_json::from_value::<Item>(value) {
-                expired.insert(item.key());
-                was_waiting.insert(item.key());
-                all.entry(item.key()).or_insert(item);
-            }
+            expired.insert(item.key());
+            was_waiting.insert(item.key());
+            all.entry(item.key()).or_insert(item);
         }
         if done.is_empty() && expired.is_empty() {
             return Ok(Ingested::default());
@@ -230,7 +223,7 @@ impl VectaRouter {
         };
         self.settle(plan, &mut write, &mut report).await?;
         clock.lap("settle");
-        self.store.otel_apply(&write).await?;
+        self.otel.apply(&write).await?;
         clock.lap("apply");
         if write.has_documents() {
             self.wake_indexer.notify_one();
@@ -266,7 +259,7 @@ impl VectaRouter {
         }
         let ids: Vec<String> = agents.keys().cloned().collect();
         let stored_agents: HashSet<String> = self
-            .store
+            .documents
             .existing(Table::Agent, &ids)
             .await?
             .into_iter()
@@ -293,7 +286,7 @@ impl VectaRouter {
         }
         let ids: Vec<String> = tasks.keys().cloned().collect();
         let stored_tasks: HashMap<String, crate::domain::Task> = self
-            .store
+            .documents
             .get_tasks(&ids)
             .await?
             .into_iter()
@@ -311,7 +304,7 @@ impl VectaRouter {
             .into_iter()
             .collect();
         let mut live_agents: HashSet<String> = self
-            .store
+            .documents
             .existing(Table::Agent, &named_agents)
             .await?
             .into_iter()
@@ -356,7 +349,7 @@ impl VectaRouter {
             .into_iter()
             .collect();
         let mut live_tasks: HashMap<String, String> = self
-            .store
+            .documents
             .get_tasks(&named_tasks)
             .await?
             .into_iter()
@@ -378,7 +371,7 @@ impl VectaRouter {
         // steps follow span start order).
         let ids: Vec<String> = plan.thoughts.iter().filter_map(|t| t.id.clone()).collect();
         let stored_thoughts: HashMap<String, crate::domain::Thought> = self
-            .store
+            .documents
             .get_thoughts(&ids)
             .await?
             .into_iter()
@@ -429,7 +422,7 @@ impl VectaRouter {
         }
         let ids: Vec<String> = logs.iter().map(|l| l.id.clone()).collect();
         let stored_logs: HashSet<String> = self
-            .store
+            .documents
             .get_logs(&ids)
             .await?
             .into_iter()
@@ -444,7 +437,7 @@ impl VectaRouter {
             .collect();
         let mut live_thoughts = live_thoughts;
         live_thoughts.extend(
-            self.store
+            self.documents
                 .get_thoughts(&named_thoughts)
                 .await?
                 .into_iter()
@@ -502,12 +495,6 @@ impl VectaRouter {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        Ok(self
-            .store
-            .otel_lookup(&wanted)
-            .await?
-            .into_iter()
-            .filter_map(|(key, value)| serde_json::from_value(value).ok().map(|o| (key, o)))
-            .collect())
+        Ok(self.otel.owners(&wanted).await?.into_iter().collect())
     }
 }
