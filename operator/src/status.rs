@@ -114,7 +114,12 @@ impl Observation {
             phase: Some(self.phase()),
             conditions: keep_transition_times(previous, conditions),
             ready_components: Some(format!("{ready}/3")),
-            endpoint: self.endpoint.clone(),
+            // The API's Service stays while the schema is provisioned again
+            // (a changed layout), so its URL stays too.
+            endpoint: self
+                .endpoint
+                .clone()
+                .or_else(|| previous.and_then(|p| p.endpoint.clone())),
             auth_secret: self.auth_secret.clone(),
             provisioned: self
                 .provisioned

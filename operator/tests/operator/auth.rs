@@ -10,7 +10,6 @@ use kube::runtime::controller::Action;
 use serde_json::{json, Value};
 use vectadb_operator::controller::SECRET_RETRY;
 use vectadb_operator::crd::Phase;
-use vectadb_operator::provision;
 use vectadb_operator::status::READY;
 
 use super::{collection, object_path, writes, Harness, NS};
@@ -57,15 +56,6 @@ fn decoded(h: &Harness, name: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Record in the status that the servers are provisioned for this spec,
-/// so a reconcile goes on to the API without SurrealDB and Qdrant.
-fn already_provisioned(h: &Harness) {
-    let wanted = serde_json::to_value(provision::wanted(&h.resource())).unwrap();
-    h.fake.update(&h.path(), |db| {
-        db["status"] = json!({ "provisioned": wanted })
-    });
-}
-
 /// The API container's environment, by name.
 fn api_env(h: &Harness) -> BTreeMap<String, Value> {
     let deployment = h.object("deployments", "demo-api");
@@ -84,7 +74,7 @@ fn secret_ref(name: &str, secret: &str, key: &str) -> Value {
 #[tokio::test]
 async fn a_generated_auth_secret_holds_a_random_admin_password_and_session_key() {
     let h = Harness::new("demo", json!({}));
-    already_provisioned(&h);
+    h.already_provisioned();
     h.reconcile_past_finalizer().await.unwrap();
 
     let secret = h.object("secrets", "demo-auth");
@@ -171,7 +161,7 @@ async fn a_user_auth_secret_is_used_as_is() {
     );
     user_auth_secret(&h, "team-auth");
     let before = h.object("secrets", "team-auth");
-    already_provisioned(&h);
+    h.already_provisioned();
     h.fake.take_calls();
     h.reconcile_past_finalizer().await.unwrap();
 
@@ -266,6 +256,9 @@ async fn a_missing_auth_secret_is_named_and_looked_for_again() {
     user_auth_secret(&h, "team-auth");
     h.reconcile().await.unwrap();
     assert_eq!(h.status().phase, Some(Phase::Pending));
+    let ready = h.condition(READY);
+    assert_eq!(ready.reason, "PodsStarting", "the Secret's problem is gone");
+    assert!(!ready.message.contains("team-auth"), "{}", ready.message);
     assert_eq!(h.status().auth_secret.as_deref(), Some("team-auth"));
     assert_eq!(h.names("statefulsets"), ["demo-qdrant", "demo-surrealdb"]);
 }

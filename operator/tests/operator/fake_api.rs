@@ -4,8 +4,15 @@
 //! for the calls the operator makes, honours finalizers and the status
 //! subresource, and records every call so tests can assert on the exact
 //! requests and objects.
+//!
+//! Server-side apply on the status subresource tracks field managers as
+//! the API server does, per top-level status field (the operator applies
+//! `provisioned` whole, and `conditions` is an atomic list: the CRD gives
+//! it no list type), in `metadata.managedFields`: a field a manager applied
+//! before and leaves out is removed unless another manager owns it; a field
+//! nobody applied (written by a merge patch or a test) stays.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
@@ -283,7 +290,7 @@ fn serve(state: &mut State, call: &Call) -> Served {
             &target.collection,
             call.body.clone().unwrap_or_default(),
         ),
-        ("PATCH", Some(name)) => patch(state, &object_path(name), &target, call),
+        ("PATCH", Some(name)) => patch(state, &object_path(name), &target, call, &query),
         ("DELETE", Some(name)) => delete(state, &object_path(name)),
         ("DELETE", None) => {
             let doomed = matching(state, &target.collection, &selector);
@@ -356,17 +363,41 @@ fn create(state: &mut State, collection: &str, mut object: Value) -> Served {
     Ok(object)
 }
 
-fn patch(state: &mut State, path: &str, target: &Target, call: &Call) -> Served {
+fn patch(
+    state: &mut State,
+    path: &str,
+    target: &Target,
+    call: &Call,
+    query: &BTreeMap<String, String>,
+) -> Served {
     let body = call.body.clone().unwrap_or_default();
     let content_type = call.content_type.as_deref().unwrap_or("");
+    let apply = content_type.starts_with("application/apply-patch");
+    let manager = if apply {
+        Some(check_apply(&body, query)?)
+    } else {
+        None
+    };
     let Some(live) = state.objects.get(path).cloned() else {
-        if content_type.starts_with("application/apply-patch") && target.sub.is_none() {
+        if apply && target.sub.is_none() {
             return create(state, &target.collection, body);
         }
         return Err((StatusCode::NOT_FOUND, format!("{path} not found")));
     };
     let mut next = live.clone();
-    if content_type.starts_with("application/apply-patch") {
+    if let Some(manager) = manager.filter(|_| target.sub.as_deref() == Some("status")) {
+        if body["apiVersion"] != live["apiVersion"] || body["kind"] != live["kind"] {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "applied {} {} to a {} {}",
+                    body["apiVersion"], body["kind"], live["apiVersion"], live["kind"]
+                ),
+            ));
+        }
+        let force = query.get("force").is_some_and(|f| f == "true");
+        apply_status(&mut next, &body, manager, force)?;
+    } else if apply {
         // The operator is the only field manager: what it applies replaces
         // its fields; the server's own metadata and the status stay.
         for (key, value) in body.as_object().expect("an object") {
@@ -408,8 +439,12 @@ fn patch(state: &mut State, path: &str, target: &Target, call: &Call) -> Served 
     // never changes it.
     if target.sub.as_deref() == Some("status") {
         let status = next["status"].clone();
+        let managed = next["metadata"]["managedFields"].clone();
         next = live.clone();
         next["status"] = status;
+        if !managed.is_null() {
+            next["metadata"]["managedFields"] = managed;
+        }
     } else if live.get("status").is_some() {
         next["status"] = live["status"].clone();
     }
@@ -431,6 +466,119 @@ fn patch(state: &mut State, path: &str, target: &Target, call: &Call) -> Served 
     Ok(next)
 }
 
+/// What the API server checks of every server-side apply: a field manager
+/// (returned), and an applied object that says its apiVersion and kind.
+fn check_apply<'q>(
+    body: &Value,
+    query: &'q BTreeMap<String, String>,
+) -> Result<&'q str, (StatusCode, String)> {
+    let manager = query.get("fieldManager").filter(|m| !m.is_empty()).ok_or((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "fieldManager: Required value: is required for apply patch".to_string(),
+    ))?;
+    for field in ["apiVersion", "kind"] {
+        if body[field].as_str().is_none_or(str::is_empty) {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("{field} must be set in an applied object"),
+            ));
+        }
+    }
+    Ok(manager.as_str())
+}
+
+/// The status fields each manager applied, from `metadata.managedFields`.
+fn status_owners(object: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    let mut owners = BTreeMap::new();
+    for entry in object["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if entry["subresource"] == "status" && entry["operation"] == "Apply" {
+            let fields = entry["fieldsV1"]["f:status"]
+                .as_object()
+                .into_iter()
+                .flat_map(|f| f.keys())
+                .filter_map(|k| k.strip_prefix("f:"))
+                .map(str::to_string)
+                .collect();
+            owners.insert(
+                entry["manager"].as_str().unwrap_or_default().to_string(),
+                fields,
+            );
+        }
+    }
+    owners
+}
+
+/// Server-side apply of `applied`'s status by `manager` onto `object`.
+fn apply_status(
+    object: &mut Value,
+    applied: &Value,
+    manager: &str,
+    force: bool,
+) -> Result<(), (StatusCode, String)> {
+    let applied = applied["status"].as_object().cloned().unwrap_or_default();
+    let mut status = object["status"].as_object().cloned().unwrap_or_default();
+    let mut owners = status_owners(object);
+    for (field, value) in &applied {
+        let taken = owners
+            .iter()
+            .find(|(other, fields)| *other != manager && fields.contains(field));
+        if let (Some((other, _)), false) = (taken, force || status.get(field) == Some(value)) {
+            return Err((
+                StatusCode::CONFLICT,
+                format!("Apply failed with 1 conflict: conflict with {other:?}: .status.{field}"),
+            ));
+        }
+    }
+    let before = owners.remove(manager).unwrap_or_default();
+    for field in before.iter().filter(|f| !applied.contains_key(*f)) {
+        if !owners.values().any(|fields| fields.contains(field)) {
+            status.remove(field);
+        }
+    }
+    for (field, value) in &applied {
+        // A changed value is the applier's alone (taken over when forced).
+        if status.get(field) != Some(value) {
+            for fields in owners.values_mut() {
+                fields.remove(field);
+            }
+        }
+        status.insert(field.clone(), value.clone());
+    }
+    owners.insert(manager.to_string(), applied.keys().cloned().collect());
+    let api_version = object["apiVersion"].clone();
+    let mut entries: Vec<Value> = object["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| !(e["subresource"] == "status" && e["operation"] == "Apply"))
+        .cloned()
+        .collect();
+    for (manager, fields) in owners.into_iter().filter(|(_, f)| !f.is_empty()) {
+        let fields: serde_json::Map<String, Value> = fields
+            .into_iter()
+            .map(|f| (format!("f:{f}"), json!({})))
+            .collect();
+        entries.push(json!({
+            "manager": manager, "operation": "Apply", "apiVersion": api_version,
+            "fieldsType": "FieldsV1", "fieldsV1": { "f:status": fields },
+            "subresource": "status",
+        }));
+    }
+    if entries.is_empty() {
+        if let Some(meta) = object["metadata"].as_object_mut() {
+            meta.remove("managedFields");
+        }
+    } else {
+        object["metadata"]["managedFields"] = json!(entries);
+    }
+    object["status"] = Value::Object(status);
+    Ok(())
+}
+
 fn delete(state: &mut State, path: &str) -> Served {
     let mut object = state
         .objects
@@ -449,4 +597,99 @@ fn delete(state: &mut State, path: &str) -> Served {
         state.objects.remove(path);
     }
     Ok(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::api::{Patch, PatchParams};
+    use kube::Api;
+    use serde_json::{json, Value};
+    use vectadb_operator::crd::VectaDB;
+
+    use super::FakeApi;
+
+    const COLLECTION: &str = "/apis/vectadb.io/v1alpha1/namespaces/ns/vectadbs";
+
+    fn applied(status: Value) -> Value {
+        json!({ "apiVersion": "vectadb.io/v1alpha1", "kind": "VectaDB", "status": status })
+    }
+
+    #[tokio::test]
+    async fn status_apply_keeps_the_fields_each_manager_owns() {
+        let fake = FakeApi::new();
+        fake.create(
+            COLLECTION,
+            json!({ "apiVersion": "vectadb.io/v1alpha1", "kind": "VectaDB",
+                    "metadata": { "name": "demo" }, "spec": {} }),
+        );
+        let path = format!("{COLLECTION}/demo");
+        // Written outside server-side apply (owned by no applier).
+        fake.update(&path, |db| {
+            db["status"] = json!({ "readyComponents": "0/3" })
+        });
+        let api: Api<VectaDB> = Api::namespaced(fake.client(), "ns");
+        let apply = |manager: &str, status: Value, force: bool| {
+            let api = api.clone();
+            let mut params = PatchParams::apply(manager);
+            params.force = force;
+            async move {
+                api.patch_status("demo", &params, &Patch::Apply(applied(status)))
+                    .await
+            }
+        };
+        let status = |fake: &FakeApi| fake.get(&path).unwrap()["status"].clone();
+
+        apply(
+            "op",
+            json!({ "phase": "Pending", "endpoint": "http://a" }),
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            status(&fake),
+            json!({ "readyComponents": "0/3", "phase": "Pending", "endpoint": "http://a" })
+        );
+
+        // Left out by its only manager: removed; the others stay.
+        apply("op", json!({ "phase": "Ready" }), true)
+            .await
+            .unwrap();
+        assert_eq!(
+            status(&fake),
+            json!({ "readyComponents": "0/3", "phase": "Ready" })
+        );
+
+        // Another manager: a different value conflicts unless forced; the
+        // same value is shared, and outlives the first manager leaving it.
+        let conflict = apply("other", json!({ "phase": "Failed" }), false).await;
+        assert!(
+            matches!(&conflict, Err(kube::Error::Api(e)) if e.code == 409),
+            "{conflict:?}"
+        );
+        apply("other", json!({ "phase": "Ready" }), false)
+            .await
+            .unwrap();
+        apply("op", json!({}), true).await.unwrap();
+        assert_eq!(
+            status(&fake),
+            json!({ "readyComponents": "0/3", "phase": "Ready" })
+        );
+        let managed = &fake.get(&path).unwrap()["metadata"]["managedFields"];
+        assert_eq!(managed.as_array().unwrap().len(), 1, "{managed}");
+        assert_eq!(managed[0]["manager"], "other");
+
+        // An applied object must say what it is.
+        let untyped = api
+            .patch_status(
+                "demo",
+                &PatchParams::apply("op"),
+                &Patch::Apply(json!({ "status": { "phase": "Ready" } })),
+            )
+            .await;
+        assert!(
+            matches!(&untyped, Err(kube::Error::Api(e)) if e.code == 400),
+            "{untyped:?}"
+        );
+    }
 }

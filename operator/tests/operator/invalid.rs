@@ -162,6 +162,13 @@ async fn fixing_an_invalid_spec_deploys_it() {
     h.edit_spec(|spec| spec["api"]["maxReplicas"] = json!(8));
     h.reconcile().await.unwrap();
     assert_eq!(h.status().phase, Some(Phase::Pending));
+    // Ready no longer names the fixed field.
+    let ready = h.condition(READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "PodsStarting")
+    );
+    assert!(!ready.message.contains("spec.api"), "{}", ready.message);
     assert_eq!(h.names("statefulsets"), ["demo-qdrant", "demo-surrealdb"]);
     assert_eq!(h.status().observed_generation, Some(2));
 }

@@ -530,6 +530,28 @@ async fn new_resource_to_ready_then_unchanged_and_changed_specs() {
     );
     assert_eq!(h.status().observed_generation, Some(3));
     assert!(h.reasons().contains(&"Updated".to_string()));
+    // The status too is server-side applied, under the same field manager,
+    // as a whole object with its apiVersion and kind.
+    let status_apply = changed
+        .iter()
+        .find(|c| c.path.ends_with("/status") && c.is_write())
+        .unwrap();
+    assert_eq!(
+        status_apply.content_type.as_deref(),
+        Some("application/apply-patch+yaml")
+    );
+    assert!(status_apply.query.contains("fieldManager=vectadb-operator"));
+    assert!(status_apply.query.contains("force=true"));
+    let body = status_apply.body.as_ref().unwrap();
+    assert_eq!(
+        (&body["apiVersion"], &body["kind"]),
+        (&json!("vectadb.io/v1alpha1"), &json!("VectaDB"))
+    );
+    assert_eq!(body["status"]["observedGeneration"], 3);
+    let managed = &h.fake.get(&h.path()).unwrap()["metadata"]["managedFields"];
+    assert_eq!(managed.as_array().map(Vec::len), Some(1), "{managed}");
+    assert_eq!(managed[0]["manager"], "vectadb-operator");
+    assert_eq!(managed[0]["subresource"], "status");
     calls.extend(changed);
 
     // 7. A SurrealDB pod goes down: Pending, the schema stays provisioned
@@ -671,8 +693,49 @@ async fn provisioning_failure_is_a_condition_and_is_retried() {
     });
     h.reconcile().await.unwrap();
     assert_eq!(h.status().phase, Some(Phase::Deploying));
-    assert_eq!(h.condition(SCHEMA_PROVISIONED).status, "True");
+    assert_eq!(
+        condition_state(&h, SCHEMA_PROVISIONED),
+        ("True".into(), "Provisioned".into())
+    );
+    // The failure's message is gone from the status.
+    let schema = h.condition(SCHEMA_PROVISIONED).message;
+    assert!(schema.starts_with("schema version"), "{schema}");
+    assert_eq!(
+        condition_state(&h, READY),
+        ("False".into(), "PodsStarting".into())
+    );
+    assert!(
+        !h.condition(READY)
+            .message
+            .contains(&silent_port.to_string()),
+        "{}",
+        h.condition(READY).message
+    );
     assert_eq!(h.names("deployments"), ["demo-api"]);
+}
+
+#[tokio::test]
+async fn the_endpoint_stays_while_a_changed_layout_waits_for_provisioning() {
+    let h = Harness::new("demo", json!({}));
+    h.already_provisioned();
+    h.reconcile_past_finalizer().await.unwrap();
+    let endpoint = Some("http://demo-api.team-a.svc.cluster.local:8080".to_string());
+    assert_eq!(h.status().endpoint, endpoint);
+    assert_eq!(
+        condition_state(&h, SCHEMA_PROVISIONED),
+        ("True".into(), "Provisioned".into())
+    );
+
+    // A new collection needs provisioning, which waits for the servers; the
+    // API's Service (and so its URL) stays meanwhile.
+    h.edit_spec(|spec| spec["collections"] = json!({ "agents": "agents-v2" }));
+    h.reconcile().await.unwrap();
+    assert_eq!(
+        condition_state(&h, SCHEMA_PROVISIONED),
+        ("False".into(), "WaitingForBackends".into())
+    );
+    assert_eq!(h.status().endpoint, endpoint);
+    assert!(h.names("services").contains(&"demo-api".to_string()));
 }
 
 #[test]

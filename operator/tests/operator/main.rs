@@ -23,7 +23,7 @@ use vectadb_operator::crd::{VectaDB, VectaDBStatus};
 use vectadb_operator::error::Error;
 use vectadb_operator::metrics::Metrics;
 use vectadb_operator::objects::Cluster;
-use vectadb_operator::provision::Endpoints;
+use vectadb_operator::provision::{self, Endpoints};
 
 pub const NS: &str = "team-a";
 
@@ -121,6 +121,15 @@ impl Harness {
             );
         }
         self.reconcile().await
+    }
+
+    /// Record in the status that the servers are provisioned for this
+    /// spec, so a reconcile goes on to the API without SurrealDB and Qdrant.
+    pub fn already_provisioned(&self) {
+        let wanted = serde_json::to_value(provision::wanted(&self.resource())).unwrap();
+        self.fake.update(&self.path(), |db| {
+            db["status"] = json!({ "provisioned": wanted })
+        });
     }
 
     pub fn status(&self) -> VectaDBStatus {

@@ -7,16 +7,20 @@
 //! cargo run --release -p vectadb-tests --bin vectadb-bench -- [--quick] [--backends both|embedded|servers] [--out FILE]
 //! ```
 //! Prints Markdown (the tables in BENCHMARKS.md); `--quick` is CI's smoke
-//! run (small sizes, a few seconds of load; no timing is asserted).
+//! run (small sizes, a few seconds of load; no timing is asserted); the
+//! `--only-*` flags run one section alone (`--help` lists them).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use chrono::Utc;
+use clap::{Parser, ValueEnum};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use vectadb::domain::{Agent, Log, TraceShape};
+use vectadb::embed::Embedder;
 use vectadb::indexer::IndexerSettings;
 use vectadb::store::Documents;
 use vectadb::vectors::{Collection, VectorFilter, VectorPoint};
@@ -25,64 +29,61 @@ use vectadb_tests::mixed_load::{self, call};
 use vectadb_tests::process::http_request;
 use vectadb_tests::{Backends, TestApp};
 
-struct Options {
+/// `vectadb-bench`'s arguments.
+#[derive(Parser, Debug)]
+#[command(
+    name = "vectadb-bench",
+    about = "Measure VectaDB through real HTTP on the embedded default and on real SurrealDB and Qdrant servers; prints the Markdown tables of BENCHMARKS.md",
+    // A flag given twice counts once; a value given twice, the last.
+    args_override_self = true
+)]
+struct Cli {
+    /// CI's smoke run: small sizes and a few seconds of load (no timing is
+    /// asserted).
+    #[arg(long)]
     quick: bool,
-    /// Only the migration rows.
+    /// The backends to measure, one after the other.
+    #[arg(long, value_enum, value_name = "BACKENDS", default_value_t = BackendChoice::Both)]
+    backends: BackendChoice,
+    /// Also write the report (Markdown) to FILE.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Only the migration rows (`vectadb migrate couchdb`).
+    #[arg(long)]
     only_migration: bool,
     /// Only the SurrealDB profile of the log batch and the trace's log read.
+    #[arg(long)]
     only_profile: bool,
     /// Only the OTLP rows.
+    #[arg(long)]
     only_otlp: bool,
     /// Only the indexer rows (issue 22).
+    #[arg(long)]
     only_indexer: bool,
     /// Only the full-text search rows (issue 21), over this many logs.
+    #[arg(long, value_name = "LOGS")]
     only_text: Option<usize>,
-    backends: Vec<Backends>,
-    out: Option<std::path::PathBuf>,
 }
 
-fn options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        quick: false,
-        only_migration: false,
-        only_profile: false,
-        only_otlp: false,
-        only_indexer: false,
-        only_text: None,
-        backends: vec![Backends::Embedded, Backends::Servers],
-        out: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--quick" => options.quick = true,
-            "--only-migration" => options.only_migration = true,
-            "--only-profile" => options.only_profile = true,
-            "--only-otlp" => options.only_otlp = true,
-            "--only-indexer" => options.only_indexer = true,
-            "--only-text" => {
-                options.only_text = Some(
-                    args.next()
-                        .context("--only-text LOGS")?
-                        .parse()
-                        .context("--only-text takes a number of logs")?,
-                )
-            }
-            "--backends" => {
-                options.backends = match args.next().as_deref() {
-                    Some("both") => vec![Backends::Embedded, Backends::Servers],
-                    Some("embedded") => vec![Backends::Embedded],
-                    Some("servers") => vec![Backends::Servers],
-                    other => bail!("--backends both|embedded|servers, not {other:?}"),
-                }
-            }
-            "--out" => options.out = Some(args.next().context("--out FILE")?.into()),
-            other => {
-                bail!("unknown argument {other:?} (--quick, --backends, --out, --only-migration, --only-profile, --only-otlp, --only-indexer, --only-text LOGS)")
-            }
+/// `--backends`: which stores the API runs on.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum BackendChoice {
+    /// Embedded first, then servers.
+    Both,
+    /// SurrealDB (surrealkv) and Qdrant Edge in process.
+    Embedded,
+    /// SurrealDB and Qdrant servers on loopback.
+    Servers,
+}
+
+impl BackendChoice {
+    fn backends(self) -> Vec<Backends> {
+        match self {
+            BackendChoice::Both => vec![Backends::Embedded, Backends::Servers],
+            BackendChoice::Embedded => vec![Backends::Embedded],
+            BackendChoice::Servers => vec![Backends::Servers],
         }
     }
-    Ok(options)
 }
 
 /// Sizes and durations of one run.
@@ -341,6 +342,12 @@ async fn migration(backends: Backends, plan: &Plan, report: &mut Report) -> anyh
     Ok(())
 }
 
+/// The agent that the trace rows read and the log batches are written for.
+const TRACE_AGENT: &str = "bench-trace";
+
+/// Every row of one backend's table, section by section, then the mixed
+/// load and the auth overhead (`--only-otlp` and `--only-text`: those rows
+/// alone).
 async fn measure_all(
     t: &TestApp,
     port: u16,
@@ -349,7 +356,34 @@ async fn measure_all(
     backends: Backends,
 ) -> anyhow::Result<()> {
     let model = vectadb_tests::model().await;
-    let (store, vectors) = (t.store.clone(), t.vectors.clone());
+    table_heading(report, backends);
+    if plan.only_otlp {
+        return otlp_ingest(t, port, plan, report).await;
+    }
+    if plan.only_text {
+        let loaded =
+            vectadb_tests::log_scale::load(&*t.store, "scale", 4, 10, plan.listing_logs).await?;
+        text_search_rows(t, port, plan, report, &loaded.agent).await?;
+        return retention_row(t, port, report, &loaded).await;
+    }
+    let embed = create_agent_rows(t, port, &model, plan.samples, report).await?;
+    let inputs = SimilarityInputs::embed(&model, plan.samples).await?;
+    trace_rows(port, &t.store, plan.samples, report).await?;
+    log_batch_rows(port, &t.store, plan, report).await?;
+    sustained_ingest(port, plan, report).await?;
+    let agent = log_listings(t, port, plan, report).await?;
+    text_search_rows(t, port, plan, report, &agent).await?;
+    // OTLP ingest runs alone (`--only-otlp`): its sustained row drains
+    // everything it acknowledged, which takes minutes at today's rate.
+    indexer_drain(t, plan, report).await?;
+    let loaded = similarity_rows(t, port, plan, report, &inputs, &embed).await?;
+    let agents = loaded.max(1);
+    mixed_load_rows(port, plan, report, agents).await?;
+    auth_overhead(t, port, plan, report, agents).await
+}
+
+/// The backend's heading and the table's header.
+fn table_heading(report: &mut Report, backends: Backends) {
     let name = match backends {
         Backends::Embedded => {
             "embedded (SurrealDB surrealkv + Qdrant Edge, in process)".to_string()
@@ -361,18 +395,28 @@ async fn measure_all(
     report.text(format!("\n### {name}\n"));
     report.text("| Operation | Plan target | n | p50 ms | p95 ms | p99 ms | throughput | raw backend call in the same run (p50 ms) |".into());
     report.text("|---|---|---|---|---|---|---|---|".into());
-    if plan.only_otlp {
-        return otlp_ingest(t, port, plan, report).await;
-    }
-    if plan.only_text {
-        let loaded =
-            vectadb_tests::log_scale::load(&*t.store, "scale", 4, 10, plan.listing_logs).await?;
-        text_search_rows(t, port, plan, report, &loaded.agent).await?;
-        return retention_row(t, port, report, &loaded).await;
-    }
-    let n = plan.samples;
+}
 
-    // Embedding alone, and create agent end to end.
+/// An agent's vector point.
+fn agent_point(id: String, vector: Vec<f32>) -> VectorPoint {
+    VectorPoint {
+        id: id.clone(),
+        vector,
+        agent_id: id,
+        ..VectorPoint::default()
+    }
+}
+
+/// Embedding alone, and create agent end to end with the raw store and
+/// vector writes beside it; returns the embedding's stats.
+async fn create_agent_rows(
+    t: &TestApp,
+    port: u16,
+    model: &Arc<dyn Embedder>,
+    n: usize,
+    report: &mut Report,
+) -> anyhow::Result<Stats> {
+    let (store, vectors) = (t.store.clone(), t.vectors.clone());
     let texts: Vec<String> = (0..n as u64)
         .map(|i| {
             let a = datagen::agent("e", i);
@@ -403,16 +447,10 @@ async fn measure_all(
         }
     })
     .await?;
-    let point = |id: String, vector: Vec<f32>| VectorPoint {
-        id: id.clone(),
-        vector,
-        agent_id: id,
-        ..VectorPoint::default()
-    };
     let unit = normalised(vec![1.0; 384]);
     let raw_vec = measure(n, |i| {
         let vectors = vectors.clone();
-        let p = point(format!("raw-{i}"), unit.clone());
+        let p = agent_point(format!("raw-{i}"), unit.clone());
         async move {
             vectors.upsert(Collection::Agents, vec![p]).await?;
             Ok(())
@@ -441,26 +479,52 @@ async fn measure_all(
             ms(embed.p50)
         ),
     );
+    Ok(embed)
+}
 
-    // A pool of real embeddings: loaded agents are noisy copies of them.
-    let pool_texts: Vec<String> = (0..256u64)
-        .map(|i| {
-            let a = datagen::agent("pool", i);
-            format!(
-                "Role: {}\nGoal: {}",
-                a["role"].as_str().unwrap(),
-                a["goal"].as_str().unwrap()
-            )
+/// What the similarity rows load and ask: a pool of real embeddings
+/// (loaded agents are noisy copies of them), and queries with some of
+/// their vectors.
+struct SimilarityInputs {
+    pool: Vec<Vec<f32>>,
+    queries: Vec<String>,
+    query_vectors: Vec<Vec<f32>>,
+}
+
+impl SimilarityInputs {
+    async fn embed(model: &Arc<dyn Embedder>, n: usize) -> anyhow::Result<SimilarityInputs> {
+        let pool_texts: Vec<String> = (0..256u64)
+            .map(|i| {
+                let a = datagen::agent("pool", i);
+                format!(
+                    "Role: {}\nGoal: {}",
+                    a["role"].as_str().unwrap(),
+                    a["goal"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let pool = model.embed(pool_texts).await?;
+        let queries: Vec<String> = (0..n as u64).map(datagen::query).collect();
+        let query_vectors = model
+            .embed(queries.iter().take(64).cloned().collect())
+            .await?;
+        Ok(SimilarityInputs {
+            pool,
+            queries,
+            query_vectors,
         })
-        .collect();
-    let pool = model.embed(pool_texts).await?;
-    let queries: Vec<String> = (0..n as u64).map(datagen::query).collect();
-    let query_vectors = model
-        .embed(queries.iter().take(64).cloned().collect())
-        .await?;
+    }
+}
 
-    // The trace agent: 20 tasks × 10 thoughts × 50 logs.
-    let trace_agent = "bench-trace";
+/// The trace agent (20 tasks × 10 thoughts × 50 logs), then its trace as
+/// served (first 20 logs per task) and whole (all 50).
+async fn trace_rows(
+    port: u16,
+    store: &Arc<dyn Documents>,
+    n: usize,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let trace_agent = TRACE_AGENT;
     call(port, "POST", "/api/v1/agents", Some(&json!({"id": trace_agent, "role": "research assistant", "goal": "analyse clinical trial abstracts with citations"}))).await?;
     for task_no in 0..20u64 {
         let task = call(
@@ -489,7 +553,6 @@ async fn measure_all(
             .collect();
         call(port, "POST", "/api/v1/logs", Some(&Value::from(logs))).await?;
     }
-    // The trace as served (first 20 logs per task), then whole (all 50).
     for (what, shape) in [
         ("first 20 logs per task", TraceShape::default()),
         (
@@ -504,13 +567,23 @@ async fn measure_all(
             report,
             &format!("trace: 20 tasks × 10 thoughts × 50 logs, {what} (HTTP)"),
             "≤ 5 (issue 21); plan < 15 (Python ~80)",
-            (port, &store, trace_agent, &shape),
+            (port, store, trace_agent, &shape),
             n,
         )
         .await?;
     }
+    Ok(())
+}
 
-    // A 1,000-log batch.
+/// A 1,000-log batch over HTTP with the store's own insert beside it, and
+/// a 10,000-log batch (the most one request may carry).
+async fn log_batch_rows(
+    port: u16,
+    store: &Arc<dyn Documents>,
+    plan: &Plan,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let trace_agent = TRACE_AGENT;
     let batches: Vec<Value> = (0..plan.log_batches as u64)
         .map(|b| {
             Value::from(
@@ -555,8 +628,7 @@ async fn measure_all(
         &format!("SurrealDB insert of 1,000 logs {}", ms(raw_ingest.p50)),
     );
 
-    // A 10,000-log batch (the most one request may carry), each made before
-    // its request is timed.
+    // Each 10,000-log batch is made before its request is timed.
     let mut samples = Vec::new();
     for b in 0..(plan.log_batches / 5).max(3) as u64 {
         let batch = Value::from(
@@ -574,15 +646,13 @@ async fn measure_all(
         &of(samples),
         "",
     );
+    Ok(())
+}
 
-    sustained_ingest(port, plan, report).await?;
-    let agent = log_listings(t, port, plan, report).await?;
-    text_search_rows(t, port, plan, report, &agent).await?;
-    // OTLP ingest runs alone (`--only-otlp`): its sustained row drains
-    // everything it acknowledged, which takes minutes at today's rate.
-
-    // The indexer embedding what the rows above queued (off the request
-    // path), until it has embedded `indexer_logs` documents.
+/// The indexer embedding what the rows before queued (off the request
+/// path), until it has embedded `plan.indexer_logs` documents; the table's
+/// header again for the rows after.
+async fn indexer_drain(t: &TestApp, plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let indexer = t.state.service.indexer(
         t.stores.embed_queue.clone(),
         IndexerSettings {
@@ -610,21 +680,40 @@ async fn measure_all(
     ));
     report.text("| Operation | Plan target | n | p50 ms | p95 ms | p99 ms | throughput | raw backend call in the same run (p50 ms) |".into());
     report.text("|---|---|---|---|---|---|---|---|".into());
+    Ok(())
+}
 
-    // Similarity at each size (agents loaded straight into the stores).
+/// Similarity at each of `plan.agent_sizes` (agents loaded straight into
+/// the stores): vector search alone, similar agents over HTTP, and similar
+/// agents with their traces. Returns how many agents were loaded.
+async fn similarity_rows(
+    t: &TestApp,
+    port: u16,
+    plan: &Plan,
+    report: &mut Report,
+    inputs: &SimilarityInputs,
+    embed: &Stats,
+) -> anyhow::Result<usize> {
+    let (store, vectors) = (t.store.clone(), t.vectors.clone());
+    let SimilarityInputs {
+        pool,
+        queries,
+        query_vectors,
+    } = inputs;
+    let n = plan.samples;
     let mut loaded = 0usize;
     for &size in &plan.agent_sizes {
         let started = Instant::now();
         let ids: Vec<usize> = (loaded..size).collect();
         futures::stream::iter(ids.chunks(500).map(|chunk| chunk.to_vec()))
             .map(|chunk| {
-                let (store, vectors, pool) = (store.clone(), vectors.clone(), &pool);
+                let (store, vectors, pool) = (store.clone(), vectors.clone(), pool);
                 async move {
                     let mut points = Vec::with_capacity(chunk.len());
                     for &i in &chunk {
                         let mut rng = Rng::new(i as u64);
                         let base = &pool[i % pool.len()];
-                        points.push(point(
+                        points.push(agent_point(
                             format!("load-{i}"),
                             normalised(base.iter().map(|x| x + 0.03 * rng.signed()).collect()),
                         ));
@@ -719,9 +808,17 @@ async fn measure_all(
             "",
         );
     }
+    Ok(loaded)
+}
 
-    // Mixed load at a fixed rate, per window, then the most it sustains.
-    let agents = loaded.max(1);
+/// The mixed load held at `plan.rate` per window, then the most it
+/// sustains with closed-loop clients, over `agents` loaded agents.
+async fn mixed_load_rows(
+    port: u16,
+    plan: &Plan,
+    report: &mut Report,
+    agents: usize,
+) -> anyhow::Result<()> {
     let mixed = move |i: u64| mixed_load::request(port, agents as u64, i);
     report.text(format!("\nMixed load (50% get agent, 10% list, 15% similar, 5% trace, 10% create task, 10% 10-log batch) held at {} req/s for {} s:\n", plan.rate, plan.load_seconds));
     report
@@ -774,12 +871,9 @@ async fn measure_all(
     let run =
         mixed_load::closed_loop(port, agents as u64, workers, plan.max_seconds, 10_000_000).await;
     report.text(format!("\nMost it sustains ({workers} concurrent clients, same mix, {} s): **{:.0} req/s**, p50 {} ms, p99 {} ms, {} errors.", plan.max_seconds, run.per_second, ms(run.p50), ms(run.p99), run.errors));
-    auth_overhead(t, port, plan, report, agents).await
+    Ok(())
 }
 
-/// `GET /logs` pages with `plan.listing_logs` more logs stored (written
-/// straight through the store, as the API writes batches): every filter,
-/// both orders, and a page reached by cursor.
 /// One trace row: `GET /traces/{agent}` in `shape`, with the store's own
 /// call, and the JSON's encoding (server) and parsing (client) beside it.
 async fn trace_row(
@@ -844,6 +938,9 @@ async fn trace_row(
     Ok(())
 }
 
+/// `GET /logs` pages with `plan.listing_logs` more logs stored (written
+/// straight through the store, as the API writes batches): every filter,
+/// both orders, and a page reached by cursor.
 async fn log_listings(
     t: &TestApp,
     port: u16,
@@ -1710,7 +1807,7 @@ fn machine() -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let options = options()?;
+    let options = Cli::parse();
     let mut plan = Plan::new(options.quick);
     plan.only_migration = options.only_migration;
     plan.only_otlp = options.only_otlp;
@@ -1735,7 +1832,7 @@ async fn main() -> anyhow::Result<()> {
         },
         std::env::args().collect::<Vec<_>>().join(" ")
     ));
-    for backends in &options.backends {
+    for backends in &options.backends.backends() {
         if options.only_profile {
             surreal_profile(*backends, &plan, &mut report).await?;
         } else if options.only_indexer {
@@ -1752,4 +1849,94 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{BackendChoice, Cli};
+
+    fn parse(args: &[&str]) -> Cli {
+        let argv = std::iter::once("vectadb-bench").chain(args.iter().copied());
+        Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    #[test]
+    fn the_arguments_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_arguments_is_the_full_run_on_both_backends() {
+        let cli = parse(&[]);
+        assert!(!cli.quick);
+        assert_eq!(cli.backends, BackendChoice::Both);
+        assert_eq!(cli.out, None);
+        assert!(!(cli.only_migration || cli.only_profile || cli.only_otlp || cli.only_indexer));
+        assert_eq!(cli.only_text, None);
+    }
+
+    /// The invocations in scripts/test.sh, README.md and BENCHMARKS.md.
+    #[test]
+    fn the_documented_invocations_parse() {
+        let ci = parse(&["--quick", "--out", "target/bench-quick.md"]);
+        assert!(ci.quick);
+        assert_eq!(
+            ci.out.as_deref(),
+            Some(std::path::Path::new("target/bench-quick.md"))
+        );
+        assert_eq!(ci.backends, BackendChoice::Both);
+
+        for (value, expected) in [
+            ("both", BackendChoice::Both),
+            ("embedded", BackendChoice::Embedded),
+            ("servers", BackendChoice::Servers),
+        ] {
+            assert_eq!(parse(&["--quick", "--backends", value]).backends, expected);
+        }
+        assert!(parse(&["--out", "results.md"]).out.is_some());
+
+        let text = parse(&[
+            "--quick",
+            "--only-text",
+            "1000000",
+            "--backends",
+            "embedded",
+        ]);
+        assert_eq!(text.only_text, Some(1_000_000));
+        assert_eq!(text.backends, BackendChoice::Embedded);
+        assert!(parse(&["--quick", "--only-indexer", "--backends", "embedded"]).only_indexer);
+        assert!(parse(&["--quick", "--only-otlp", "--backends", "servers"]).only_otlp);
+        assert!(parse(&["--only-profile"]).only_profile);
+        assert!(parse(&["--only-migration"]).only_migration);
+    }
+
+    #[test]
+    fn a_repeated_argument_counts_once_or_last() {
+        let cli = parse(&[
+            "--quick",
+            "--quick",
+            "--backends",
+            "both",
+            "--backends",
+            "servers",
+        ]);
+        assert!(cli.quick);
+        assert_eq!(cli.backends, BackendChoice::Servers);
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        for args in [
+            &["--backends", "cloud"][..],
+            &["--only-text", "many"],
+            &["--only-text"],
+            &["--out"],
+            &["--fast"],
+        ] {
+            let argv = std::iter::once("vectadb-bench").chain(args.iter().copied());
+            assert!(Cli::try_parse_from(argv).is_err(), "{args:?}");
+        }
+    }
 }
