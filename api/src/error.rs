@@ -33,6 +33,11 @@ pub enum Error {
         message: &'static str,
         retry_after: u64,
     },
+    /// One item of a batch was refused: its position in the batch, and the
+    /// error naming the field within the item. How the position is written
+    /// (`logs[3].level`) is the caller's: see [`Error::name_fields`].
+    #[error("item {index}: {error}")]
+    Item { index: usize, error: Box<Error> },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -61,6 +66,45 @@ impl Error {
         Error::Conflict {
             field: field.into(),
             message: message.into(),
+        }
+    }
+
+    /// `error` as the error of item `index` of a batch.
+    pub fn item(index: usize, error: impl Into<Error>) -> Self {
+        Error::Item {
+            index,
+            error: Box::new(error.into()),
+        }
+    }
+
+    /// The same error with the field it names rewritten by `name`, which
+    /// gets the item's position when the error is an item's (`Item` is
+    /// unwrapped): how a caller spells fields in its own request.
+    pub fn name_fields(self, name: impl Fn(Option<usize>, &str) -> String) -> Self {
+        let (index, error) = match self {
+            Error::Item { index, error } => (Some(index), *error),
+            other => (None, other),
+        };
+        let rename = |field: String| name(index, &field);
+        match error {
+            Error::Invalid(mut v) => {
+                v.field = rename(v.field);
+                Error::Invalid(v)
+            }
+            Error::UnknownReference { field, kind, id } => Error::UnknownReference {
+                field: rename(field),
+                kind,
+                id,
+            },
+            Error::Conflict { field, message } => Error::Conflict {
+                field: rename(field),
+                message,
+            },
+            Error::TooLarge { field, message } => Error::TooLarge {
+                field: rename(field),
+                message,
+            },
+            other => other,
         }
     }
 }

@@ -22,15 +22,14 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::anomaly;
-use crate::domain::{Log, LogLevel, Thought};
+use crate::domain::{Log, LogLevel};
 use crate::embed::cache::EmbedCache;
 use crate::embed::{text, Embedder};
 use crate::error::Result;
 use crate::foreground::{Foreground, Pacer};
 use crate::metrics::Metrics;
-use crate::service::Service;
 use crate::store::{Documents, EmbedJob, EmbedKind, EmbedQueue, Table};
-use crate::vectors::{Collection, VectorFilter, VectorIndex, VectorPoint};
+use crate::vectors::{points, Collection, VectorFilter, VectorIndex, VectorPoint};
 
 /// How the indexer paces itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -261,13 +260,13 @@ impl Indexer {
                         .collect();
                     logs.sort_by_key(|log| position.get(log.id.as_str()).copied());
                     let texts = logs.iter().map(text::log).collect();
-                    let points = logs.iter().map(log_point).collect();
+                    let points = logs.iter().map(points::log).collect();
                     (Collection::Logs, Table::Log, texts, points)
                 }
                 EmbedKind::Thought => {
                     let thoughts = self.documents.get_thoughts(ids).await?;
                     let texts = thoughts.iter().map(text::thought).collect();
-                    let points = thoughts.iter().map(thought_point).collect();
+                    let points = thoughts.iter().map(points::thought).collect();
                     (Collection::Thoughts, Table::Thought, texts, points)
                 }
                 // Created by OTLP ingest, which does not wait for the model.
@@ -276,17 +275,14 @@ impl Indexer {
                     let texts = agents.iter().map(text::agent).collect();
                     let points = agents
                         .iter()
-                        .map(|a| Service::agent_point(a, Vec::new()))
+                        .map(|a| points::agent(a, Vec::new()))
                         .collect();
                     (Collection::Agents, Table::Agent, texts, points)
                 }
                 EmbedKind::Task => {
                     let tasks = self.documents.get_tasks(ids).await?;
                     let texts = tasks.iter().map(text::task).collect();
-                    let points = tasks
-                        .iter()
-                        .map(|t| Service::task_point(t, Vec::new()))
-                        .collect();
+                    let points = tasks.iter().map(|t| points::task(t, Vec::new())).collect();
                     (Collection::Tasks, Table::Task, texts, points)
                 }
             };
@@ -428,29 +424,5 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
         0.0
     } else {
         dot / denominator
-    }
-}
-
-/// A log's vector point: filterable by agent, task, level and time.
-pub fn log_point(log: &Log) -> VectorPoint {
-    VectorPoint {
-        id: log.id.clone(),
-        agent_id: log.agent_id.clone(),
-        task_id: log.task_id.clone(),
-        level: Some(log.level.as_str().to_string()),
-        timestamp: Some(log.timestamp.timestamp_millis()),
-        ..VectorPoint::default()
-    }
-}
-
-/// A thought's vector point: filterable by agent, task, kind and time.
-pub fn thought_point(thought: &Thought) -> VectorPoint {
-    VectorPoint {
-        id: thought.id.clone(),
-        agent_id: thought.agent_id.clone(),
-        task_id: thought.task_id.clone(),
-        kind: Some(thought.kind.clone()),
-        timestamp: Some(thought.created_at.timestamp_millis()),
-        ..VectorPoint::default()
     }
 }

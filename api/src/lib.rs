@@ -3,16 +3,18 @@
 //! Where things live:
 //! - `domain`: agents, tasks, thoughts, logs, traces and their validation.
 //! - `service`: what VectaDB does, one file per resource (agents, tasks,
-//!   thoughts, logs, search, traces, OTLP placement, repair): every write
-//!   goes to both stores, reads are merged. HTTP, RPC, OTLP and migration
-//!   all call it.
+//!   thoughts, logs, search with `query` (a search's fields, checked),
+//!   traces, OTLP placement, import, repair): every write goes to both
+//!   stores, reads are merged. HTTP, RPC, OTLP and migration all call it;
+//!   its stores are its own.
 //! - `store`: the store's roles (`Documents`, `EmbedQueue`, `TextQueue`,
 //!   `credentials::CredentialStore`; OTLP's `OtelStash` is in
 //!   `otlp::stash`), bundled as `Stores`, and their SurrealDB adapter, one
 //!   file per role under `store/surreal/`; `store/schema.surql` is the one
 //!   schema definition.
 //! - `vectors`: the vector index trait and its adapters (Qdrant Edge in
-//!   process, a Qdrant server over gRPC).
+//!   process, a Qdrant server over gRPC); `vectors::points` makes each
+//!   kind of document's point.
 //! - `embed`: the embedder trait, the MiniLM adapter, the embedded texts,
 //!   log templates and the cache of vectors already computed.
 //! - Background work: `indexer` embeds logs and thoughts from the durable
@@ -27,10 +29,11 @@
 //! - `http`: the axum Router (one module per resource) and its error mapping;
 //!   `server`: the accept loop serving it (timeouts, graceful stop);
 //!   `lambda` (feature `lambda`): the same Router under `lambda_http`.
-//! - `auth`: API keys, users and sessions (who is calling); `http::guard`
-//!   decides what each route needs.
+//! - `auth`: API keys, users and sessions (who is calling); each route
+//!   declares what it needs where it is registered (`http::guard::Routes`),
+//!   and the guard enforces it.
 //! - `migrate`: `vectadb migrate couchdb` (the Python proof of concept's
-//!   CouchDB export, streamed).
+//!   CouchDB export, streamed into the service's import).
 //! - `config`, `app`, `metrics`: configuration, start-up wiring, Prometheus
 //!   (`metered` times every backend call);
 //!   `provisioned`: what `vectadb provision` reports; `memory` returns

@@ -393,6 +393,141 @@ async fn scopes_limit_what_a_key_may_do_and_revoked_keys_stop_working() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// Each documented operation names the scope it needs (its security
+/// requirement), and the gate declared with the route enforces exactly that:
+/// without credentials it answers 401, with a key lacking the scope 403,
+/// with a key holding only that scope it lets the request through. Public
+/// operations need nothing.
+#[tokio::test]
+async fn every_documented_operation_needs_the_scope_its_document_names() {
+    let t = TestApp::new().await;
+    let (_, admin) = create_key(&t, &[], &["admin"]).await;
+    let admin_auth = bearer(&admin);
+    let admin_h = [("authorization", admin_auth.as_str())];
+    let mut only = std::collections::HashMap::new();
+    let mut all_but = std::collections::HashMap::new();
+    for scope in ["read", "write", "delete"] {
+        only.insert(scope, create_key(&t, &admin_h, &[scope]).await.1);
+        let others: Vec<&str> = ["read", "write", "delete"]
+            .into_iter()
+            .filter(|s| *s != scope)
+            .collect();
+        all_but.insert(scope, create_key(&t, &admin_h, &others).await.1);
+    }
+    all_but.insert(
+        "admin",
+        create_key(&t, &admin_h, &["read", "write", "delete"])
+            .await
+            .1,
+    );
+    only.insert("admin", admin.clone());
+
+    let (status, _, doc) = send(&t, Method::GET, "/api/v1/openapi.json", &[], None).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut checked = 0;
+    let app = &t;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let Some(op) = item.get(method) else { continue };
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let uri = path
+                .replace("{id}", "no-such-id")
+                .replace("{agent_id}", "no-such-id");
+            let requirements = op["security"]
+                .as_array()
+                .expect("every operation's security");
+            let call = |headers: Vec<(&'static str, String)>| {
+                let (method, uri) = (method.clone(), uri.clone());
+                async move {
+                    let headers: Vec<(&str, &str)> =
+                        headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                    send(app, method, &uri, &headers, None).await.0
+                }
+            };
+            let denied = [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN];
+            if requirements
+                .iter()
+                .any(|r| r.as_object().is_some_and(|r| r.is_empty()))
+            {
+                let status = call(vec![]).await;
+                assert!(
+                    !denied.contains(&status),
+                    "{method} {path} is public: {status}"
+                );
+                checked += 1;
+                continue;
+            }
+            assert_eq!(
+                call(vec![]).await,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path}"
+            );
+            let scopes: Vec<&str> = requirements[0]["api_key"]
+                .as_array()
+                .expect("the api_key requirement")
+                .iter()
+                .map(|s| s.as_str().unwrap())
+                .collect();
+            assert_eq!(
+                requirements[1]["session"], requirements[0]["api_key"],
+                "{method} {path}: both credentials need the same scope"
+            );
+            match scopes.as_slice() {
+                [] => {
+                    let status = call(vec![("x-api-key", only["read"].clone())]).await;
+                    assert!(
+                        !denied.contains(&status),
+                        "{method} {path}: any key: {status}"
+                    );
+                }
+                [scope] => {
+                    let status = call(vec![("x-api-key", all_but[scope].clone())]).await;
+                    assert_eq!(
+                        status,
+                        StatusCode::FORBIDDEN,
+                        "{method} {path} without {scope}"
+                    );
+                    let status = call(vec![("x-api-key", only[scope].clone())]).await;
+                    assert!(
+                        !denied.contains(&status),
+                        "{method} {path} with {scope}: {status}"
+                    );
+                }
+                more => panic!("{method} {path} names several scopes: {more:?}"),
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "{checked} operations");
+    // What the document says of a few, spelled out.
+    let scope_of = |path: &str, method: &str| doc["paths"][path][method]["security"].clone();
+    assert_eq!(
+        scope_of("/api/v1/agents", "get")[0]["api_key"],
+        json!(["read"])
+    );
+    assert_eq!(
+        scope_of("/api/v1/agents", "post")[0]["api_key"],
+        json!(["write"])
+    );
+    assert_eq!(
+        scope_of("/api/v1/agents/{id}", "delete")[0]["api_key"],
+        json!(["delete"])
+    );
+    assert_eq!(
+        scope_of("/api/v1/keys", "get")[0]["api_key"],
+        json!(["admin"])
+    );
+    assert_eq!(
+        scope_of("/api/v1/similar/logs", "post")[0]["api_key"],
+        json!(["read"])
+    );
+    assert_eq!(
+        scope_of("/v1/traces", "post")[0]["api_key"],
+        json!(["write"])
+    );
+    assert_eq!(scope_of("/health", "get"), json!([{}]));
+}
+
 fn cookie_of(headers: &HeaderMap) -> String {
     headers[header::SET_COOKIE].to_str().unwrap().to_string()
 }

@@ -48,6 +48,10 @@ async fn a_first_start_says_where_it_listens_and_nothing_else_warns() {
     let log = server.log();
     assert!(log.contains("VectaDB stopped"), "{log}");
     assert!(!log.contains("ERROR"), "{log}");
+    // Stopping adds no warning either: the embedded store closes before
+    // the process ends (it would warn that it could not close correctly).
+    let warnings = log.lines().filter(|l| l.contains("WARN")).count();
+    assert_eq!(warnings, 1, "{log}");
 }
 
 #[tokio::test]

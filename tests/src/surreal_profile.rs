@@ -1,8 +1,9 @@
 //! Where SurrealDB spends a 1,000-log batch, a trace's log read and a
 //! list's first page (`vectadb-bench --only-profile`): the same 1,000
 //! generated logs inserted into copies of the `log` table with fewer and
-//! fewer of its indexes, bound as JSON with a per-row cast (session 5's
-//! statement) and as native values (today's); one agent's 1,000 logs read
+//! fewer of its indexes, bound as JSON with a per-row cast (how schema
+//! version 5's store bound them) and as native values (how rows are bound
+//! now); one agent's 1,000 logs read
 //! back with less and less in each row; and the first page of agents and its
 //! total, with schema version 5's indexes and version 6's. Run against the
 //! embedded engine and a server, it separates the engine's work (index
@@ -165,7 +166,8 @@ fn records(logs: &[Log]) -> Vec<LogRecord> {
     logs.iter().map(LogRecord::from).collect()
 }
 
-/// The rows as session 5 bound them: JSON, the timestamp as text.
+/// The rows as schema version 5's store bound them: JSON, the timestamp as
+/// text.
 fn as_json(logs: &[Log]) -> Vec<Value> {
     logs.iter()
         .map(|l| {
@@ -257,7 +259,7 @@ pub async fn profile(url: &str, repeats: usize, agents: usize) -> anyhow::Result
         (METADATA_AS_TEXT, "SELECT record::id(id) AS id, agent_id, task_id, thought_id, level, message, encoding::json::encode(metadata) AS metadata, timestamp, anomaly_score FROM log_schema WHERE agent_id = $id ORDER BY timestamp, id"),
     ];
     lines.push(format!(
-        "\nRead of one agent's {LOGS} logs (p50 of {}, ms; the query answered and decoded into SurrealDB values, then those values turned into JSON as session 5 did for every row, and metadata sent as text parsed back):\n",
+        "\nRead of one agent's {LOGS} logs (p50 of {}, ms; the query answered and decoded into SurrealDB values, then those values turned into JSON as schema version 5's store did for every row, and metadata sent as text parsed back):\n",
         repeats * 3
     ));
     lines.push("| Selected | query | values → JSON |".into());

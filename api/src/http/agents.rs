@@ -4,17 +4,21 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorResponses};
 use super::extract::{JsonBody, Params};
+use super::guard::{Access, Routes};
 use super::{created, AppState, DEFAULT_PAGE};
+use crate::auth::Scope;
 use crate::domain::{Agent, NewAgent, Page};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(show, remove))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Scope(Scope::Read), routes!(list))
+        .add(Access::Scope(Scope::Write), routes!(create))
+        .add(Access::Scope(Scope::Read), routes!(show))
+        .add(Access::Scope(Scope::Delete), routes!(remove))
 }
 
 /// Create an agent (embedded at once, searchable by meaning).

@@ -8,22 +8,23 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody, ErrorResponses};
 use super::extract::parse_json;
 use super::extract::read_json_bytes;
+use super::guard::{Access, Routes};
 use super::AppState;
 use crate::auth::session::Session;
 use crate::auth::{Principal, Scope, SESSION_COOKIE};
 use crate::domain::validate;
 use crate::error::Error;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(login))
-        .routes(routes!(logout))
-        .routes(routes!(me))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Public, routes!(login))
+        .add(Access::Authenticated, routes!(logout))
+        .add(Access::Authenticated, routes!(me))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

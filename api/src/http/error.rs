@@ -264,6 +264,17 @@ fn library_parts(error: &Error) -> (StatusCode, &'static str, String, Option<Str
             VectorError::Backend(_) | VectorError::Dimension { .. } => internal(),
         },
         Error::Embed(_) => unavailable("embedding model"),
+        // An item's field by its position in the batch (`[3].level`), for
+        // callers that did not name it themselves (`Error::name_fields`).
+        Error::Item { index, error } => {
+            let (status, code, message, field) = library_parts(error);
+            (
+                status,
+                code,
+                message,
+                field.map(|f| format!("[{index}].{f}")),
+            )
+        }
     }
 }
 

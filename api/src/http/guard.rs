@@ -1,13 +1,17 @@
-//! The auth gate in front of every route: what each route needs
-//! ([`access`]), who is calling ([`crate::auth::Auth::authenticate`]), and
+//! The auth gate in front of every route: what each route needs (declared
+//! with the route: [`Routes::add`]), who is calling ([`crate::auth::Auth::authenticate`]), and
 //! CSRF for state changes a session cookie authenticates. The caller's
 //! [`Principal`] is left in the request's extensions for handlers.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, Method};
-use axum::middleware::Next;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::Router;
 use subtle::ConstantTimeEq;
+use utoipa::openapi::path::Paths;
+use utoipa::openapi::SecurityRequirement;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 use super::error::ApiError;
 use super::AppState;
@@ -23,37 +27,105 @@ pub enum Access {
     Scope(Scope),
 }
 
-/// The access rule for a request: reads need `read`, writes `write`,
-/// deletes `delete`, key management `admin`. Similarity searches and JSON-RPC are POSTs that
-/// read (JSON-RPC's `create` also needs `write`, checked per call); OTLP
-/// ingest (HTTP or gRPC) writes.
-pub fn access(method: &Method, path: &str) -> Access {
-    let Some(api) = path.strip_prefix("/api/v1") else {
-        return match path {
-            "/v1/traces" | "/v1/logs" => Access::Scope(Scope::Write),
-            p if super::otlp_grpc::is_grpc_path(p) => Access::Scope(Scope::Write),
-            _ => Access::Public,
+/// Routes whose access is declared with them. Each module's `router()`
+/// returns one, and the only way in is [`Routes::add`], which takes the
+/// access rule with the handlers: a route cannot join the API without one.
+/// The rule is enforced by a layer on the route itself and written into the
+/// OpenAPI document as the operation's security requirement, so the
+/// document says which scope each operation needs.
+pub struct Routes(OpenApiRouter<AppState>);
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Routes {
+    pub fn new() -> Self {
+        Self(OpenApiRouter::new())
+    }
+
+    /// `routes` (one path's methods, from `routes!`) open to `access`.
+    pub fn add(self, access: Access, routes: UtoipaMethodRouter<AppState>) -> Self {
+        let (schemas, mut paths, method_router) = routes;
+        document(&mut paths, access);
+        let method_router = match access {
+            Access::Public => method_router,
+            needed => {
+                method_router.layer(middleware::from_fn(move |request: Request, next: Next| {
+                    gate(needed, request, next)
+                }))
+            }
         };
-    };
-    if api == "/auth/login" || api == "/openapi.json" {
-        return Access::Public;
+        Self(self.0.routes((schemas, paths, method_router)))
     }
-    if api.starts_with("/auth/") {
-        return Access::Authenticated;
+
+    pub fn merge(self, other: Routes) -> Self {
+        Self(self.0.merge(other.0))
     }
-    if api == "/keys" || api.starts_with("/keys/") {
-        return Access::Scope(Scope::Admin);
+
+    /// These routes under `prefix` (e.g. `/api/v1`).
+    pub fn nest(self, prefix: &str, other: Routes) -> Self {
+        Self(self.0.nest(prefix, other.0))
     }
-    let reads = matches!(*method, Method::GET | Method::HEAD)
-        || api.starts_with("/similar/")
-        || api.starts_with("/rpc/");
-    Access::Scope(if reads {
-        Scope::Read
-    } else if *method == Method::DELETE {
-        Scope::Delete
+
+    pub fn into_router(self) -> OpenApiRouter<AppState> {
+        self.0
+    }
+}
+
+/// A router the OpenAPI document does not describe (the UI's files, the
+/// gRPC methods), every route of it open to `access`.
+pub fn undocumented(access: Access, router: Router<AppState>) -> Router<AppState> {
+    match access {
+        Access::Public => router,
+        needed => router.route_layer(middleware::from_fn(move |request: Request, next: Next| {
+            gate(needed, request, next)
+        })),
+    }
+}
+
+/// What answers a path no route matches: under `/api/` it takes the
+/// credentials a read would (an unknown API path tells nothing to a caller
+/// without them), elsewhere anyone gets the 404.
+pub async fn fallback_access(request: Request, next: Next) -> Response {
+    let access = if request.uri().path().starts_with("/api/") {
+        Access::Scope(Scope::Read)
     } else {
-        Scope::Write
-    })
+        Access::Public
+    };
+    gate(access, request, next).await
+}
+
+/// The operations' security requirement in the OpenAPI document: none for
+/// public ones, else either credential with the scope as its required role.
+fn document(paths: &mut Paths, access: Access) {
+    let requirement = match access {
+        Access::Public => vec![SecurityRequirement::default()],
+        Access::Authenticated => vec![
+            SecurityRequirement::new("api_key", Vec::<String>::new()),
+            SecurityRequirement::new("session", Vec::<String>::new()),
+        ],
+        Access::Scope(scope) => vec![
+            SecurityRequirement::new("api_key", [scope.as_str()]),
+            SecurityRequirement::new("session", [scope.as_str()]),
+        ],
+    };
+    for item in paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            operation.security = Some(requirement.clone());
+        }
+    }
 }
 
 /// The bearer credential: `Authorization: Bearer …` or `X-API-Key`.
@@ -152,11 +224,17 @@ fn local_host(host: &str, allowed: &[String]) -> bool {
         || allowed.iter().any(|a| a == host)
 }
 
-pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let needed = access(request.method(), request.uri().path());
+/// Let the request through if its credentials grant `needed`. The state
+/// comes from the request's extensions, where [`super::app`] puts it for
+/// every request.
+async fn gate(needed: Access, mut request: Request, next: Next) -> Response {
     if needed == Access::Public {
         return next.run(request).await;
     }
+    let Some(state) = request.extensions().get::<AppState>().cloned() else {
+        tracing::error!("the auth gate found no application state on the request");
+        return ApiError::Internal.into_response();
+    };
     let headers = request.headers();
     let principal = match state
         .auth
@@ -216,65 +294,6 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_route_family_has_its_rule() {
-        let rule = |m: Method, p: &str| access(&m, p);
-        assert_eq!(rule(Method::GET, "/health"), Access::Public);
-        assert_eq!(rule(Method::GET, "/metrics"), Access::Public);
-        assert_eq!(rule(Method::GET, "/ui/agents"), Access::Public);
-        assert_eq!(rule(Method::GET, "/"), Access::Public);
-        assert_eq!(rule(Method::POST, "/api/v1/auth/login"), Access::Public);
-        assert_eq!(rule(Method::GET, "/api/v1/openapi.json"), Access::Public);
-        assert_eq!(
-            rule(Method::POST, "/api/v1/auth/logout"),
-            Access::Authenticated
-        );
-        assert_eq!(
-            rule(Method::GET, "/api/v1/agents"),
-            Access::Scope(Scope::Read)
-        );
-        assert_eq!(
-            rule(Method::POST, "/api/v1/agents"),
-            Access::Scope(Scope::Write)
-        );
-        assert_eq!(
-            rule(Method::PATCH, "/api/v1/tasks/x"),
-            Access::Scope(Scope::Write)
-        );
-        assert_eq!(
-            rule(Method::DELETE, "/api/v1/agents/x"),
-            Access::Scope(Scope::Delete)
-        );
-        assert_eq!(
-            rule(Method::POST, "/api/v1/similar/logs"),
-            Access::Scope(Scope::Read)
-        );
-        assert_eq!(
-            rule(Method::POST, "/api/v1/rpc/agents"),
-            Access::Scope(Scope::Read)
-        );
-        assert_eq!(
-            rule(Method::GET, "/api/v1/keys"),
-            Access::Scope(Scope::Admin)
-        );
-        assert_eq!(
-            rule(Method::DELETE, "/api/v1/keys/ab"),
-            Access::Scope(Scope::Admin)
-        );
-        assert_eq!(
-            rule(Method::POST, "/v1/traces"),
-            Access::Scope(Scope::Write)
-        );
-        assert_eq!(
-            rule(Method::POST, super::super::otlp_grpc::TRACE_EXPORT),
-            Access::Scope(Scope::Write)
-        );
-        assert_eq!(
-            rule(Method::GET, "/api/v1/nowhere"),
-            Access::Scope(Scope::Read)
-        );
-    }
 
     #[test]
     fn credentials_are_read_from_either_header_and_the_cookie() {

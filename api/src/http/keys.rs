@@ -6,20 +6,22 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorResponses};
 use super::extract::JsonBody;
+use super::guard::{Access, Routes};
 use super::AppState;
 use crate::auth::{CreatedKey, KeyInfo, Scope};
 use crate::domain::validate;
 use crate::domain::validate::ValidationError;
 use crate::error::Error;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(revoke))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Scope(Scope::Admin), routes!(list))
+        .add(Access::Scope(Scope::Admin), routes!(create))
+        .add(Access::Scope(Scope::Admin), routes!(revoke))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

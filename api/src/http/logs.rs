@@ -7,17 +7,20 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorResponses};
 use super::extract::{parse_json, read_json_bytes, Params};
+use super::guard::{Access, Routes};
 use super::{AppState, DEFAULT_PAGE};
+use crate::auth::Scope;
 use crate::domain::{Log, LogCursor, LogFilter, LogLevel, NewLog, Page};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, ingest))
-        .routes(routes!(anomalies))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Scope(Scope::Read), routes!(list))
+        .add(Access::Scope(Scope::Write), routes!(ingest))
+        .add(Access::Scope(Scope::Read), routes!(anomalies))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -61,12 +64,13 @@ async fn ingest(State(state): State<AppState>, request: Request) -> Result<Respo
     } else {
         vec![parse_json(&bytes)?]
     };
+    // A batch's errors name the item (`logs[3].level`), a single log's its
+    // field alone (`level`).
     let ingested = state.service.ingest_logs(requests).await.map_err(|e| {
-        if batch {
-            ApiError::from(e)
-        } else {
-            unprefix_single(e)
-        }
+        ApiError::from(e.name_fields(|index, field| match index {
+            Some(index) if batch => format!("logs[{index}].{field}"),
+            _ => field.to_string(),
+        }))
     })?;
     for (log, new) in ingested.logs.iter().zip(&ingested.new) {
         if *new {
@@ -110,33 +114,6 @@ fn prefix_field(error: ApiError, prefix: &str) -> ApiError {
         },
         other => other,
     }
-}
-
-/// A single log's errors name its fields directly (`level`, not `logs[0].level`).
-fn unprefix_single(error: crate::error::Error) -> ApiError {
-    use crate::error::Error;
-    let strip = |field: String| {
-        field
-            .strip_prefix("logs[0].")
-            .map(str::to_string)
-            .unwrap_or(field)
-    };
-    ApiError::from(match error {
-        Error::Invalid(mut v) => {
-            v.field = strip(v.field);
-            Error::Invalid(v)
-        }
-        Error::UnknownReference { field, kind, id } => Error::UnknownReference {
-            field: strip(field),
-            kind,
-            id,
-        },
-        Error::Conflict { field, message } => Error::Conflict {
-            field: strip(field),
-            message,
-        },
-        other => other,
-    })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

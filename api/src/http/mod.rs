@@ -2,8 +2,8 @@
 //! [`AppState`], so the server, the Lambda entry and the tests serve the
 //! very same routes. One module per resource; `error` maps every failure;
 //! `openapi` gathers the documented routes (and serves their OpenAPI
-//! document); `guard` is the auth gate in front of them and `shed` the
-//! load shedding in front of that; `ui` serves the admin console's files.
+//! document); `guard` declares each route's access with the route and
+//! enforces it, `shed` sheds load in front of every route; `ui` serves the admin console's files.
 
 pub mod agents;
 pub mod auth;
@@ -28,9 +28,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
+use axum::{Extension, Router};
 use serde::Deserialize;
 
 use crate::metrics::Metrics;
@@ -87,11 +88,12 @@ pub const SIGN_IN_BYTES: usize = 4 * 1024;
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
-    let (api, _) = openapi::routes().split_for_parts();
+    let (api, _) = openapi::routes().into_router().split_for_parts();
     api.merge(ui::router())
         .merge(otlp_grpc::router())
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), guard::gate))
+        .fallback(not_found.layer(middleware::from_fn(guard::fallback_access)))
+        // Each route's gate (`guard::Routes`) reads the state from here.
+        .layer(Extension(state.clone()))
         .layer(middleware::from_fn_with_state(state.clone(), shed::shed))
         .layer(middleware::from_fn_with_state(
             state.clone(),

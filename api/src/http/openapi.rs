@@ -9,14 +9,14 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi, SecurityRequirement};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::routes;
 
-use super::AppState;
+use super::guard::{Access, Routes};
 use super::{agents, auth, keys, logs, ops, otlp, rpc, similar, tasks, thoughts, traces};
 
-/// Every API route, documented.
-pub fn routes() -> OpenApiRouter<AppState> {
-    let api = OpenApiRouter::new()
+/// Every API route, documented, each with its access rule.
+pub fn routes() -> Routes {
+    let api = Routes::new()
         .merge(agents::router())
         .merge(tasks::router())
         .merge(thoughts::router())
@@ -26,8 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(rpc::router())
         .merge(auth::router())
         .merge(keys::router())
-        .routes(routes!(openapi_json));
-    OpenApiRouter::new()
+        .add(Access::Public, routes!(openapi_json));
+    Routes::new()
         .nest("/api/v1", api)
         .merge(ops::router())
         .merge(otlp::router())
@@ -36,7 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The document: paths and schemas from the handlers, plus what they
 /// cannot say (title, version, how to authenticate).
 pub fn document() -> OpenApi {
-    let (_, mut doc) = routes().split_for_parts();
+    let (_, mut doc) = routes().into_router().split_for_parts();
     // Handler names repeat across modules (`list`, `show`): ids are
     // `<tag>_<handler>`, unique because each module has its own tag.
     for item in doc.paths.paths.values_mut() {

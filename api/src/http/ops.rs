@@ -15,17 +15,18 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::routes;
 
+use super::guard::{Access, Routes};
 use super::AppState;
 use crate::service::Health;
 use crate::store::Table;
 use crate::vectors::Collection;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(health))
-        .routes(routes!(metrics))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Public, routes!(health))
+        .add(Access::Public, routes!(metrics))
 }
 
 /// The last health check and gauge refresh, shared by all requests.

@@ -14,17 +14,19 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorKind};
+use super::guard::{Access, Routes};
 use super::AppState;
+use crate::auth::Scope;
 use crate::otlp::decode::{decompress, DecodeError, Encoding, RpcStatus};
 use crate::otlp::model;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(traces))
-        .routes(routes!(logs))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Scope(Scope::Write), routes!(traces))
+        .add(Access::Scope(Scope::Write), routes!(logs))
 }
 
 /// How an OTLP export fails (the body is a `google.rpc.Status` in the

@@ -50,10 +50,15 @@ mod code {
     pub const UNAUTHENTICATED: i32 = 16;
 }
 
+/// The two export methods; both write.
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let methods = Router::new()
         .route(TRACE_EXPORT, post(traces))
-        .route(LOGS_EXPORT, post(logs))
+        .route(LOGS_EXPORT, post(logs));
+    super::guard::undocumented(
+        super::guard::Access::Scope(crate::auth::Scope::Write),
+        methods,
+    )
 }
 
 /// Whether a request path is a gRPC method of this service.

@@ -9,21 +9,21 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorResponses};
 use super::extract::{from_value, read_json_bytes};
-use super::similar::{Results, SimilarAgentsRequest, SimilarTasksRequest};
+use super::guard::{Access, Routes};
+use super::similar::Results;
 use super::{AppState, DEFAULT_PAGE};
 use crate::auth::{Principal, Scope};
 use crate::domain::{NewAgent, NewTask, TaskFilter, TaskStatus};
-use crate::error::Error;
-use crate::service::SimilarQuery;
+use crate::service::query::{SimilarAgentsRequest, SimilarTasksRequest};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(agents))
-        .routes(routes!(tasks))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Scope(Scope::Read), routes!(agents))
+        .add(Access::Scope(Scope::Read), routes!(tasks))
 }
 
 pub const PARSE_ERROR: i64 = -32700;
@@ -293,9 +293,7 @@ async fn agents_method(state: &AppState, method: &str, params: Value) -> Result<
         "similar" => {
             let request: SimilarAgentsRequest = from_value(params)?;
             to_json(Results {
-                results: service
-                    .similar_agents(SimilarQuery::try_from(request).map_err(Error::from)?)
-                    .await?,
+                results: service.similar_agents(request).await?,
             })
         }
         other => return Err(RpcError::MethodNotFound(other.to_string())),
@@ -330,9 +328,7 @@ async fn tasks_method(state: &AppState, method: &str, params: Value) -> Result<V
         "similar" => {
             let request: SimilarTasksRequest = from_value(params)?;
             to_json(Results {
-                results: service
-                    .similar_tasks(SimilarQuery::try_from(request).map_err(Error::from)?)
-                    .await?,
+                results: service.similar_tasks(request).await?,
             })
         }
         other => return Err(RpcError::MethodNotFound(other.to_string())),

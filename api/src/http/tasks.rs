@@ -9,12 +9,16 @@ use super::error::{ApiError, ErrorResponses};
 use super::extract::{JsonBody, Params};
 use super::{created, AppState, DEFAULT_PAGE};
 use crate::domain::{NewTask, Page, Task, TaskFilter, TaskPatch, TaskStatus};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(show, update))
+use super::guard::{Access, Routes};
+use crate::auth::Scope;
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Scope(Scope::Read), routes!(list))
+        .add(Access::Scope(Scope::Write), routes!(create))
+        .add(Access::Scope(Scope::Read), routes!(show))
+        .add(Access::Scope(Scope::Write), routes!(update))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

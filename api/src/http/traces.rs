@@ -5,21 +5,23 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorResponses};
 use super::extract::Params;
+use super::guard::{Access, Routes};
 use super::{AppState, DEFAULT_PAGE};
+use crate::auth::Scope;
 use crate::domain::trace::{parse_thought_cursor, TaskCursor};
 use crate::domain::validate::{optional_id, ValidationError};
 use crate::domain::{Log, LogCursor, Page, Thought, Trace, TraceShape};
 use crate::error::Error;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(trace))
-        .routes(routes!(logs))
-        .routes(routes!(thoughts))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Scope(Scope::Read), routes!(trace))
+        .add(Access::Scope(Scope::Read), routes!(logs))
+        .add(Access::Scope(Scope::Read), routes!(thoughts))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -33,13 +33,16 @@ const ASSETS: [(&str, &str, &str); 3] = [
 /// Only our own files, never framed.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// The console's pages and files are public: the data they show comes from
+/// the API, which asks for credentials.
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let pages = Router::new()
         .route("/", get(page))
         .route("/ui", get(page))
         .route("/ui/", get(page))
         .route("/ui/assets/{file}", get(asset))
-        .route("/ui/{*page}", get(page))
+        .route("/ui/{*page}", get(page));
+    super::guard::undocumented(super::guard::Access::Public, pages)
 }
 
 fn respond(content_type: &'static str, body: &'static str, cache: &'static str) -> Response {

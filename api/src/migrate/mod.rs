@@ -5,8 +5,9 @@
 //! - `docs`: each CouchDB document → an agent, task, thought or log (or a
 //!   reason to reject it).
 //! - here: one pass over the export per kind, in reference order (agents,
-//!   tasks, thoughts, logs), writing in batches; documents already there
-//!   are left alone (a second run adds nothing, an interrupted one is
+//!   tasks, thoughts, logs), handing batches to the service's import
+//!   ([`crate::service::import`]), which judges and writes them; documents
+//!   already there are left alone (a second run adds nothing, an interrupted one is
 //!   finished by running it again), rejected ones are reported with their
 //!   reason and never stop the run.
 
@@ -15,15 +16,14 @@ pub mod export;
 pub mod http;
 pub mod relations;
 
-use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::domain::{Agent, Log, NewThought, Task, Thought};
-use crate::embed::text;
+use crate::domain::{Agent, Log, Task, Thought};
+use crate::service::import::{Import, ImportOptions, Verdict};
 use crate::service::Service;
 use crate::store::{StoreError, Table};
 use crate::vectors::Collection;
@@ -126,6 +126,26 @@ impl Report {
             Kind::Task => &mut self.tasks,
             Kind::Thought => &mut self.thoughts,
             Kind::Log => &mut self.logs,
+        }
+    }
+
+    /// The verdicts of a batch of one kind, with each document's row and id.
+    fn tally(&mut self, kind: Kind, rows: Vec<u64>, ids: Vec<String>, verdicts: Vec<Verdict>) {
+        self.counts(kind).source += verdicts.len() as u64;
+        for ((row, id), verdict) in rows.into_iter().zip(ids).zip(verdicts) {
+            self.count(kind, row, Some(id), verdict);
+        }
+    }
+
+    fn count(&mut self, kind: Kind, row: u64, id: Option<String>, verdict: Verdict) {
+        match verdict {
+            Verdict::Imported => self.counts(kind).migrated += 1,
+            Verdict::Existing => self.counts(kind).existing += 1,
+            Verdict::Rejected(reason) => self.reject(row, id, Some(kind), reason),
+            Verdict::Waiting => {
+                let reason = "its parent never arrived".to_string();
+                self.reject(row, id, Some(kind), reason)
+            }
         }
     }
 
@@ -244,7 +264,10 @@ pub async fn migrate(
         }
         None => None,
     };
-    let mut planned = Planned::default();
+    let mut import = service.import(ImportOptions {
+        dry_run: options.dry_run,
+        embed: options.embed,
+    });
     let bar = if options.progress {
         indicatif::ProgressBar::new_spinner()
     } else {
@@ -279,9 +302,7 @@ pub async fn migrate(
         });
         let mut batch = Vec::new();
         let mut writer = Writer {
-            service,
-            options,
-            planned: &mut planned,
+            import: &mut import,
             deferred: Vec::new(),
         };
         while let Some(item) = receiver.recv().await {
@@ -310,20 +331,12 @@ pub async fn migrate(
         );
     }
     bar.finish_and_clear();
-    report.agents.target = service.documents.count(Table::Agent).await?;
-    report.tasks.target = service.documents.count(Table::Task).await?;
-    report.thoughts.target = service.documents.count(Table::Thought).await?;
-    report.logs.target = service.documents.count(Table::Log).await?;
-    report.agent_vectors = service
-        .vectors
-        .count(Collection::Agents)
-        .await
-        .map_err(crate::error::Error::from)?;
-    report.task_vectors = service
-        .vectors
-        .count(Collection::Tasks)
-        .await
-        .map_err(crate::error::Error::from)?;
+    report.agents.target = service.count_documents(Table::Agent).await?;
+    report.tasks.target = service.count_documents(Table::Task).await?;
+    report.thoughts.target = service.count_documents(Table::Thought).await?;
+    report.logs.target = service.count_documents(Table::Log).await?;
+    report.agent_vectors = service.count_vectors(Collection::Agents).await?;
+    report.task_vectors = service.count_vectors(Collection::Tasks).await?;
     if let Some(path) = &options.rejects {
         write_rejects(path, &report.rejects)?;
     }
@@ -395,25 +408,14 @@ fn read_pass(
     Ok(rows)
 }
 
-/// In a dry run, what would have been written (nothing is), so that later
-/// documents referring to it are judged as a real run would judge them:
-/// ids, with the owning agent for tasks and thoughts.
-#[derive(Default)]
-struct Planned {
-    agents: HashSet<String>,
-    tasks: HashMap<String, String>,
-    thoughts: HashMap<String, String>,
-}
-
-struct Writer<'a> {
-    service: &'a Service,
-    options: &'a Options,
-    planned: &'a mut Planned,
+/// One pass's writer: hands batches to the import and counts its verdicts.
+struct Writer<'i, 's> {
+    import: &'i mut Import<'s>,
     /// Thoughts whose parent was not there yet (it may come later).
     deferred: Vec<(u64, Option<String>, Thought, Option<u64>)>,
 }
 
-impl Writer<'_> {
+impl Writer<'_, '_> {
     async fn write(&mut self, items: Vec<Item>, report: &mut Report) -> Result<(), MigrateError> {
         let mut agents = Vec::new();
         let mut tasks = Vec::new();
@@ -434,13 +436,41 @@ impl Writer<'_> {
                 Mapped::Log(l) => logs.push((item.row, l)),
             }
         }
-        self.agents(agents, report).await?;
-        self.tasks(tasks, report).await?;
+        let (rows, agents): (Vec<_>, Vec<Agent>) = agents.into_iter().unzip();
+        let ids = agents.iter().map(|a| a.id.clone()).collect();
+        let verdicts = self.import.agents(agents).await?;
+        report.tally(Kind::Agent, rows, ids, verdicts);
+
+        let (rows, tasks): (Vec<_>, Vec<Task>) = tasks.into_iter().unzip();
+        let ids = tasks.iter().map(|t| t.id.clone()).collect();
+        let verdicts = self.import.tasks(tasks).await?;
+        report.tally(Kind::Task, rows, ids, verdicts);
+
         report.thoughts.source += thoughts.len() as u64;
         for (row, id, thought, step) in thoughts {
             self.thought(row, id, thought, step, report).await?;
         }
-        self.logs(logs, report).await
+
+        let (rows, logs): (Vec<_>, Vec<Log>) = logs.into_iter().unzip();
+        let ids = logs.iter().map(|l| l.id.clone()).collect();
+        let verdicts = self.import.logs(logs).await?;
+        report.tally(Kind::Log, rows, ids, verdicts);
+        Ok(())
+    }
+
+    async fn thought(
+        &mut self,
+        row: u64,
+        id: Option<String>,
+        thought: Thought,
+        step: Option<u64>,
+        report: &mut Report,
+    ) -> Result<(), MigrateError> {
+        match self.import.thought(thought.clone(), step).await? {
+            Verdict::Waiting => self.deferred.push((row, id, thought, step)),
+            verdict => report.count(Kind::Thought, row, id, verdict),
+        }
+        Ok(())
     }
 
     async fn finish(&mut self, kind: Kind, report: &mut Report) -> Result<(), MigrateError> {
@@ -470,407 +500,4 @@ impl Writer<'_> {
         }
         Ok(())
     }
-
-    async fn agents(
-        &mut self,
-        agents: Vec<(u64, Agent)>,
-        report: &mut Report,
-    ) -> Result<(), MigrateError> {
-        report.agents.source += agents.len() as u64;
-        let store = &self.service.documents;
-        let ids: Vec<String> = agents.iter().map(|(_, a)| a.id.clone()).collect();
-        let stored: HashMap<String, Agent> = store
-            .get_agents(&ids)
-            .await?
-            .into_iter()
-            .map(|a| (a.id.clone(), a))
-            .collect();
-        let mut accepted = Vec::new();
-        for (row, agent) in agents {
-            match stored.get(&agent.id) {
-                Some(existing) if same_agent(existing, &agent) => {
-                    report.agents.existing += 1;
-                    accepted.push(agent);
-                }
-                Some(_) => report.reject(
-                    row,
-                    Some(agent.id.clone()),
-                    Some(Kind::Agent),
-                    format!("agent {} already exists with different content", agent.id),
-                ),
-                None if self.options.dry_run => {
-                    report.agents.migrated += 1;
-                    self.planned.agents.insert(agent.id.clone());
-                }
-                None => match store.create_agent(&agent).await {
-                    Ok(()) => {
-                        report.agents.migrated += 1;
-                        accepted.push(agent);
-                    }
-                    Err(error) => report.reject(
-                        row,
-                        Some(agent.id.clone()),
-                        Some(Kind::Agent),
-                        error.to_string(),
-                    ),
-                },
-            }
-        }
-        if !self.options.dry_run && self.options.embed {
-            let texts = accepted
-                .iter()
-                .map(|a| {
-                    (
-                        a.id.clone(),
-                        text::agent(a),
-                        Service::agent_point(a, Vec::new()),
-                    )
-                })
-                .collect();
-            self.embed_missing(Collection::Agents, texts).await?;
-        }
-        Ok(())
-    }
-
-    async fn tasks(
-        &mut self,
-        tasks: Vec<(u64, Task)>,
-        report: &mut Report,
-    ) -> Result<(), MigrateError> {
-        report.tasks.source += tasks.len() as u64;
-        let store = &self.service.documents;
-        let ids: Vec<String> = tasks.iter().map(|(_, t)| t.id.clone()).collect();
-        let stored: HashMap<String, Task> = store
-            .get_tasks(&ids)
-            .await?
-            .into_iter()
-            .map(|t| (t.id.clone(), t))
-            .collect();
-        let agent_ids: Vec<String> = tasks
-            .iter()
-            .map(|(_, t)| t.agent_id.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let agents: HashSet<String> = store
-            .existing(Table::Agent, &agent_ids)
-            .await?
-            .into_iter()
-            .collect();
-        let mut accepted = Vec::new();
-        for (row, task) in tasks {
-            match stored.get(&task.id) {
-                Some(existing) if same_task(existing, &task) => {
-                    report.tasks.existing += 1;
-                    accepted.push(task);
-                }
-                Some(_) => report.reject(
-                    row,
-                    Some(task.id.clone()),
-                    Some(Kind::Task),
-                    format!("task {} already exists with different content", task.id),
-                ),
-                None if !agents.contains(&task.agent_id)
-                    && !self.planned.agents.contains(&task.agent_id) =>
-                {
-                    report.reject(
-                        row,
-                        Some(task.id.clone()),
-                        Some(Kind::Task),
-                        format!("agent {} does not exist", task.agent_id),
-                    )
-                }
-                None if self.options.dry_run => {
-                    report.tasks.migrated += 1;
-                    self.planned
-                        .tasks
-                        .insert(task.id.clone(), task.agent_id.clone());
-                }
-                None => match store.create_task(&task).await {
-                    Ok(()) => {
-                        report.tasks.migrated += 1;
-                        accepted.push(task);
-                    }
-                    Err(error) => report.reject(
-                        row,
-                        Some(task.id.clone()),
-                        Some(Kind::Task),
-                        error.to_string(),
-                    ),
-                },
-            }
-        }
-        if !self.options.dry_run && self.options.embed {
-            let texts = accepted
-                .iter()
-                .map(|t| {
-                    (
-                        t.id.clone(),
-                        text::task(t),
-                        Service::task_point(t, Vec::new()),
-                    )
-                })
-                .collect();
-            self.embed_missing(Collection::Tasks, texts).await?;
-        }
-        Ok(())
-    }
-
-    /// Embed (in one model call) and write the vectors these documents lack.
-    async fn embed_missing(
-        &self,
-        collection: Collection,
-        documents: Vec<(String, String, crate::vectors::VectorPoint)>,
-    ) -> Result<(), MigrateError> {
-        if documents.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<String> = documents.iter().map(|(id, _, _)| id.clone()).collect();
-        let present: HashSet<String> = self
-            .service
-            .vectors
-            .existing(collection, &ids)
-            .await
-            .map_err(crate::error::Error::from)?
-            .into_iter()
-            .collect();
-        let (texts, mut points): (Vec<String>, Vec<_>) = documents
-            .into_iter()
-            .filter(|(id, _, _)| !present.contains(id))
-            .map(|(_, text, point)| (text, point))
-            .unzip();
-        if texts.is_empty() {
-            return Ok(());
-        }
-        let vectors = self
-            .service
-            .embedder
-            .embed(texts)
-            .await
-            .map_err(crate::error::Error::from)?;
-        for (point, vector) in points.iter_mut().zip(vectors) {
-            point.vector = vector;
-        }
-        self.service
-            .vectors
-            .upsert(collection, points)
-            .await
-            .map_err(crate::error::Error::from)?;
-        Ok(())
-    }
-
-    async fn thought(
-        &mut self,
-        row: u64,
-        id: Option<String>,
-        thought: Thought,
-        step: Option<u64>,
-        report: &mut Report,
-    ) -> Result<(), MigrateError> {
-        let store = &self.service.documents;
-        if let Some(existing) = store.get_thought(&thought.id).await? {
-            if existing.agent_id == thought.agent_id
-                && existing.task_id == thought.task_id
-                && existing.content == thought.content
-                && existing.kind == thought.kind
-            {
-                report.thoughts.existing += 1;
-            } else {
-                report.reject(
-                    row,
-                    id,
-                    Some(Kind::Thought),
-                    format!(
-                        "thought {} already exists with different content",
-                        thought.id
-                    ),
-                );
-            }
-            return Ok(());
-        }
-        if let Some(parent) = &thought.parent_id {
-            if !self.planned.thoughts.contains_key(parent)
-                && store.get_thought(parent).await?.is_none()
-            {
-                self.deferred.push((row, id, thought, step));
-                return Ok(());
-            }
-        }
-        if !self.planned.agents.contains(&thought.agent_id)
-            && store
-                .existing(Table::Agent, std::slice::from_ref(&thought.agent_id))
-                .await?
-                .is_empty()
-        {
-            report.reject(
-                row,
-                id,
-                Some(Kind::Thought),
-                format!("agent {} does not exist", thought.agent_id),
-            );
-            return Ok(());
-        }
-        if let Some(task_id) = &thought.task_id {
-            let owner = match self.planned.tasks.get(task_id) {
-                Some(agent) => Some(agent.clone()),
-                None => store.get_task(task_id).await?.map(|t| t.agent_id),
-            };
-            match owner {
-                Some(agent) if agent == thought.agent_id => {}
-                Some(agent) => {
-                    report.reject(
-                        row,
-                        id,
-                        Some(Kind::Thought),
-                        format!(
-                            "task {task_id} belongs to agent {agent}, not {}",
-                            thought.agent_id
-                        ),
-                    );
-                    return Ok(());
-                }
-                None => {
-                    report.reject(
-                        row,
-                        id,
-                        Some(Kind::Thought),
-                        format!("task {task_id} does not exist"),
-                    );
-                    return Ok(());
-                }
-            }
-        }
-        if self.options.dry_run {
-            report.thoughts.migrated += 1;
-            self.planned
-                .thoughts
-                .insert(thought.id.clone(), thought.agent_id.clone());
-            return Ok(());
-        }
-        let request = NewThought {
-            id: Some(thought.id.clone()),
-            agent_id: thought.agent_id.clone(),
-            task_id: thought.task_id.clone(),
-            parent_id: thought.parent_id.clone(),
-            step,
-            kind: Some(thought.kind.clone()),
-            content: thought.content.clone(),
-            metadata: thought.metadata.clone(),
-        };
-        match store.import_thought(request, thought.created_at).await {
-            Ok(_) => report.thoughts.migrated += 1,
-            Err(StoreError::Conflict(_)) => report.reject(
-                row,
-                id,
-                Some(Kind::Thought),
-                format!(
-                    "step {} of this chain is already taken",
-                    step.unwrap_or_default()
-                ),
-            ),
-            Err(error) => report.reject(row, id, Some(Kind::Thought), error.to_string()),
-        }
-        Ok(())
-    }
-
-    async fn logs(&self, logs: Vec<(u64, Log)>, report: &mut Report) -> Result<(), MigrateError> {
-        if logs.is_empty() {
-            return Ok(());
-        }
-        report.logs.source += logs.len() as u64;
-        let store = &self.service.documents;
-        let unique = |f: fn(&Log) -> Option<&String>| -> Vec<String> {
-            logs.iter()
-                .filter_map(|(_, l)| f(l))
-                .cloned()
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect()
-        };
-        let agents: HashSet<String> = store
-            .existing(Table::Agent, &unique(|l| Some(&l.agent_id)))
-            .await?
-            .into_iter()
-            .collect();
-        let tasks: HashMap<String, Task> = store
-            .get_tasks(&unique(|l| l.task_id.as_ref()))
-            .await?
-            .into_iter()
-            .map(|t| (t.id.clone(), t))
-            .collect();
-        let thoughts: HashMap<String, Thought> = store
-            .get_thoughts(&unique(|l| l.thought_id.as_ref()))
-            .await?
-            .into_iter()
-            .map(|t| (t.id.clone(), t))
-            .collect();
-        let stored: HashMap<String, Log> = store
-            .get_logs(&unique(|l| Some(&l.id)))
-            .await?
-            .into_iter()
-            .map(|l| (l.id.clone(), l))
-            .collect();
-        let mut fresh = Vec::new();
-        let mut seen = HashSet::new();
-        for (row, log) in logs {
-            if let Some(existing) = stored.get(&log.id) {
-                if existing.agent_id == log.agent_id
-                    && existing.message == log.message
-                    && existing.level == log.level
-                {
-                    report.logs.existing += 1;
-                } else {
-                    let reason = format!("log {} already exists with different content", log.id);
-                    report.reject(row, Some(log.id.clone()), Some(Kind::Log), reason);
-                }
-                continue;
-            }
-            let belongs = |owner: Option<&String>| owner == Some(&log.agent_id);
-            let planned = &self.planned;
-            let reason = if !seen.insert(log.id.clone()) {
-                Some(format!("log {} appears twice in the export", log.id))
-            } else if !agents.contains(&log.agent_id) && !planned.agents.contains(&log.agent_id) {
-                Some(format!("agent {} does not exist", log.agent_id))
-            } else if let Some(task) = log
-                .task_id
-                .as_ref()
-                .filter(|t| !belongs(tasks.get(*t).map(|t| &t.agent_id).or(planned.tasks.get(*t))))
-            {
-                Some(format!(
-                    "task {task} does not exist or belongs to another agent"
-                ))
-            } else {
-                log.thought_id
-                    .as_ref()
-                    .filter(|t| {
-                        !belongs(
-                            thoughts
-                                .get(*t)
-                                .map(|t| &t.agent_id)
-                                .or(planned.thoughts.get(*t)),
-                        )
-                    })
-                    .map(|t| format!("thought {t} does not exist or belongs to another agent"))
-            };
-            match reason {
-                Some(reason) => report.reject(row, Some(log.id.clone()), Some(Kind::Log), reason),
-                None => fresh.push(log),
-            }
-        }
-        if self.options.dry_run {
-            report.logs.migrated += fresh.len() as u64;
-            return Ok(());
-        }
-        store.insert_logs(&fresh).await?;
-        report.logs.migrated += fresh.len() as u64;
-        Ok(())
-    }
-}
-
-fn same_agent(a: &Agent, b: &Agent) -> bool {
-    a.role == b.role && a.goal == b.goal && a.metadata == b.metadata
-}
-
-fn same_task(a: &Task, b: &Task) -> bool {
-    a.agent_id == b.agent_id && a.description == b.description && a.metadata == b.metadata
 }

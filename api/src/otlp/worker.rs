@@ -104,7 +104,7 @@ impl OtlpWorker {
         let races = AtomicU32::new(0);
         crate::retry::rounds(
             "OTLP",
-            &self.service.wake_otlp,
+            self.service.otlp_accepted(),
             self.settings.idle_poll,
             (Duration::from_millis(100), Duration::from_secs(10)),
             || async {

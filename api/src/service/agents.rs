@@ -6,41 +6,11 @@ use super::*;
 impl Service {
     pub async fn create_agent(&self, request: NewAgent) -> Result<(Agent, Outcome)> {
         request.validate()?;
-        if let Some(id) = &request.id {
-            if let Some(existing) = self.documents.get_agent(id).await? {
-                return same_or_conflict(existing.matches(&request), existing);
-            }
+        if let Some(found) = self.already(request.id.as_deref(), &request).await? {
+            return Ok(found);
         }
         let agent = request.clone().into_agent(Utc::now());
-        let vector = self.embed_one(text::agent(&agent)).await?;
-        let point = Self::agent_point(&agent, vector);
-        match self
-            .dual_write(
-                Collection::Agents,
-                point,
-                self.documents.create_agent(&agent),
-            )
-            .await
-        {
-            Ok(()) => Ok((agent, Outcome::Created)),
-            Err(Error::Store(StoreError::AlreadyExists { .. })) => {
-                // Lost a race with a create of the same id.
-                let existing = self
-                    .documents
-                    .get_agent(&agent.id)
-                    .await?
-                    .ok_or_else(|| Error::not_found("agent", agent.id.clone()))?;
-                let vector = self.embed_one(text::agent(&existing)).await?;
-                self.vectors
-                    .upsert(
-                        Collection::Agents,
-                        vec![Self::agent_point(&existing, vector)],
-                    )
-                    .await?;
-                same_or_conflict(existing.matches(&request), existing)
-            }
-            Err(other) => Err(other),
-        }
+        self.create_embedded(agent, &request).await
     }
 
     pub async fn get_agent(&self, id: &str) -> Result<Agent> {
@@ -78,6 +48,50 @@ impl Service {
         }
         Ok(())
     }
+}
 
-    // ---- tasks ----
+#[async_trait::async_trait]
+impl Embedded for Agent {
+    type Request = NewAgent;
+    const KIND: &'static str = "agent";
+    const COLLECTION: Collection = Collection::Agents;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn text(&self) -> String {
+        text::agent(self)
+    }
+
+    fn point(&self, vector: Vec<f32>) -> VectorPoint {
+        points::agent(self, vector)
+    }
+
+    fn matches(&self, request: &NewAgent) -> bool {
+        Agent::matches(self, request)
+    }
+
+    fn same_content(&self, other: &Self) -> bool {
+        self.role == other.role && self.goal == other.goal && self.metadata == other.metadata
+    }
+
+    fn owner(&self) -> Option<&str> {
+        None
+    }
+
+    async fn fetch(documents: &dyn Documents, id: &str) -> Result<Option<Self>, StoreError> {
+        documents.get_agent(id).await
+    }
+
+    async fn fetch_many(
+        documents: &dyn Documents,
+        ids: &[String],
+    ) -> Result<Vec<Self>, StoreError> {
+        documents.get_agents(ids).await
+    }
+
+    async fn store(&self, documents: &dyn Documents) -> Result<(), StoreError> {
+        documents.create_agent(self).await
+    }
 }

@@ -22,8 +22,7 @@ impl Service {
             });
         }
         for (i, log) in requests.iter().enumerate() {
-            log.validate()
-                .map_err(|e| e.within(&format!("logs[{i}]")))?;
+            log.validate().map_err(|e| Error::item(i, e))?;
         }
         let now = Utc::now();
         // Only a client-chosen id can already be stored (a resend); ids made
@@ -47,9 +46,12 @@ impl Service {
         let mut seen = HashSet::new();
         for (i, log) in logs.iter().enumerate() {
             if !seen.insert(log.id.as_str()) {
-                return Err(Error::conflict(
-                    format!("logs[{i}].id"),
-                    format!("log id {} appears twice in the batch", log.id),
+                return Err(Error::item(
+                    i,
+                    Error::conflict(
+                        "id",
+                        format!("log id {} appears twice in the batch", log.id),
+                    ),
                 ));
             }
         }
@@ -68,9 +70,12 @@ impl Service {
             match stored.get(&log.id) {
                 Some(existing) if same_log(existing, &log) => result.push(existing.clone()),
                 Some(_) => {
-                    return Err(Error::conflict(
-                        format!("logs[{i}].id"),
-                        format!("log {} already exists with different content", log.id),
+                    return Err(Error::item(
+                        i,
+                        Error::conflict(
+                            "id",
+                            format!("log {} already exists with different content", log.id),
+                        ),
                     ))
                 }
                 None => {
@@ -114,41 +119,7 @@ impl Service {
             .map(|t| (t.id.clone(), t))
             .collect();
         for (i, log) in logs.iter().enumerate() {
-            let at = |field: &str| format!("logs[{i}].{field}");
-            if !agents.contains(&log.agent_id) {
-                return Err(Error::unknown_reference(
-                    at("agent_id"),
-                    "agent",
-                    &log.agent_id,
-                ));
-            }
-            if let Some(task_id) = &log.task_id {
-                let task = tasks
-                    .get(task_id)
-                    .ok_or_else(|| Error::unknown_reference(at("task_id"), "task", task_id))?;
-                if task.agent_id != log.agent_id {
-                    return Err(Error::conflict(
-                        at("task_id"),
-                        format!(
-                            "task {task_id} belongs to agent {}, not {}",
-                            task.agent_id, log.agent_id
-                        ),
-                    ));
-                }
-            }
-            if let Some(thought_id) = &log.thought_id {
-                let thought = thoughts.get(thought_id).ok_or_else(|| {
-                    Error::unknown_reference(at("thought_id"), "thought", thought_id)
-                })?;
-                if thought.agent_id != log.agent_id
-                    || (log.task_id.is_some() && thought.task_id != log.task_id)
-                {
-                    return Err(Error::conflict(
-                        at("thought_id"),
-                        format!("thought {thought_id} belongs to another agent or task"),
-                    ));
-                }
-            }
+            log_references(log, &agents, &tasks, &thoughts).map_err(|e| Error::item(i, e))?;
         }
         Ok(())
     }
@@ -169,8 +140,6 @@ impl Service {
         }
         Ok(self.documents.list_logs(filter, limit, offset).await?)
     }
-
-    // ---- similarity ----
 }
 
 /// A resent log is the same when everything but the timestamp matches
@@ -182,4 +151,45 @@ fn same_log(stored: &Log, resent: &Log) -> bool {
         && stored.level == resent.level
         && stored.message == resent.message
         && stored.metadata == resent.metadata
+}
+
+/// The log's agent exists, and its task and thought exist and belong to
+/// that agent (and task).
+fn log_references(
+    log: &Log,
+    agents: &HashSet<String>,
+    tasks: &HashMap<String, Task>,
+    thoughts: &HashMap<String, Thought>,
+) -> Result<()> {
+    if !agents.contains(&log.agent_id) {
+        return Err(Error::unknown_reference("agent_id", "agent", &log.agent_id));
+    }
+    if let Some(task_id) = &log.task_id {
+        let task = tasks
+            .get(task_id)
+            .ok_or_else(|| Error::unknown_reference("task_id", "task", task_id))?;
+        if task.agent_id != log.agent_id {
+            return Err(Error::conflict(
+                "task_id",
+                format!(
+                    "task {task_id} belongs to agent {}, not {}",
+                    task.agent_id, log.agent_id
+                ),
+            ));
+        }
+    }
+    if let Some(thought_id) = &log.thought_id {
+        let thought = thoughts
+            .get(thought_id)
+            .ok_or_else(|| Error::unknown_reference("thought_id", "thought", thought_id))?;
+        if thought.agent_id != log.agent_id
+            || (log.task_id.is_some() && thought.task_id != log.task_id)
+        {
+            return Err(Error::conflict(
+                "thought_id",
+                format!("thought {thought_id} belongs to another agent or task"),
+            ));
+        }
+    }
+    Ok(())
 }

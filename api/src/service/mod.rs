@@ -4,8 +4,10 @@
 //! hits → full documents). Knows nothing of HTTP.
 //!
 //! One file per resource: `agents`, `tasks`, `thoughts`, `logs`, `search`
-//! (similarity and text), `traces`; `otlp` accepts and places OpenTelemetry
-//! exports; `repair` reconciles documents and vectors. This file holds the
+//! (similarity and text) with `query` (what a search asks, checked),
+//! `traces`; `otlp` accepts and places OpenTelemetry
+//! exports; `import` writes documents made elsewhere (migration); `repair`
+//! reconciles documents and vectors. This file holds the
 //! service itself, the write that keeps both stores in step, and health.
 
 use std::collections::{HashMap, HashSet};
@@ -16,9 +18,8 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::domain::{
-    validate, Agent, Log, LogCursor, LogFilter, LogLevel, NewAgent, NewLog, NewTask, NewThought,
-    Page, Task, TaskFilter, TaskPatch, TaskStatus, Thought, ThoughtFilter, Trace, TraceShape,
-    ValidationError,
+    Agent, Log, LogCursor, LogFilter, LogLevel, NewAgent, NewLog, NewTask, NewThought, Page, Task,
+    TaskFilter, TaskPatch, Thought, ThoughtFilter, Trace, TraceShape, ValidationError,
 };
 use crate::embed::cache::EmbedCache;
 use crate::embed::{text, Embedder};
@@ -27,11 +28,14 @@ use crate::indexer::{Indexer, IndexerSettings};
 use crate::otlp::stash::OtelStash;
 use crate::store::{Documents, EmbedQueue, StoreError, Stores, Table};
 use crate::text::{TextFilter, TextQuery};
-use crate::vectors::{Collection, ScoredId, VectorFilter, VectorIndex, VectorPoint};
+use crate::vectors::{points, Collection, ScoredId, VectorFilter, VectorIndex, VectorPoint};
+pub use query::{SearchMode, SimilarQuery};
 
 mod agents;
+pub mod import;
 mod logs;
 pub mod otlp;
+pub mod query;
 pub mod repair;
 mod search;
 mod tasks;
@@ -75,31 +79,6 @@ impl Default for Limits {
     }
 }
 
-/// A similarity query (agents or tasks).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SimilarQuery {
-    pub query: String,
-    pub threshold: Option<f32>,
-    pub limit: Option<usize>,
-    pub filter: VectorFilter,
-    /// How logs and thoughts are searched (agents and tasks: by meaning).
-    pub mode: SearchMode,
-}
-
-/// How a log or thought search finds its results.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SearchMode {
-    /// By meaning (vectors); `similarity` is the cosine similarity.
-    #[default]
-    Semantic,
-    /// By words, phrases and prefixes (full-text, BM25); `similarity` is
-    /// the BM25 score.
-    Text,
-    /// Both, fused by reciprocal rank; `similarity` is the fused score.
-    Hybrid,
-}
-
 /// A document with its similarity to the query.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Scored<T> {
@@ -138,19 +117,19 @@ impl Health {
 }
 
 pub struct Service {
-    pub(crate) documents: Arc<dyn Documents>,
+    documents: Arc<dyn Documents>,
     /// Where OTLP exports wait until they are placed.
-    pub(crate) otel: Arc<dyn OtelStash>,
-    pub(crate) vectors: Arc<dyn VectorIndex>,
-    pub(crate) embedder: Arc<dyn Embedder>,
+    otel: Arc<dyn OtelStash>,
+    vectors: Arc<dyn VectorIndex>,
+    embedder: Arc<dyn Embedder>,
     defaults: SearchDefaults,
     limits: Limits,
     /// Wakes the indexer when logs or thoughts were queued for embedding.
-    pub(crate) wake_indexer: Arc<Notify>,
+    wake_indexer: Arc<Notify>,
     /// Wakes the OTLP worker when an export was accepted.
-    pub(crate) wake_otlp: Arc<Notify>,
+    wake_otlp: Arc<Notify>,
     /// OTLP items in the inbox, as last counted plus those accepted since.
-    pub(crate) otlp_pending: Arc<std::sync::atomic::AtomicU64>,
+    otlp_pending: Arc<std::sync::atomic::AtomicU64>,
     /// Vectors already computed, by text: searches repeated and documents
     /// re-embedded skip the model, and the indexer shares it.
     cache: Arc<EmbedCache>,
@@ -302,26 +281,49 @@ impl Service {
         }
     }
 
-    pub(crate) fn agent_point(agent: &Agent, vector: Vec<f32>) -> VectorPoint {
-        VectorPoint {
-            id: agent.id.clone(),
-            vector,
-            agent_id: agent.id.clone(),
-            ..VectorPoint::default()
+    /// The document a client id already names, if any: the same one is
+    /// answered again, a different one is a conflict.
+    async fn already<D: Embedded>(
+        &self,
+        client_id: Option<&str>,
+        request: &D::Request,
+    ) -> Result<Option<(D, Outcome)>> {
+        let Some(id) = client_id else {
+            return Ok(None);
+        };
+        match D::fetch(self.documents.as_ref(), id).await? {
+            Some(existing) => same_or_conflict(existing.matches(request), existing).map(Some),
+            None => Ok(None),
         }
     }
 
-    pub(crate) fn task_point(task: &Task, vector: Vec<f32>) -> VectorPoint {
-        VectorPoint {
-            id: task.id.clone(),
-            vector,
-            agent_id: task.agent_id.clone(),
-            status: Some(task.status.as_str().to_string()),
-            ..VectorPoint::default()
+    /// Embed a new document and write it with its vector. When a create of
+    /// the same id won the race, the stored document's vector is restored
+    /// (ours may have replaced it) and the stored one is answered as
+    /// [`Self::already`] would.
+    async fn create_embedded<D: Embedded>(
+        &self,
+        document: D,
+        request: &D::Request,
+    ) -> Result<(D, Outcome)> {
+        let vector = self.embed_one(document.text()).await?;
+        let point = document.point(vector);
+        let write = document.store(self.documents.as_ref());
+        match self.dual_write(D::COLLECTION, point, write).await {
+            Ok(()) => Ok((document, Outcome::Created)),
+            Err(Error::Store(StoreError::AlreadyExists { .. })) => {
+                let existing = D::fetch(self.documents.as_ref(), document.id())
+                    .await?
+                    .ok_or_else(|| Error::not_found(D::KIND, document.id()))?;
+                let vector = self.embed_one(existing.text()).await?;
+                self.vectors
+                    .upsert(D::COLLECTION, vec![existing.point(vector)])
+                    .await?;
+                same_or_conflict(existing.matches(request), existing)
+            }
+            Err(other) => Err(other),
         }
     }
-
-    // ---- agents ----
 
     pub async fn health(&self) -> Health {
         let (store, vectors, model) = tokio::join!(
@@ -378,4 +380,30 @@ fn same_or_conflict<T>(same: bool, existing: T) -> Result<(T, Outcome)> {
             "a document with this id already exists with different content",
         ))
     }
+}
+
+/// A document created once by its client id and embedded as it is written:
+/// agents and tasks. What their creates and imports share is written once
+/// ([`Service::already`], [`Service::create_embedded`], [`import::Import`]).
+#[async_trait::async_trait]
+trait Embedded: Sized + Send + Sync {
+    /// What a client sends to create one.
+    type Request: Sync;
+    const KIND: &'static str;
+    const COLLECTION: Collection;
+    fn id(&self) -> &str;
+    /// The text its vector is made from.
+    fn text(&self) -> String;
+    fn point(&self, vector: Vec<f32>) -> VectorPoint;
+    /// Whether a create with `request` would have made this document.
+    fn matches(&self, request: &Self::Request) -> bool;
+    /// Whether an imported copy is this document again (its identity and
+    /// text; a task's progress may have moved on).
+    fn same_content(&self, other: &Self) -> bool;
+    /// The agent it belongs to, when that is another document.
+    fn owner(&self) -> Option<&str>;
+    async fn fetch(documents: &dyn Documents, id: &str) -> Result<Option<Self>, StoreError>;
+    async fn fetch_many(documents: &dyn Documents, ids: &[String])
+        -> Result<Vec<Self>, StoreError>;
+    async fn store(&self, documents: &dyn Documents) -> Result<(), StoreError>;
 }

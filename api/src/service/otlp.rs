@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use tokio::sync::Notify;
 
 use super::Service;
 use crate::domain::{LogLevel, TaskPatch};
@@ -105,6 +106,11 @@ impl Service {
             .fetch_add(items.len() as u64, Ordering::Relaxed);
         self.wake_otlp.notify_one();
         Ok(())
+    }
+
+    /// Notified whenever an export is accepted (the worker waits on it).
+    pub fn otlp_accepted(&self) -> &Notify {
+        &self.wake_otlp
     }
 
     /// Items in the inbox as last counted (plus those accepted since).

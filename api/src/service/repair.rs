@@ -11,7 +11,7 @@ use super::Service;
 use crate::embed::text;
 use crate::error::Result;
 use crate::store::Table;
-use crate::vectors::Collection;
+use crate::vectors::{points, Collection};
 
 /// What a repair changed, by collection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -83,7 +83,7 @@ impl Service {
                         .items
                         .into_iter()
                         .filter(|a| !present.contains(&a.id))
-                        .map(|a| (text::agent(&a), Self::agent_point(&a, Vec::new())))
+                        .map(|a| (text::agent(&a), points::agent(&a, Vec::new())))
                         .collect();
                     (ids, missing)
                 }
@@ -99,7 +99,7 @@ impl Service {
                         .items
                         .into_iter()
                         .filter(|t| !present.contains(&t.id))
-                        .map(|t| (text::task(&t), Self::task_point(&t, Vec::new())))
+                        .map(|t| (text::task(&t), points::task(&t, Vec::new())))
                         .collect();
                     (ids, missing)
                 }

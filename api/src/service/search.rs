@@ -1,16 +1,24 @@
 //! Search: similar agents, tasks, logs and thoughts, by meaning, by
 //! words (full-text) or both fused by reciprocal rank.
 
+use super::query::{
+    SimilarAgentsRequest, SimilarLogsRequest, SimilarTasksRequest, SimilarThoughtsRequest,
+};
 use super::*;
 
 impl Service {
-    pub async fn similar_agents(&self, query: SimilarQuery) -> Result<Vec<Scored<Agent>>> {
+    pub async fn similar_agents(
+        &self,
+        request: SimilarAgentsRequest,
+    ) -> Result<Vec<Scored<Agent>>> {
+        let query = SimilarQuery::try_from(request)?;
         let fetch = |ids: Vec<String>| async move { self.documents.get_agents(&ids).await };
         self.similar(Collection::Agents, &query, fetch, |a| &a.id)
             .await
     }
 
-    pub async fn similar_tasks(&self, query: SimilarQuery) -> Result<Vec<Scored<Task>>> {
+    pub async fn similar_tasks(&self, request: SimilarTasksRequest) -> Result<Vec<Scored<Task>>> {
+        let query = SimilarQuery::try_from(request)?;
         let fetch = |ids: Vec<String>| async move { self.documents.get_tasks(&ids).await };
         self.similar(Collection::Tasks, &query, fetch, |t| &t.id)
             .await
@@ -18,7 +26,8 @@ impl Service {
 
     /// Logs by meaning (those embedded so far: see [`Indexer`]), by text
     /// (those indexed so far: [`crate::text::indexer`]) or both.
-    pub async fn similar_logs(&self, query: SimilarQuery) -> Result<Vec<Scored<Log>>> {
+    pub async fn similar_logs(&self, request: SimilarLogsRequest) -> Result<Vec<Scored<Log>>> {
+        let query = SimilarQuery::try_from(request)?;
         let by_meaning = |query: SimilarQuery| async move {
             let fetch = |ids: Vec<String>| async move { self.documents.get_logs(&ids).await };
             self.similar(Collection::Logs, &query, fetch, |l| &l.id)
@@ -32,7 +41,11 @@ impl Service {
     }
 
     /// Thoughts by meaning, by text or both (see [`Self::similar_logs`]).
-    pub async fn similar_thoughts(&self, query: SimilarQuery) -> Result<Vec<Scored<Thought>>> {
+    pub async fn similar_thoughts(
+        &self,
+        request: SimilarThoughtsRequest,
+    ) -> Result<Vec<Scored<Thought>>> {
+        let query = SimilarQuery::try_from(request)?;
         let by_meaning = |query: SimilarQuery| async move {
             let fetch = |ids: Vec<String>| async move { self.documents.get_thoughts(&ids).await };
             self.similar(Collection::Thoughts, &query, fetch, |t| &t.id)
@@ -64,20 +77,11 @@ impl Service {
         X: FnOnce(TextQuery, TextFilter, usize) -> XFut,
         XFut: std::future::Future<Output = Result<crate::text::Found<T>>>,
     {
-        if query.mode == SearchMode::Semantic {
+        let Some(text) = query.text.clone() else {
             return by_meaning(query).await;
-        }
-        if query.mode == SearchMode::Text && query.threshold.is_some() {
-            return Err(ValidationError::new(
-                "threshold",
-                "applies to semantic and hybrid search only",
-            )
-            .into());
-        }
+        };
         let limit = self.checked_limit(&query)?;
-        let text =
-            TextQuery::parse(&query.query).map_err(|e| ValidationError::new("query", e.0))?;
-        let filter = text_filter(&query.filter)?;
+        let filter = text_filter(&query.filter);
         let unscored = |found: crate::text::Found<T>| {
             found
                 .into_iter()
@@ -136,52 +140,21 @@ impl Service {
     }
 
     async fn search(&self, collection: Collection, query: &SimilarQuery) -> Result<Vec<ScoredId>> {
-        validate::required_text("query", &query.query)?;
         let threshold = query.threshold.unwrap_or(self.defaults.threshold);
-        if !(-1.0..=1.0).contains(&threshold) {
-            return Err(ValidationError::new("threshold", "must be between -1 and 1").into());
-        }
         let limit = self.checked_limit(query)?;
-        if let Some(status) = &query.filter.status {
-            if !TaskStatus::ALL.iter().any(|s| s.as_str() == status) {
-                return Err(ValidationError::new(
-                    "filter.status",
-                    "must be one of pending, running, completed, failed",
-                )
-                .into());
-            }
-        }
-        if let (Some(since), Some(until)) = (query.filter.since, query.filter.until) {
-            if since >= until {
-                return Err(ValidationError::new(
-                    "filter.until",
-                    "must be later than filter.since",
-                )
-                .into());
-            }
-        }
         let vector = self.embed_one(query.query.clone()).await?;
         Ok(self
             .vectors
             .search(collection, vector, limit, threshold, &query.filter)
             .await?)
     }
-
-    // ---- graph ----
 }
 
 /// A vector filter as a text search's filter (levels by name, times in
-/// milliseconds); an inverted time range is refused as for vectors.
-fn text_filter(filter: &VectorFilter) -> Result<TextFilter> {
-    if let (Some(since), Some(until)) = (filter.since, filter.until) {
-        if since >= until {
-            return Err(
-                ValidationError::new("filter.until", "must be later than filter.since").into(),
-            );
-        }
-    }
+/// milliseconds).
+fn text_filter(filter: &VectorFilter) -> TextFilter {
     let time = |ms: Option<i64>| ms.and_then(chrono::DateTime::from_timestamp_millis);
-    Ok(TextFilter {
+    TextFilter {
         agent_id: filter.agent_id.clone(),
         task_id: filter.task_id.clone(),
         levels: filter
@@ -191,7 +164,7 @@ fn text_filter(filter: &VectorFilter) -> Result<TextFilter> {
         kind: filter.kind.clone(),
         since: time(filter.since),
         until: time(filter.until),
-    })
+    }
 }
 
 /// Documents in hit order with their similarity; hits whose document is

@@ -6,31 +6,13 @@ use super::*;
 impl Service {
     pub async fn create_task(&self, request: NewTask) -> Result<(Task, Outcome)> {
         request.validate()?;
-        if let Some(id) = &request.id {
-            if let Some(existing) = self.documents.get_task(id).await? {
-                return same_or_conflict(existing.matches(&request), existing);
-            }
+        if let Some(found) = self.already(request.id.as_deref(), &request).await? {
+            return Ok(found);
         }
         self.require(Table::Agent, "agent_id", &request.agent_id)
             .await?;
         let task = request.clone().into_task(Utc::now());
-        let vector = self.embed_one(text::task(&task)).await?;
-        let point = Self::task_point(&task, vector);
-        match self
-            .dual_write(Collection::Tasks, point, self.documents.create_task(&task))
-            .await
-        {
-            Ok(()) => Ok((task, Outcome::Created)),
-            Err(Error::Store(StoreError::AlreadyExists { .. })) => {
-                let existing = self.get_task(&task.id).await?;
-                let vector = self.embed_one(text::task(&existing)).await?;
-                self.vectors
-                    .upsert(Collection::Tasks, vec![Self::task_point(&existing, vector)])
-                    .await?;
-                same_or_conflict(existing.matches(&request), existing)
-            }
-            Err(other) => Err(other),
-        }
+        self.create_embedded(task, &request).await
     }
 
     pub async fn get_task(&self, id: &str) -> Result<Task> {
@@ -67,7 +49,7 @@ impl Service {
         let vector_result = match vector {
             Some(vector) => {
                 self.vectors
-                    .upsert(Collection::Tasks, vec![Self::task_point(&task, vector)])
+                    .upsert(Collection::Tasks, vec![points::task(&task, vector)])
                     .await
             }
             None if task.status != before.status => {
@@ -85,6 +67,52 @@ impl Service {
         }
         Ok(task)
     }
+}
 
-    // ---- thoughts ----
+#[async_trait::async_trait]
+impl Embedded for Task {
+    type Request = NewTask;
+    const KIND: &'static str = "task";
+    const COLLECTION: Collection = Collection::Tasks;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn text(&self) -> String {
+        text::task(self)
+    }
+
+    fn point(&self, vector: Vec<f32>) -> VectorPoint {
+        points::task(self, vector)
+    }
+
+    fn matches(&self, request: &NewTask) -> bool {
+        Task::matches(self, request)
+    }
+
+    fn same_content(&self, other: &Self) -> bool {
+        self.agent_id == other.agent_id
+            && self.description == other.description
+            && self.metadata == other.metadata
+    }
+
+    fn owner(&self) -> Option<&str> {
+        Some(&self.agent_id)
+    }
+
+    async fn fetch(documents: &dyn Documents, id: &str) -> Result<Option<Self>, StoreError> {
+        documents.get_task(id).await
+    }
+
+    async fn fetch_many(
+        documents: &dyn Documents,
+        ids: &[String],
+    ) -> Result<Vec<Self>, StoreError> {
+        documents.get_tasks(ids).await
+    }
+
+    async fn store(&self, documents: &dyn Documents) -> Result<(), StoreError> {
+        documents.create_task(self).await
+    }
 }

@@ -78,6 +78,4 @@ impl Service {
         self.check_page(limit)?;
         Ok(self.documents.list_thoughts(filter, limit, offset).await?)
     }
-
-    // ---- logs ----
 }

@@ -82,6 +82,4 @@ impl Service {
         }
         Ok(())
     }
-
-    // ---- operations ----
 }

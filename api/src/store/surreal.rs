@@ -463,6 +463,37 @@ fn is_remote(url: &str) -> bool {
     url.starts_with("ws") || url.starts_with("http")
 }
 
+/// Wait, at most `limit`, until the embedded engine at `url` has closed.
+/// It closes in a task of its own once the last handle to it is dropped:
+/// it flushes its write-ahead log and files, then releases its `LOCK`
+/// file, which is what this waits for. A process that ends sooner cuts the
+/// close short (surrealkv then warns that it could not close correctly, and
+/// the next start replays the log). True when closed (or nothing to close:
+/// a server, or memory).
+pub async fn embedded_closed(url: &str, limit: Duration) -> bool {
+    let Some(path) = url.strip_prefix("surrealkv://") else {
+        return true;
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    let lock = std::path::Path::new(path).join("LOCK");
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let released = match std::fs::File::open(&lock) {
+            // Our own lock on it succeeds only once the engine let go; it
+            // is released again when `file` is dropped.
+            Ok(file) => file.try_lock().is_ok(),
+            Err(_) => true,
+        };
+        if released {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// What a fenced write that arrived too late fails with.
 const FENCE_MESSAGE: &str = "vectadb: write arrived after its deadline, not applied";
 

@@ -1,9 +1,11 @@
 //! Vector index: the trait the service uses, and its adapters.
 //!
 //! `edge` is Qdrant Edge in-process (the embedded default); `remote` is a
-//! Qdrant server over gRPC. Both implement the same trait.
+//! Qdrant server over gRPC. Both implement the same trait. `points` makes
+//! each kind of document's point.
 
 pub mod edge;
+pub mod points;
 pub mod remote;
 
 use async_trait::async_trait;

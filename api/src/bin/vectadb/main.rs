@@ -1,22 +1,16 @@
 //! The `vectadb` binary: parses the command line and dispatches.
 //! `serve` (the default) runs the API; `commands` holds the one-shot
-//! commands (provision, repair, migrate, keys, users).
+//! commands (provision, repair, migrate, keys, users); `logging` sets up
+//! what the binary logs.
 #![forbid(unsafe_code)]
 
 mod commands;
+mod logging;
 mod serve;
 
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 use vectadb::config::Config;
-
-/// Our own info, the storage engines' warnings. qdrant_edge warns at start
-/// that its feature flags and its multi-mmap check were not initialised:
-/// both live in a module it keeps private, so its defaults (the ones
-/// Qdrant Edge is tested with) apply, and those two notices are dropped.
-const DEFAULT_LOG_FILTER: &str = "info,surrealdb=warn,surrealkv=warn,qdrant_edge=warn,\
-     qdrant_edge::common::flags=error,qdrant_edge::common::mmap=error";
 
 #[derive(Parser)]
 #[command(
@@ -132,15 +126,7 @@ fn humantime_secs(value: &str) -> Result<std::time::Duration, String> {
 async fn main() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
     let cli = Cli::parse();
-    // Logs go to stderr; stdout carries command output (provision, repair).
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        // Colours only on a terminal (not in files, journald, CI logs).
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
-        )
-        .init();
+    logging::init();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve::serve(cli.config).await,
         Command::Migrate(MigrateFrom::Couchdb {

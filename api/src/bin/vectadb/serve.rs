@@ -98,6 +98,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::warn!(path = %path.display(), error = %e, "embedding cache not saved");
         }
     }
+    // The last handles to the stores: the embedded engine closes once they
+    // are gone, in a task that must finish before this process does.
+    drop((service, indexer));
+    let surreal_url = config.surreal().url;
+    let limit = std::time::Duration::from_secs(10);
+    if !vectadb::store::surreal::embedded_closed(&surreal_url, limit).await {
+        tracing::warn!(url = %surreal_url, "the embedded document store did not close within {limit:?}");
+    }
     if let Some((marker, _)) = marker {
         marker.release().context("clearing the run marker")?;
     }
