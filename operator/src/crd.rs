@@ -271,7 +271,10 @@ pub struct VectaDBStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
     /// SurrealDBReady, QdrantReady, SchemaProvisioned, APIReady and Ready.
+    /// A map keyed by type for server-side apply: another field manager's
+    /// condition of another type is kept beside the operator's.
     #[serde(default)]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
     /// e.g. "2/3": ready components out of SurrealDB, Qdrant and the API.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -69,15 +69,15 @@ impl Names {
         format!("{}-auth", self.instance)
     }
 
-    /// Labels every object of this instance carries.
+    /// Labels every object of this instance carries, pod and volume claim
+    /// templates included. Nothing in them changes with the operator's
+    /// release: a StatefulSet's claim templates cannot change at all, and
+    /// a changed pod template restarts the pods. The release that applied
+    /// an object is an annotation on it instead ([`OPERATOR_VERSION`]).
     pub fn labels(&self, component: Component) -> BTreeMap<String, String> {
         let mut labels = self.selector(component);
         labels.insert(MANAGED_BY_LABEL.into(), MANAGER.into());
         labels.insert("app.kubernetes.io/part-of".into(), "vectadb".into());
-        labels.insert(
-            "app.kubernetes.io/version".into(),
-            env!("CARGO_PKG_VERSION").into(),
-        );
         labels
     }
 
@@ -99,14 +99,22 @@ impl Names {
     }
 }
 
-/// Metadata for an object owned by `db`: name, namespace, labels and a
-/// controller owner reference (so deleting `db` deletes it).
+/// The annotation naming the operator release that applied an object.
+pub const OPERATOR_VERSION: &str = "vectadb.io/operator-version";
+
+/// Metadata for an object owned by `db`: name, namespace, labels, the
+/// operator's release, and a controller owner reference (so deleting `db`
+/// deletes it).
 pub fn owned_meta(db: &VectaDB, name: String, component: Component) -> ObjectMeta {
     let names = Names::of(db);
     ObjectMeta {
         name: Some(name),
         namespace: Some(names.namespace.clone()),
         labels: Some(names.labels(component)),
+        annotations: Some(BTreeMap::from([(
+            OPERATOR_VERSION.into(),
+            env!("CARGO_PKG_VERSION").into(),
+        )])),
         owner_references: Some(vec![owner_reference(db)]),
         ..ObjectMeta::default()
     }

@@ -41,11 +41,37 @@ pub async fn apply(db: &VectaDB, ctx: &Context) -> Result<Action> {
     let Some(credentials) = credentials(db, ctx).await? else {
         return Ok(Action::requeue(SECRET_RETRY));
     };
-    let mut observed = backends::apply(db, ctx, &credentials).await?;
+    let mut observed = match backends::apply(db, ctx, &credentials).await {
+        Ok(observed) => observed,
+        Err(error) => return Err(apply_failed(db, ctx, error).await),
+    };
     if schema::provision(db, ctx, &credentials, &mut observed).await? {
-        api::apply(db, ctx, &credentials, &mut observed).await?;
+        if let Err(error) = api::apply(db, ctx, &credentials, &mut observed).await {
+            return Err(apply_failed(db, ctx, error).await);
+        }
     }
     report(db, ctx, &observed).await
+}
+
+/// An object could not be applied: the status says so (Ready is False,
+/// with the reason and the API server's message) and a warning event
+/// repeats it, so the last good status does not stay up while reconciling
+/// fails. The error is returned for the controller to retry with backoff.
+async fn apply_failed(db: &VectaDB, ctx: &Context, error: Error) -> Error {
+    let message = error.to_string();
+    let failed = status::blocked(db, Phase::Failed, "ApplyFailed", message.clone());
+    if let Err(status_error) = write::status(ctx, db, failed).await {
+        tracing::warn!(%status_error, "could not write the failed status");
+    }
+    ctx.event(
+        db,
+        EventType::Warning,
+        ("ApplyFailed", "Apply"),
+        message,
+        None,
+    )
+    .await;
+    error
 }
 
 /// Whether the spec can be deployed as written; when it cannot, the status

@@ -51,6 +51,15 @@ fn crd_names_columns_and_subresources() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(columns, ["Phase", "Ready", "Endpoint", "Age"]);
+    // Conditions merge by type under server-side apply; the key is required.
+    let conditions =
+        &version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]["conditions"];
+    assert_eq!(conditions["x-kubernetes-list-type"], "map");
+    assert_eq!(conditions["x-kubernetes-list-map-keys"], json!(["type"]));
+    assert!(conditions["items"]["required"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("type")));
     let spec = &version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
     assert_eq!(spec["dataOnDelete"]["enum"], json!(["Retain", "Delete"]));
     assert_eq!(spec["dataOnDelete"]["default"], "Retain");

@@ -98,6 +98,8 @@ struct State {
     objects: BTreeMap<String, Value>,
     calls: Vec<Call>,
     version: u64,
+    /// Writes refused: (method, path, status, message).
+    refusals: Vec<(String, String, StatusCode, String)>,
 }
 
 /// The fake API server; clones share state.
@@ -155,6 +157,17 @@ impl FakeApi {
         create(&mut state, collection, object).expect("object created")
     }
 
+    /// Refuse every `method` write to `path` with `status` and `message`,
+    /// as an API server refuses an invalid or forbidden change.
+    pub fn refuse(&self, method: &str, path: &str, status: StatusCode, message: &str) {
+        self.state.lock().unwrap().refusals.push((
+            method.into(),
+            path.into(),
+            status,
+            message.into(),
+        ));
+    }
+
     /// Change a stored object in place (what kubelet or a user would do);
     /// bumps its resourceVersion.
     pub fn update(&self, path: &str, change: impl FnOnce(&mut Value)) {
@@ -198,7 +211,12 @@ impl FakeApi {
         }
         let mut state = self.state.lock().unwrap();
         state.calls.push(call.clone());
-        let (status, value) = match serve(&mut state, &call) {
+        let refused = state
+            .refusals
+            .iter()
+            .find(|(method, path, _, _)| *method == call.method && *path == call.path)
+            .map(|(_, _, status, message)| Err((*status, message.clone())));
+        let (status, value) = match refused.unwrap_or_else(|| serve(&mut state, &call)) {
             Ok(value) => (StatusCode::OK, value),
             Err((status, message)) => (status, failure(status, &message)),
         };

@@ -615,6 +615,14 @@ async fn new_resource_to_ready_then_unchanged_and_changed_specs() {
     }
     // A repeated event is patched (its count), not created again.
     needed.insert(("events.k8s.io".into(), "events".into(), "patch".into()));
+    // Owner references with `blockOwnerDeletion` need `update` on the
+    // owner's finalizers where OwnerReferencesPermissionEnforcement is on
+    // (the API server checks it; no call of the operator's shows it).
+    needed.insert((
+        "vectadb.io".into(),
+        "vectadbs/finalizers".into(),
+        "update".into(),
+    ));
     assert_eq!(super::ops::rbac_rules(), needed);
     drop((surreal, qdrant));
 }

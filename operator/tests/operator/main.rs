@@ -10,6 +10,7 @@ mod invalid;
 mod lifecycle;
 mod objects;
 mod ops;
+mod upgrades;
 
 use std::sync::Arc;
 use std::time::Duration;
