@@ -113,16 +113,7 @@ fn document(paths: &mut Paths, access: Access) {
         ],
     };
     for item in paths.paths.values_mut() {
-        for operation in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for operation in super::openapi::operations_mut(item) {
             operation.security = Some(requirement.clone());
         }
     }

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi, SecurityRequirement};
 use utoipa_axum::routes;
@@ -40,16 +41,7 @@ pub fn document() -> OpenApi {
     // Handler names repeat across modules (`list`, `show`): ids are
     // `<tag>_<handler>`, unique because each module has its own tag.
     for item in doc.paths.paths.values_mut() {
-        for operation in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for operation in operations_mut(item) {
             let tag = operation
                 .tags
                 .as_ref()
@@ -94,6 +86,19 @@ pub fn document() -> OpenApi {
         SecurityRequirement::new("session", Vec::<String>::new()),
     ]);
     doc
+}
+
+/// The operations of a path, whatever their method.
+pub(super) fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {

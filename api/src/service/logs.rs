@@ -165,18 +165,7 @@ fn log_references(
         return Err(Error::unknown_reference("agent_id", "agent", &log.agent_id));
     }
     if let Some(task_id) = &log.task_id {
-        let task = tasks
-            .get(task_id)
-            .ok_or_else(|| Error::unknown_reference("task_id", "task", task_id))?;
-        if task.agent_id != log.agent_id {
-            return Err(Error::conflict(
-                "task_id",
-                format!(
-                    "task {task_id} belongs to agent {}, not {}",
-                    task.agent_id, log.agent_id
-                ),
-            ));
-        }
+        task_of_agent(tasks.get(task_id), task_id, &log.agent_id)?;
     }
     if let Some(thought_id) = &log.thought_id {
         let thought = thoughts

@@ -371,6 +371,22 @@ impl Service {
     }
 }
 
+/// `task`, the stored task `task_id` names (if any), belongs to `agent_id`:
+/// the check of a `task_id` field.
+fn task_of_agent(task: Option<&Task>, task_id: &str, agent_id: &str) -> Result<()> {
+    let task = task.ok_or_else(|| Error::unknown_reference("task_id", "task", task_id))?;
+    if task.agent_id != agent_id {
+        return Err(Error::conflict(
+            "task_id",
+            format!(
+                "task {task_id} belongs to agent {}, not {agent_id}",
+                task.agent_id
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn same_or_conflict<T>(same: bool, existing: T) -> Result<(T, Outcome)> {
     if same {
         Ok((existing, Outcome::Existing))

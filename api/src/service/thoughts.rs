@@ -13,20 +13,8 @@ impl Service {
         self.require(Table::Agent, "agent_id", &request.agent_id)
             .await?;
         if let Some(task_id) = &request.task_id {
-            let task = self
-                .documents
-                .get_task(task_id)
-                .await?
-                .ok_or_else(|| Error::unknown_reference("task_id", "task", task_id))?;
-            if task.agent_id != request.agent_id {
-                return Err(Error::conflict(
-                    "task_id",
-                    format!(
-                        "task {task_id} belongs to agent {}, not {}",
-                        task.agent_id, request.agent_id
-                    ),
-                ));
-            }
+            let task = self.documents.get_task(task_id).await?;
+            task_of_agent(task.as_ref(), task_id, &request.agent_id)?;
         }
         if let Some(parent_id) = &request.parent_id {
             let parent = self
