@@ -128,6 +128,22 @@ def test_chart_rbac_is_the_operators_role():
     assert rules(chart_role) == rules(listed)
 
 
+def test_watching_one_namespace_grants_rights_there_only():
+    listed = yaml.safe_load((ROOT / "operator" / "rbac.yaml").read_text())
+    objects = render("vectadb-operator", {"watchNamespace": "agents"})
+    kinds = {o["kind"] for o in objects}
+    assert "ClusterRole" not in kinds and "ClusterRoleBinding" not in kinds, kinds
+    role = by_kind(objects, "Role")[0]
+    binding = by_kind(objects, "RoleBinding")[0]
+    assert role["metadata"]["namespace"] == "agents"
+    assert binding["metadata"]["namespace"] == "agents"
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                  "name": role["metadata"]["name"]}
+    account = by_kind(objects, "ServiceAccount")[0]
+    assert binding["subjects"][0]["name"] == account["metadata"]["name"]
+    assert rules(role) == rules(listed)
+
+
 def test_api_chart_objects():
     objects = render("vectadb", {})
     kinds = sorted(o["kind"] for o in objects)
