@@ -91,6 +91,14 @@ impl Embedded for Agent {
         documents.get_agents(ids).await
     }
 
+    async fn list(
+        documents: &dyn Documents,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Self>, StoreError> {
+        documents.list_agents(None, limit, offset).await
+    }
+
     async fn store(&self, documents: &dyn Documents) -> Result<(), StoreError> {
         documents.create_agent(self).await
     }

@@ -140,40 +140,9 @@ impl Import<'_> {
             verdicts.push(verdict);
         }
         if !self.options.dry_run && self.options.embed {
-            self.embed_missing(written).await?;
+            self.service.embed_missing(written).await?;
         }
         Ok(verdicts)
-    }
-
-    /// Embed (in one model call) and write the vectors these documents lack.
-    async fn embed_missing<D: Embedded>(&self, documents: Vec<D>) -> Result<()> {
-        if documents.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<String> = documents.iter().map(|d| d.id().to_string()).collect();
-        let present: HashSet<String> = self
-            .service
-            .vectors
-            .existing(D::COLLECTION, &ids)
-            .await?
-            .into_iter()
-            .collect();
-        let missing: Vec<D> = documents
-            .into_iter()
-            .filter(|d| !present.contains(d.id()))
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let texts = missing.iter().map(|d| d.text()).collect();
-        let vectors = self.service.embedder.embed(texts).await?;
-        let points = missing
-            .iter()
-            .zip(vectors)
-            .map(|(d, vector)| d.point(vector))
-            .collect();
-        self.service.vectors.upsert(D::COLLECTION, points).await?;
-        Ok(())
     }
 
     /// One thought at its `step` of its chain. Its agent, task and parent
@@ -264,33 +233,25 @@ impl Import<'_> {
             return Ok(Vec::new());
         }
         let documents = self.service.documents.clone();
-        let unique = |f: fn(&Log) -> Option<&String>| -> Vec<String> {
-            logs.iter()
-                .filter_map(f)
-                .cloned()
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect()
-        };
         let agents: HashSet<String> = documents
-            .existing(Table::Agent, &unique(|l| Some(&l.agent_id)))
+            .existing(Table::Agent, &distinct(&logs, |l| Some(&l.agent_id)))
             .await?
             .into_iter()
             .collect();
         let task_owners: HashMap<String, String> = documents
-            .get_tasks(&unique(|l| l.task_id.as_ref()))
+            .get_tasks(&distinct(&logs, |l| l.task_id.as_ref()))
             .await?
             .into_iter()
             .map(|t| (t.id, t.agent_id))
             .collect();
         let thought_owners: HashMap<String, String> = documents
-            .get_thoughts(&unique(|l| l.thought_id.as_ref()))
+            .get_thoughts(&distinct(&logs, |l| l.thought_id.as_ref()))
             .await?
             .into_iter()
             .map(|t| (t.id, t.agent_id))
             .collect();
         let stored: HashMap<String, Log> = documents
-            .get_logs(&unique(|l| Some(&l.id)))
+            .get_logs(&distinct(&logs, |l| Some(&l.id)))
             .await?
             .into_iter()
             .map(|l| (l.id.clone(), l))

@@ -94,26 +94,22 @@ impl Service {
     /// Every agent, task and thought a batch names exists, and each task and
     /// thought belongs to the agent (and task) the log names.
     async fn check_log_references(&self, logs: &[Log]) -> Result<()> {
-        let unique = |f: fn(&Log) -> Option<&String>| -> Vec<String> {
-            let set: HashSet<&String> = logs.iter().filter_map(f).collect();
-            set.into_iter().cloned().collect()
-        };
         let agents: HashSet<String> = self
             .documents
-            .existing(Table::Agent, &unique(|l| Some(&l.agent_id)))
+            .existing(Table::Agent, &distinct(logs, |l| Some(&l.agent_id)))
             .await?
             .into_iter()
             .collect();
         let tasks: HashMap<String, Task> = self
             .documents
-            .get_tasks(&unique(|l| l.task_id.as_ref()))
+            .get_tasks(&distinct(logs, |l| l.task_id.as_ref()))
             .await?
             .into_iter()
             .map(|t| (t.id.clone(), t))
             .collect();
         let thoughts: HashMap<String, Thought> = self
             .documents
-            .get_thoughts(&unique(|l| l.thought_id.as_ref()))
+            .get_thoughts(&distinct(logs, |l| l.thought_id.as_ref()))
             .await?
             .into_iter()
             .map(|t| (t.id.clone(), t))

@@ -325,6 +325,37 @@ impl Service {
         }
     }
 
+    /// Embed (in one model call) and write the vectors these documents
+    /// lack; the ids of those embedded (import, repair).
+    async fn embed_missing<D: Embedded>(&self, documents: Vec<D>) -> Result<Vec<String>> {
+        if documents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = documents.iter().map(|d| d.id().to_string()).collect();
+        let present: HashSet<String> = self
+            .vectors
+            .existing(D::COLLECTION, &ids)
+            .await?
+            .into_iter()
+            .collect();
+        let missing: Vec<D> = documents
+            .into_iter()
+            .filter(|d| !present.contains(d.id()))
+            .collect();
+        if missing.is_empty() {
+            return Ok(Vec::new());
+        }
+        let texts = missing.iter().map(|d| d.text()).collect();
+        let vectors = self.embedder.embed(texts).await?;
+        let points = missing
+            .iter()
+            .zip(vectors)
+            .map(|(d, vector)| d.point(vector))
+            .collect();
+        self.vectors.upsert(D::COLLECTION, points).await?;
+        Ok(missing.iter().map(|d| d.id().to_string()).collect())
+    }
+
     pub async fn health(&self) -> Health {
         let (store, vectors, model) = tokio::join!(
             self.documents.health(),
@@ -371,6 +402,12 @@ impl Service {
     }
 }
 
+/// The distinct values of one id field of `logs` (the ids a batch names).
+fn distinct(logs: &[Log], field: fn(&Log) -> Option<&String>) -> Vec<String> {
+    let set: HashSet<&String> = logs.iter().filter_map(field).collect();
+    set.into_iter().cloned().collect()
+}
+
 /// `task`, the stored task `task_id` names (if any), belongs to `agent_id`:
 /// the check of a `task_id` field.
 fn task_of_agent(task: Option<&Task>, task_id: &str, agent_id: &str) -> Result<()> {
@@ -399,8 +436,9 @@ fn same_or_conflict<T>(same: bool, existing: T) -> Result<(T, Outcome)> {
 }
 
 /// A document created once by its client id and embedded as it is written:
-/// agents and tasks. What their creates and imports share is written once
-/// ([`Service::already`], [`Service::create_embedded`], [`import::Import`]).
+/// agents and tasks. What their creates, imports and repairs share is
+/// written once ([`Service::already`], [`Service::create_embedded`],
+/// [`Service::embed_missing`]).
 #[async_trait::async_trait]
 trait Embedded: Sized + Send + Sync {
     /// What a client sends to create one.
@@ -421,5 +459,11 @@ trait Embedded: Sized + Send + Sync {
     async fn fetch(documents: &dyn Documents, id: &str) -> Result<Option<Self>, StoreError>;
     async fn fetch_many(documents: &dyn Documents, ids: &[String])
         -> Result<Vec<Self>, StoreError>;
+    /// A page of all of them, in the store's listing order.
+    async fn list(
+        documents: &dyn Documents,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Self>, StoreError>;
     async fn store(&self, documents: &dyn Documents) -> Result<(), StoreError>;
 }

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Service;
-use crate::embed::text;
+use super::{Embedded, Service};
+use crate::domain::{Agent, Task};
 use crate::error::Result;
 use crate::store::Table;
-use crate::vectors::{points, Collection};
+use crate::vectors::Collection;
 
 /// What a repair changed, by collection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -45,8 +45,8 @@ impl Service {
     /// long a vector must stay orphaned before it is deleted.
     pub async fn repair(&self, grace: Duration) -> Result<RepairReport> {
         let mut report = RepairReport {
-            agents_reembedded: self.reembed_missing(Collection::Agents).await?,
-            tasks_reembedded: self.reembed_missing(Collection::Tasks).await?,
+            agents_reembedded: self.reembed_missing::<Agent>().await?,
+            tasks_reembedded: self.reembed_missing::<Task>().await?,
             ..RepairReport::default()
         };
         let mut orphans = Vec::new();
@@ -68,53 +68,16 @@ impl Service {
         Ok(report)
     }
 
-    /// Page through the documents of a collection; embed and write the
-    /// vectors that are missing.
-    async fn reembed_missing(&self, collection: Collection) -> Result<Vec<String>> {
+    /// Page through the agents or tasks; embed and write the vectors that
+    /// are missing.
+    async fn reembed_missing<D: Embedded>(&self) -> Result<Vec<String>> {
         let mut fixed = Vec::new();
         let mut offset = 0;
         loop {
-            let (ids, texts_and_points) = match collection {
-                Collection::Agents => {
-                    let page = self.documents.list_agents(None, PAGE, offset).await?;
-                    let ids: Vec<String> = page.items.iter().map(|a| a.id.clone()).collect();
-                    let present = self.vectors.existing(collection, &ids).await?;
-                    let missing: Vec<_> = page
-                        .items
-                        .into_iter()
-                        .filter(|a| !present.contains(&a.id))
-                        .map(|a| (text::agent(&a), points::agent(&a, Vec::new())))
-                        .collect();
-                    (ids, missing)
-                }
-                Collection::Logs | Collection::Thoughts => return Ok(fixed),
-                Collection::Tasks => {
-                    let page = self
-                        .documents
-                        .list_tasks(&Default::default(), PAGE, offset)
-                        .await?;
-                    let ids: Vec<String> = page.items.iter().map(|t| t.id.clone()).collect();
-                    let present = self.vectors.existing(collection, &ids).await?;
-                    let missing: Vec<_> = page
-                        .items
-                        .into_iter()
-                        .filter(|t| !present.contains(&t.id))
-                        .map(|t| (text::task(&t), points::task(&t, Vec::new())))
-                        .collect();
-                    (ids, missing)
-                }
-            };
-            if !texts_and_points.is_empty() {
-                let (texts, mut points): (Vec<String>, Vec<_>) =
-                    texts_and_points.into_iter().unzip();
-                let vectors = self.embedder.embed(texts).await?;
-                for (point, vector) in points.iter_mut().zip(vectors) {
-                    point.vector = vector;
-                }
-                fixed.extend(points.iter().map(|p| p.id.clone()));
-                self.vectors.upsert(collection, points).await?;
-            }
-            if ids.len() < PAGE {
+            let page = D::list(self.documents.as_ref(), PAGE, offset).await?;
+            let last = page.items.len() < PAGE;
+            fixed.extend(self.embed_missing(page.items).await?);
+            if last {
                 return Ok(fixed);
             }
             offset += PAGE;

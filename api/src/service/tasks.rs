@@ -112,6 +112,16 @@ impl Embedded for Task {
         documents.get_tasks(ids).await
     }
 
+    async fn list(
+        documents: &dyn Documents,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page<Self>, StoreError> {
+        documents
+            .list_tasks(&TaskFilter::default(), limit, offset)
+            .await
+    }
+
     async fn store(&self, documents: &dyn Documents) -> Result<(), StoreError> {
         documents.create_task(self).await
     }
